@@ -1,0 +1,1 @@
+"""Phoenix: a service framework for OpenStack-style Python services."""
