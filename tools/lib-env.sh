@@ -65,6 +65,7 @@ phoenix_venv() {
     _phoenix_say "creating the Python environment in $PHOENIX_VENV"
     [ -x "$PHOENIX_VENV/bin/python" ] || "$(phoenix_python)" -m venv "$PHOENIX_VENV" >&2
     "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >&2
+    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check -c "$PHOENIX_ROOT/upper-constraints.txt" setuptools wheel >&2
     "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check \
         -c "$PHOENIX_ROOT/upper-constraints.txt" \
         -r "$PHOENIX_ROOT/requirements.txt" -r "$PHOENIX_ROOT/test-requirements.txt" >&2
