@@ -1,0 +1,87 @@
+"""Every unit the package ships: enabled, running as the service user, hardened, clean journal."""
+from __future__ import annotations
+
+import re
+import shlex
+
+import pytest
+from infra_helpers import Meta, sh, unit_diagnosis
+
+EXPOSURE_RE = re.compile(r"Overall exposure level for \S+:\s*([0-9.]+)\s*(\S*)")
+
+
+def test_unit_is_enabled(host, meta: Meta, unit: str) -> None:
+    svc = host.service(unit)
+    state = sh(host, f"systemctl is-enabled {shlex.quote(unit)}").stdout.strip()
+    assert svc.is_enabled, f"unit {unit} is not enabled (systemctl is-enabled: {state or 'not found'})"
+
+
+def test_unit_is_running(host, meta: Meta, unit: str) -> None:
+    svc = host.service(unit)
+    if not svc.is_running:
+        state = sh(host, f"systemctl show -p ActiveState,SubState,Result,ExecMainStatus --value {shlex.quote(unit)}")
+        pytest.fail(
+            f"unit {unit} is not running ({' '.join(state.stdout.split())}){unit_diagnosis(host, unit)}",
+            pytrace=False,
+        )
+
+
+def _unit_pids(host, unit: str) -> tuple[int, list[int]]:
+    q = shlex.quote(unit)
+    main_pid = int(sh(host, f"systemctl show -p MainPID --value {q}").stdout.strip() or 0)
+    cgroup = sh(host, f"systemctl show -p ControlGroup --value {q}").stdout.strip()
+    pids: list[int] = []
+    if cgroup:
+        procs = sh(host, f"cat /sys/fs/cgroup{shlex.quote(cgroup)}/cgroup.procs 2>/dev/null").stdout
+        pids = [int(p) for p in procs.split()]
+    return main_pid, sorted(set(pids) | ({main_pid} if main_pid else set()))
+
+
+def _owner(host, pid: int) -> str:
+    """The effective user of a process, from /proc (no procps needed in the box)."""
+    status = sh(host, f"cat /proc/{pid}/status 2>/dev/null").stdout
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            euid = line.split()[2]
+            name = sh(host, f"getent passwd {euid}").stdout.split(":", 1)[0]
+            return name or euid
+    return "?"
+
+
+def test_unit_processes_run_as_service_user(host, meta: Meta, unit: str) -> None:
+    main_pid, pids = _unit_pids(host, unit)
+    if not main_pid:
+        pytest.fail(f"unit {unit} has no main process (not running?){unit_diagnosis(host, unit)}", pytrace=False)
+    owners = {pid: _owner(host, pid) for pid in pids}
+    owners = {pid: o for pid, o in owners.items() if o != "?"}  # exited meanwhile
+    wrong = {pid: o for pid, o in owners.items() if o != meta.user}
+    assert owners.get(main_pid) != "root", f"unit {unit}: main process {main_pid} runs as root, expected {meta.user}"
+    assert not wrong, (
+        f"unit {unit}: processes not running as the service user {meta.user}: "
+        + ", ".join(f"pid {pid} as {o}" for pid, o in sorted(wrong.items()))
+    )
+
+
+def test_unit_security_exposure(host, meta: Meta, unit: str) -> None:
+    out = sh(host, f"systemd-analyze security --no-pager {shlex.quote(unit)} 2>&1").stdout
+    m = EXPOSURE_RE.search(out)
+    assert m, f"unit {unit}: systemd-analyze security printed no exposure level:\n{out[-2000:]}"
+    level = float(m.group(1))
+    if level > meta.max_exposure:
+        # The lines marked ✗ are the settings that cost points: name the worst ones.
+        worst = [ln.strip() for ln in out.splitlines() if "✗" in ln][:12]
+        pytest.fail(
+            f"unit {unit}: systemd-analyze security exposure {level} {m.group(2)} > {meta.max_exposure}; "
+            "unhardened settings:\n  " + "\n  ".join(worst),
+            pytrace=False,
+        )
+
+
+def test_unit_journal_has_no_traceback(host, meta: Meta, unit: str) -> None:
+    out = sh(host, f"journalctl -u {shlex.quote(unit)} --no-pager -o cat 2>&1").stdout
+    lines = out.splitlines()
+    hits = [i for i, ln in enumerate(lines) if "Traceback (most recent call last)" in ln]
+    if hits:
+        first = hits[0]
+        excerpt = "\n".join(lines[first:first + 25])
+        pytest.fail(f"unit {unit}: {len(hits)} traceback(s) in its journal; the first:\n{excerpt}", pytrace=False)
