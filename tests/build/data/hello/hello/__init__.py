@@ -1,0 +1,1 @@
+"""A tiny service for the build tests."""
