@@ -186,12 +186,16 @@ def parse_junit(path: Path) -> tuple[int, int, int, list[tuple[str, str]]]:
     failed: list[tuple[str, str]] = []
     for case in root.iter("testcase"):
         tests += 1
-        name = f"{case.get('classname', '')}::{case.get('name', '')}".split(".")[-1]
+        module = (case.get("classname") or "").rsplit(".", 1)[-1]
+        name = f"{module}::{case.get('name', '')}" if module else case.get("name", "")
         bad = case.find("failure")
         if bad is None:
             bad = case.find("error")
         if bad is not None:
             message = (bad.get("message") or bad.text or "").strip()
+            # pytest prefixes the exception type; the check's own words are the news.
+            for prefix in ("Failed: ", "AssertionError: "):
+                message = message.removeprefix(prefix)
             failed.append((name, message))
         elif case.find("skipped") is not None:
             skipped += 1

@@ -1,0 +1,107 @@
+"""The verify stage's plain-data parts, on the host: no box needed.
+
+junit parsing and the report are what a user reads when a verification
+fails, so they are tested on real pytest output (a real junit XML written by a
+real pytest run), not on hand-written XML.
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging import verify
+from phoenix.packaging.errors import UserError
+from phoenix.packaging.verify_plan import HttpCheck, VerifyPlan
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _plan() -> VerifyPlan:
+    return VerifyPlan(
+        package="demo", version="1.2.3", release="1", user="demo", group="demo",
+        config_files=["/etc/demo/demo.conf"], units=["demo-api.service"],
+        state_dirs=["/var/lib/demo"], http=[HttpCheck(unit="demo-api.service", config_file="/etc/demo/demo.conf")],
+    )
+
+
+def test_verify_plan_round_trips_through_json(tmp_path: Path) -> None:
+    plan = _plan()
+    path = plan.write(tmp_path / "verify-plan.json")
+    assert VerifyPlan.read(path) == plan
+    data = json.loads(path.read_text())
+    assert data["http"][0]["port_option"] == "port"
+    assert plan.version_release == "1.2.3-1"
+
+
+def test_parse_junit_of_a_real_pytest_run(tmp_path: Path) -> None:
+    (tmp_path / "test_sample.py").write_text(
+        "import pytest\n"
+        "def test_ok(): pass\n"
+        "def test_mode(): assert 0o644 == 0o640, 'config file /etc/demo/demo.conf has mode 0644, expected 0640'\n"
+        "@pytest.mark.parametrize('unit', ['demo-api.service'])\n"
+        "def test_running(unit): pytest.fail(f'unit {unit} is not running', pytrace=False)\n"
+    )
+    junit = tmp_path / "junit.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(tmp_path),
+                    f"--junitxml={junit}"], cwd=tmp_path, capture_output=True, check=False)
+    tests, passed, skipped, failed = verify.parse_junit(junit)
+    assert (tests, passed, skipped) == (3, 1, 0)
+    names = [n for n, _ in failed]
+    assert names == ["test_sample::test_mode", "test_sample::test_running[demo-api.service]"]
+    assert failed[0][1].startswith("config file /etc/demo/demo.conf has mode 0644, expected 0640")
+    assert failed[1][1].startswith("unit demo-api.service is not running")
+
+
+def test_failure_summary_names_every_failed_check() -> None:
+    suite = verify.SuiteResult(returncode=1, junit=Path("dist/verify-junit.xml"), tests=5, passed=3,
+                               failed=[("test_config_file_mode_0640[/etc/demo/demo.conf]", "config file /etc/demo/demo.conf has mode 0644, expected 0640\nmore"),
+                                       ("test_unit_is_running[demo-api.service]", "unit demo-api.service is not running")])
+    report = verify.VerifyReport(plan=_plan(), timings=verify.Timings(boot=1, install=2, ready=3, testinfra=4), suite=suite)
+    assert not report.ok
+    text = verify.failure_summary(report)
+    assert "demo-1.2.3-1" in text
+    assert "test_config_file_mode_0640[/etc/demo/demo.conf]: config file /etc/demo/demo.conf has mode 0644" in text
+    assert "test_unit_is_running[demo-api.service]: unit demo-api.service is not running" in text
+    shown = verify.format_report(report)
+    assert "FAILED" in shown and "total 10.0 s" in shown and "3 passed, 2 failed" in shown
+
+
+def test_newest_rpms_takes_the_last_build_and_skips_the_srpm(tmp_path: Path) -> None:
+    old = tmp_path / "demo-1.0-1.x86_64.rpm"
+    new = tmp_path / "demo-1.1-1.x86_64.rpm"
+    src = tmp_path / "demo-1.1-1.src.rpm"
+    for p in (old, new, src):
+        p.write_bytes(b"")
+    past = time.time() - 3600
+    os.utime(old, (past, past))
+    assert verify.newest_rpms(tmp_path) == [new]
+
+
+def test_newest_rpms_without_a_build_is_a_usage_error(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="no binary RPM to verify"):
+        verify.newest_rpms(tmp_path)
+
+
+def test_verify_refuses_other_boxes(tmp_path: Path) -> None:
+    with pytest.raises(UserError, match="--box host"):
+        verify.verify(tmp_path, None, box="host")
+
+
+def test_infra_suite_is_not_collected_by_the_host_run() -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert "tests/infra/" not in proc.stdout
+    assert "tests/verify/test_stage_units.py" in proc.stdout
+
+
+def test_infra_suite_without_metadata_is_a_usage_error_not_a_skip() -> None:
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/infra"],
+                          cwd=ROOT, capture_output=True, text=True)
+    assert proc.returncode == 4, proc.stdout + proc.stderr
+    assert "--verify-plan" in proc.stderr
