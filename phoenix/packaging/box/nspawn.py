@@ -1,0 +1,166 @@
+"""systemd-nspawn: run one command in a root, or boot it with systemd as PID 1.
+
+Host facts that shape the flags (DESIGN.md section 5): systemd is not PID 1
+on this host, so nspawn must neither register with machined
+(``--register=no``) nor ask systemd for a scope (``--keep-unit``). The box
+gets no copy of the host's resolv.conf or timezone and no journal link, so
+nothing of the host leaks in and nothing of the box leaks out.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import time
+from pathlib import Path
+from typing import Mapping, Sequence
+
+from phoenix.packaging import runner
+from phoenix.packaging.errors import CheckFailed, UserError
+
+BOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+COMMON_FLAGS = ("--quiet", "--register=no", "--keep-unit", "--timezone=off", "--link-journal=no")
+
+
+def run_in(
+    root: Path,
+    argv: Sequence[str],
+    *,
+    binds: Sequence[tuple[Path, str]] = (),
+    ro_binds: Sequence[tuple[Path, str]] = (),
+    network: bool = False,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    check: bool = True,
+    capture: bool = False,
+    timeout: float | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """Run one command inside root with systemd-nspawn (no boot), via runner.run().
+
+    No network unless ``network=True`` (``--private-network``: only ``lo``).
+    ``binds``/``ro_binds`` are (host path, path in the box) pairs. ``env``
+    replaces the host environment inside (PATH, HOME=/root, LANG=C.UTF-8 are
+    preset); ``cwd`` is a path inside the box. A stub init runs as PID 1
+    (``--as-pid2``) so that daemons the command forks are reaped and killed
+    when it ends.
+    """
+    argv_full = nspawn_argv(root, argv, binds=binds, ro_binds=ro_binds, network=network, env=env, cwd=cwd)
+    return runner.run(argv_full, check=check, capture=capture, timeout=timeout)
+
+
+def nspawn_argv(
+    root: Path,
+    argv: Sequence[str],
+    *,
+    binds: Sequence[tuple[Path, str]] = (),
+    ro_binds: Sequence[tuple[Path, str]] = (),
+    network: bool = False,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+) -> list[str]:
+    """The systemd-nspawn command line run_in() runs (exposed for tests and --verbose)."""
+    root = Path(root)
+    if not (root / "usr").is_dir():
+        raise UserError(f"{root}: not a box root (no usr/); make one with: tools/build-rpm box create")
+    if not argv:
+        raise UserError("run_in: empty command")
+    # A unique machine name: nspawn keys its per-container state in /run by it, and
+    # two builds of roots both called "merged" must not share that.
+    machine = f"phx-run-{secrets.token_hex(4)}"
+    full = ["systemd-nspawn", *COMMON_FLAGS, "--as-pid2", "--console=pipe", f"--directory={root}",
+            f"--machine={machine}"]
+    if network:
+        full.append("--resolv-conf=copy-host")
+    else:
+        full += ["--private-network", "--resolv-conf=off"]
+    for src, dest in binds:
+        full.append(f"--bind={_bind_spec(src, dest)}")
+    for src, dest in ro_binds:
+        full.append(f"--bind-ro={_bind_spec(src, dest)}")
+    merged_env = {"PATH": BOX_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+    merged_env.update(env or {})
+    for key, value in merged_env.items():
+        full.append(f"--setenv={key}={value}")
+    if cwd:
+        full.append(f"--chdir={cwd}")
+    full += ["--", *argv]
+    return full
+
+
+def _bind_spec(src: Path, dest: str) -> str:
+    if not Path(src).exists():
+        raise UserError(f"{src}: bind-mount source does not exist")
+    if not dest.startswith("/"):
+        raise UserError(f"bind-mount target {dest!r} must be an absolute path inside the box")
+    return f"{os.fspath(src)}:{dest}"
+
+
+def boot_argv(root: Path, *, machine: str, netns_path: Path) -> list[str]:
+    """systemd-nspawn --boot in the box's network namespace, console to a pipe."""
+    return [
+        "systemd-nspawn", *COMMON_FLAGS, "--boot", "--console=pipe",
+        f"--directory={root}", f"--machine={machine}",
+        f"--network-namespace-path={netns_path}", "--resolv-conf=off",
+    ]
+
+
+def start_boot(root: Path, *, machine: str, netns_path: Path, console_log: Path) -> subprocess.Popen[bytes]:
+    """Start the booting container in the background, in its own session.
+
+    Own session: a Ctrl-C in the terminal reaches only the toolkit, whose
+    teardown then stops the box, instead of racing it with nspawn's own exit.
+    """
+    argv = boot_argv(root, machine=machine, netns_path=netns_path)
+    if runner.VERBOSE:
+        runner.log("+ " + " ".join(argv) + f" >{console_log} 2>&1 &")
+    with open(console_log, "wb") as out:
+        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+
+
+def find_leader(nspawn_pid: int) -> int | None:
+    """The container's PID 1 (seen from the host): a descendant of nspawn whose
+    innermost pid (NSpid) is 1."""
+    children: dict[int, list[int]] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        children.setdefault(ppid, []).append(int(entry))
+    todo = list(children.get(nspawn_pid, []))
+    while todo:
+        pid = todo.pop()
+        try:
+            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                if line.startswith("NSpid:") and line.split()[-1] == "1" and len(line.split()) > 2:
+                    return pid
+        except OSError:
+            continue
+        todo.extend(children.get(pid, []))
+    return None
+
+
+def wait_for_leader(proc: subprocess.Popen[bytes], console_log: Path, deadline: float) -> int:
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise CheckFailed(f"systemd-nspawn exited with status {proc.returncode} while booting the box\n"
+                              + console_tail(console_log))
+        leader = find_leader(proc.pid)
+        if leader:
+            return leader
+        time.sleep(0.05)
+    raise CheckFailed("the box's systemd did not start in time\n" + console_tail(console_log))
+
+
+def console_tail(console_log: Path, lines: int = 30) -> str:
+    try:
+        text = console_log.read_text(errors="replace")
+    except OSError:
+        return f"(no console log at {console_log})"
+    tail = "\n".join(text.rstrip().splitlines()[-lines:])
+    return f"--- last lines of the box console ({console_log}) ---\n{tail}"

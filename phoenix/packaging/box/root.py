@@ -1,0 +1,277 @@
+"""The cached box root: a Debian 12 tree made once by debootstrap, reused by every run.
+
+Why a cache keyed by the package list: debootstrap costs 70-110 s, while every
+build and verification only needs a *fresh copy* of the same tree (see
+overlay.py). The key is a hash of everything that shapes the tree (suite,
+mirror, package list, recipe version), so changing any of them makes a new
+root instead of silently reusing a stale one.
+
+Layout::
+
+    /var/cache/phoenix/boxes/<key>/root        the tree (never written after creation)
+    /var/cache/phoenix/boxes/<key>/box.json    what made it and how long it took
+    /var/cache/phoenix/boxes/<key>.lock        serialises two creators of one key
+"""
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+from typing import Iterator
+
+from phoenix.packaging import runner
+from phoenix.packaging.errors import UserError
+
+# Bump when the way the root is configured after debootstrap changes, so the
+# cache key changes with it (an old root would otherwise be reused).
+RECIPE_VERSION = "3"
+
+SUITE = "bookworm"
+MIRROR = os.environ.get("PHOENIX_BOX_MIRROR", "http://deb.debian.org/debian")
+
+# What a box has on top of debootstrap's minbase. Boot: systemd as PID 1 and
+# dbus; verification: sshd, iproute2, curl, procps; build: rpmbuild (Debian's
+# `rpm` ships it), python3 with venv/pip and a C compiler for sdists that need
+# one. Keep it sorted: the cache key hashes it.
+PACKAGES: tuple[str, ...] = tuple(sorted((
+    "ca-certificates",
+    "cpio",
+    "curl",
+    "dbus",
+    "file",
+    "gcc",
+    "iproute2",
+    "less",
+    "libc6-dev",
+    "make",
+    "openssh-server",
+    "passwd",
+    "procps",
+    "python3",
+    "python3-dev",
+    "python3-pip",
+    "python3-setuptools",
+    "python3-venv",
+    "python3-wheel",
+    "rpm",
+    "systemd",
+    "systemd-sysv",
+    "xz-utils",
+)))
+
+
+def cache_dir() -> Path:
+    """Where cached roots live; PHOENIX_BOX_CACHE moves it (e.g. to a bigger disk)."""
+    return Path(os.environ.get("PHOENIX_BOX_CACHE", "/var/cache/phoenix/boxes"))
+
+
+def box_key(packages: tuple[str, ...] = PACKAGES) -> str:
+    """The cache key: a short sha256 of all inputs that shape the tree."""
+    text = "\n".join([f"recipe={RECIPE_VERSION}", f"suite={SUITE}", f"mirror={MIRROR}", *sorted(packages)])
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+@dataclasses.dataclass(frozen=True)
+class CachedRoot:
+    """One entry of the cache, as `tools/build-rpm box list` shows it."""
+
+    key: str
+    path: Path
+    complete: bool
+    created: str | None
+    seconds: float | None
+    size_mb: float | None
+    current: bool
+
+    @property
+    def root(self) -> Path:
+        return self.path / "root"
+
+
+def ensure_root(*, refresh: bool = False) -> Path:
+    """Cached debootstrap root (Debian 12 bookworm), created on first use.
+
+    Returns ``/var/cache/phoenix/boxes/<key>/root`` where key is a sha of the
+    package list and RECIPE_VERSION. The root has the `phoenix-box-base` rpm
+    (provides.py) in its rpm database, so ``rpm -ivh`` of a package requiring
+    python3, systemd or /bin/sh works there without --nodeps. ``refresh``
+    throws the cached tree away and makes it again. Two processes asking at
+    once: the second waits on a lock and then reuses the first one's tree.
+    """
+    key = box_key()
+    base = cache_dir() / key
+    root = base / "root"
+    marker = base / "box.json"
+    if not refresh and marker.is_file() and root.is_dir():
+        runner.log(f"==> box root {key}: cached at {root}")
+        return root
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with _locked(cache_dir() / f"{key}.lock"):
+        if refresh and base.exists():
+            _remove_tree(base)
+        if marker.is_file() and root.is_dir():
+            return root
+        _create(key, base)
+    return root
+
+
+def _create(key: str, base: Path) -> None:
+    """debootstrap into a temporary dir, configure it, then rename into place.
+
+    The rename makes creation atomic: a crash half-way leaves only a
+    ``root.tmp`` that the next attempt removes, never a half-made ``root``.
+    """
+    from phoenix.packaging.box import provides
+
+    base.mkdir(parents=True, exist_ok=True)
+    tmp = base / "root.tmp"
+    if tmp.exists():
+        _remove_tree(tmp)
+    started = time.monotonic()
+    with runner.stage(f"debootstrap {SUITE} box root {key} ({len(PACKAGES)} extra packages)"):
+        runner.run(
+            ["debootstrap", "--variant=minbase", f"--include={','.join(PACKAGES)}", SUITE, tmp, MIRROR],
+            timeout=1800,
+        )
+    debootstrap_seconds = time.monotonic() - started
+    with runner.stage("configure box root"):
+        _configure(tmp)
+    with runner.stage("install the base-system provides package into the box's rpmdb"):
+        provides.install_into(tmp)
+    tmp.rename(base / "root")
+    meta = {
+        "key": key,
+        "suite": SUITE,
+        "mirror": MIRROR,
+        "recipe": RECIPE_VERSION,
+        "packages": list(PACKAGES),
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "debootstrap_seconds": round(debootstrap_seconds, 1),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    (base / "box.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+def _configure(root: Path) -> None:
+    """Make the tree a good throw-away box; plain file edits, no network needed."""
+    # An *empty* machine-id: each boot gets its own transient id (from nspawn's
+    # container uuid) instead of every box sharing the cached one, and systemd
+    # does not treat an empty file as a first boot.
+    (root / "etc/machine-id").write_text("")
+    dbus_id = root / "var/lib/dbus/machine-id"
+    if dbus_id.is_symlink() or dbus_id.exists():
+        dbus_id.unlink()
+    (root / "etc/hostname").write_text("phoenix-box\n")
+    # Debian's rpm keeps its database in $HOME/.rpmdb; pin it to one place so
+    # `rpm -ivh` finds the base provides whatever HOME the caller has.
+    (root / "etc/rpm").mkdir(parents=True, exist_ok=True)
+    (root / "etc/rpm/macros").write_text(
+        "# phoenix box: one rpm database, whatever $HOME is\n%_dbpath /var/lib/rpm\n"
+    )
+    (root / "var/lib/rpm").mkdir(parents=True, exist_ok=True)
+    # sshd: keys only, root allowed with a key (the verify stage logs in as root).
+    sshd_d = root / "etc/ssh/sshd_config.d"
+    sshd_d.mkdir(parents=True, exist_ok=True)
+    (sshd_d / "phoenix-box.conf").write_text(
+        "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n"
+    )
+    # Units that only make sense on real hardware or that wait for a network
+    # configuration the box gets from outside (netns.py sets the address).
+    for unit in ("systemd-networkd-wait-online.service", "systemd-timesyncd.service",
+                 "apt-daily.timer", "apt-daily-upgrade.timer", "e2scrub_all.timer",
+                 "fstrim.timer", "getty@tty1.service"):
+        link = root / "etc/systemd/system" / unit
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to("/dev/null")
+    # Less to copy, less to cache: apt's downloaded .debs.
+    for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+        deb.unlink()
+
+
+def list_roots() -> list[CachedRoot]:
+    """Every cached root, the current key first."""
+    current = box_key()
+    found: list[CachedRoot] = []
+    base = cache_dir()
+    if not base.is_dir():
+        return found
+    for entry in sorted(base.iterdir()):
+        if not entry.is_dir():
+            continue
+        meta_path = entry / "box.json"
+        meta: dict = {}
+        if meta_path.is_file():
+            try:
+                meta = json.loads(meta_path.read_text())
+            except ValueError:
+                meta = {}
+        found.append(CachedRoot(
+            key=entry.name,
+            path=entry,
+            complete=bool(meta) and (entry / "root").is_dir(),
+            created=meta.get("created"),
+            seconds=meta.get("seconds"),
+            size_mb=_size_mb(entry),
+            current=entry.name == current,
+        ))
+    found.sort(key=lambda r: (not r.current, r.key))
+    return found
+
+
+def remove_root(key: str) -> Path:
+    """Delete one cached root by key (or unique key prefix); returns its path."""
+    matches = [r for r in list_roots() if r.key.startswith(key)] if key else []
+    if not matches:
+        raise UserError(f"{cache_dir()}: no cached box root with key {key!r}; see: tools/build-rpm box list")
+    if len(matches) > 1:
+        raise UserError(f"box key prefix {key!r} is ambiguous ({', '.join(m.key for m in matches)}); give more characters")
+    target = matches[0].path
+    with _locked(cache_dir() / f"{matches[0].key}.lock"):
+        _remove_tree(target)
+    lock = cache_dir() / f"{matches[0].key}.lock"
+    lock.unlink(missing_ok=True)
+    return target
+
+
+def _size_mb(path: Path) -> float | None:
+    proc = runner.run(["du", "-sxm", path], check=False, capture=True)
+    try:
+        return float(proc.stdout.split()[0])
+    except (IndexError, ValueError):
+        return None
+
+
+def _remove_tree(path: Path) -> None:
+    """rm -rf that refuses to follow mounts out of the tree (--one-file-system)."""
+    runner.run(["rm", "-rf", "--one-file-system", path])
+
+
+class _locked:
+    """An exclusive flock on a file, held for the with-block."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.fd = -1
+
+    def __enter__(self) -> "_locked":
+        self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        os.close(self.fd)
+
+
+def iter_keys() -> Iterator[str]:
+    """The keys of complete cached roots."""
+    for r in list_roots():
+        if r.complete:
+            yield r.key
+
+
