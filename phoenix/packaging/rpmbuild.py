@@ -15,6 +15,8 @@ from typing import Sequence
 from phoenix.packaging import reproducible, runner
 from phoenix.packaging.errors import UserError
 
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+
 
 def build_srpm(spec: Path, sources_dir: Path, out_dir: Path, epoch: int) -> Path:
     """``rpmbuild -bs``: the spec plus every file in ``sources_dir`` -> one SRPM in ``out_dir``."""
@@ -56,7 +58,10 @@ def rebuild_on_host(srpm: Path, out_dir: Path, epoch: int) -> list[Path]:
         if not host_has_rpmdb_of_system():
             argv.append("--nodeps")
         argv.append(str(srpm))
-        runner.run(argv, env=reproducible.build_env(epoch), timeout=3600)
+        # The distribution's interpreter and tools, not whatever a developer's
+        # PATH puts first (pyenv, a venv): the package runs on the system python3.
+        env = {**reproducible.build_env(epoch), "PATH": SYSTEM_PATH}
+        runner.run(argv, env=env, timeout=3600)
         return _collect(Path(top) / "RPMS", out_dir)
 
 
@@ -76,8 +81,7 @@ def rebuild_in_box(srpm: Path, out_dir: Path, epoch: int) -> list[Path]:
         shutil.copy2(srpm, build / srpm.name)
         argv = ["rpmbuild", "--rebuild", "--define", "_topdir /build",
                 *reproducible.rpm_defines(epoch), f"/build/{srpm.name}"]
-        env = {**reproducible.build_env(epoch), "HOME": "/root",
-               "PATH": "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
+        env = {**reproducible.build_env(epoch), "HOME": "/root", "PATH": SYSTEM_PATH}
         run_in(box, argv, env=env, cwd="/build", network=False, timeout=3600)
         return _collect(build / "RPMS", out_dir)
 
