@@ -16,12 +16,33 @@ def test_unit_is_enabled(host, meta: Meta, unit: str) -> None:
     assert svc.is_enabled, f"unit {unit} is not enabled (systemctl is-enabled: {state or 'not found'})"
 
 
+def _why_not_running(host, unit: str) -> str:
+    """One line an admin can act on: state, result, and a missing ExecStart program."""
+    q = shlex.quote(unit)
+    props = dict(
+        line.split("=", 1) for line in sh(
+            host, f"systemctl show -p LoadState,ActiveState,SubState,Result,ExecMainStatus,ExecStart {q}"
+        ).stdout.splitlines() if "=" in line
+    )
+    if props.get("LoadState") not in (None, "loaded"):
+        return f"unit file not loaded (LoadState={props.get('LoadState')})"
+    why = (f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}, "
+           f"Result={props.get('Result', '?')}, ExecMainStatus={props.get('ExecMainStatus', '?')}")
+    m = re.search(r"path=(\S+)", props.get("ExecStart", ""))
+    if m:
+        program = m.group(1)
+        if not host.file(program).exists:
+            why += f"; ExecStart program {program} does not exist"
+        elif not host.file(program).is_executable:
+            why += f"; ExecStart program {program} is not executable"
+    return why
+
+
 def test_unit_is_running(host, meta: Meta, unit: str) -> None:
     svc = host.service(unit)
     if not svc.is_running:
-        state = sh(host, f"systemctl show -p ActiveState,SubState,Result,ExecMainStatus --value {shlex.quote(unit)}")
         pytest.fail(
-            f"unit {unit} is not running ({' '.join(state.stdout.split())}){unit_diagnosis(host, unit)}",
+            f"unit {unit} is not running ({_why_not_running(host, unit)}){unit_diagnosis(host, unit)}",
             pytrace=False,
         )
 
