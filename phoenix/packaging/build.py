@@ -215,11 +215,9 @@ def box_key(box: str) -> str:
         proc = subprocess.run(["rpmbuild", "--version"], capture_output=True, text=True)
         return "host:" + proc.stdout.strip()
     try:
-        from phoenix.packaging import box as box_mod
+        from phoenix.packaging.box.root import box_key as root_key
 
-        fn = getattr(box_mod, "root_key", None) or getattr(box_mod, "box_key", None)
-        if callable(fn):
-            return "nspawn:" + str(fn())
+        return "nspawn:" + root_key()
     except ImportError:
         pass
     return "nspawn"

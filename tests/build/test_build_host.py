@@ -1,0 +1,70 @@
+"""The build stage through the real host rpmbuild (``--box host``), on the hello fixture.
+
+What a user checks after ``tools/build-rpm``: the packages are where they
+should be, with config files, scriptlets and units as intended, no buildroot
+path in the payload, and rpmlint has no error to report.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from phoenix.packaging import build, lint
+
+from conftest import hello_inputs
+from pkgcheck import grep_payload, rpm_q, unpack
+
+
+def test_dist_holds_the_srpm_and_the_rpm(hello_host_build: build.BuildResult, hello_repo: Path) -> None:
+    dist = hello_repo / "dist"
+    names = sorted(p.name for p in dist.glob("*.rpm"))
+    assert names == ["hello-1.0.0-1.src.rpm", "hello-1.0.0-1.x86_64.rpm"]
+    assert hello_host_build.srpm == dist / "hello-1.0.0-1.src.rpm"
+    assert hello_host_build.rpms == [dist / "hello-1.0.0-1.x86_64.rpm"]
+
+
+def test_srpm_carries_spec_sdist_wheels_and_unit(hello_host_build: build.BuildResult) -> None:
+    files = rpm_q(hello_host_build.srpm, "-l").split()
+    assert sorted(files) == ["hello-1.0.0-wheels.tar.gz", "hello-1.0.0.tar.gz",
+                             "hello-api.service", "hello.spec"]
+
+
+def test_config_files_scripts_and_units(hello_host_build: build.BuildResult) -> None:
+    rpm = hello_host_build.rpms[0]
+    assert rpm_q(rpm, "-c").split() == ["/etc/hello/hello.conf"]
+    scripts = rpm_q(rpm, "--scripts")
+    assert "systemctl" in scripts
+    assert "%" not in scripts, scripts
+    assert "/usr/lib/systemd/system/hello-api.service" in rpm_q(rpm, "-l").split()
+
+
+def test_payload_has_no_buildroot_path(hello_host_build: build.BuildResult, tmp_path: Path) -> None:
+    payload = unpack(hello_host_build.rpms[0], tmp_path / "payload")
+    assert (payload / "opt/hello/bin/hello-api").is_file()
+    assert grep_payload(payload, "BUILDROOT") == []
+    assert grep_payload(payload, "/phoenix-rebuild-") == []
+
+
+def test_build_time_and_host_are_the_commit_stamp(hello_host_build: build.BuildResult) -> None:
+    from conftest import HELLO_COMMIT_EPOCH
+
+    for pkg in hello_host_build.packages:
+        assert rpm_q(pkg, "--qf", "%{BUILDTIME} %{BUILDHOST}") == f"{HELLO_COMMIT_EPOCH} reproducible"
+    mtimes = {int(t) for t in rpm_q(hello_host_build.rpms[0], "--qf", "[%{FILEMTIMES}\n]").split()}
+    assert max(mtimes) <= HELLO_COMMIT_EPOCH
+
+
+def test_rpmlint_reports_no_error(hello_host_build: build.BuildResult, hello_repo: Path) -> None:
+    report = lint.lint(hello_repo, hello_host_build)
+    assert report.errors == 0, report.error_lines
+
+
+def test_unchanged_inputs_skip_the_build(hello_host_build: build.BuildResult, hello_repo: Path) -> None:
+    before = {p: p.stat().st_mtime_ns for p in hello_host_build.packages}
+    started = time.monotonic()
+    again = build.build(hello_repo, box="host", inputs=hello_inputs(hello_repo))
+    took = time.monotonic() - started
+    assert again.skipped
+    assert again.packages == hello_host_build.packages
+    assert {p: p.stat().st_mtime_ns for p in again.packages} == before
+    assert took < 2.0
