@@ -1,0 +1,1 @@
+"""Apollo: the reference service built on the Phoenix framework."""

@@ -1,0 +1,1 @@
+"""HTTP side of apollo: the router, controllers and paste filters."""

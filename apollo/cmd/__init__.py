@@ -1,0 +1,1 @@
+"""Entry points of apollo (console scripts in setup.cfg)."""

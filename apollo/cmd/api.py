@@ -1,0 +1,23 @@
+"""apollo-api: the HTTP service."""
+# Eventlet first, before anything else is imported (DESIGN.md section 3).
+from phoenix.common import patching  # noqa: E402  (imports nothing but stdlib)
+
+patching.patch_for()
+
+import sys  # noqa: E402
+
+from phoenix.common import utils  # noqa: E402
+
+
+def main() -> None:
+    utils.init_env('apollo')
+    from apollo import objects
+    objects.register_all()
+    from apollo.cmd import backends
+    from phoenix.server import eventlet as eventlet_server
+    sys.exit(eventlet_server.run(kinds=('wsgi',),
+                                 load_extra_backends_fn=backends.load_backends))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,1 @@
+"""Helpers shared by apollo\x27s services: storage, time formats."""

@@ -1,0 +1,1 @@
+"""Non-HTTP parts of apollo: the periodic-task manager."""

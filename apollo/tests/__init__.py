@@ -1,0 +1,1 @@
+"""Unit tests of apollo and the phoenix framework it runs on."""

@@ -1,0 +1,1 @@
+"""Helpers shared by every phoenix service (environment, eventlet patching)."""

@@ -1,0 +1,51 @@
+"""Eventlet monkey-patching for entry points.
+
+Why a module of its own: patching must happen before anything else imports
+``threading``, ``socket`` or ``time`` (late patching leaves un-greened locks
+behind), so an entry point imports this module first and calls
+:func:`patch_for` on its very first lines. It imports nothing from phoenix.
+"""
+from __future__ import annotations
+
+import sys
+import warnings
+from typing import Sequence
+
+STANDARD_THREADS_FLAG = '--standard-threads'
+
+_patched: bool | None = None
+
+
+def quiet_eventlet_warnings() -> None:
+    """Keep eventlet's import-time and fork-time warnings out of the journal.
+
+    eventlet >= 0.41 warns that it is deprecated on import and warns again on
+    every fork(); both are noise for an operator reading the service's log.
+    """
+    warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
+    warnings.filterwarnings('ignore', message=r'Using fork\(\) is a bad idea')
+    warnings.filterwarnings('ignore', module=r'eventlet(\..*)?')
+
+
+def patch_for(argv: Sequence[str] | None = None) -> bool:
+    """Monkey-patch the standard library unless ``--standard-threads`` is given.
+
+    Returns True when the process is now green. Idempotent.
+    """
+    global _patched
+    quiet_eventlet_warnings()
+    if _patched is not None:
+        return _patched
+    args = sys.argv[1:] if argv is None else list(argv)
+    import eventlet  # noqa: E402  (after the warnings filter on purpose)
+    if STANDARD_THREADS_FLAG in args:
+        _patched = False
+    else:
+        eventlet.monkey_patch()
+        _patched = True
+    return _patched
+
+
+def is_patched() -> bool:
+    """Whether :func:`patch_for` monkey-patched this process."""
+    return bool(_patched)

@@ -1,0 +1,73 @@
+"""Options every phoenix service has, by the names DESIGN.md section 8 fixes.
+
+Options are registered next to the code that reads them in spirit, but listed
+here once so the sample config generator and ``configure()`` see one list.
+"""
+from __future__ import annotations
+
+import os
+
+from oslo_config import cfg
+
+cli_opts = [
+    cfg.BoolOpt('standard-threads', default=False,
+                help='Do not monkey-patch the standard library with eventlet '
+                     '(the entry point reads this flag before anything else).'),
+    cfg.StrOpt('pydev-debug-host',
+               help='Host of a pydev debug server to connect to at start.'),
+    cfg.PortOpt('pydev-debug-port',
+                help='Port of the pydev debug server.'),
+]
+
+server_opts = [
+    cfg.HostAddressOpt('bind_host', default='0.0.0.0',
+                       help='Address the HTTP service listens on.'),
+    cfg.ListOpt('port', item_type=cfg.types.Port(), default=[8780],
+                help='Ports the HTTP service listens on (a list: one '
+                     'service listens on every port, with the same workers).'),
+    cfg.IntOpt('backlog', default=4096, min=1,
+               help='Listen backlog of each listening socket.'),
+    cfg.IntOpt('max_workers', default=64, min=0,
+               help='Upper bound for every *_workers option.'),
+    cfg.IntOpt('wsgi_workers', min=0,
+               help='Worker processes of the HTTP service '
+                    '(default: the number of CPUs).'),
+    cfg.IntOpt('periodic_workers', default=1, min=0,
+               help='Worker processes of the periodic-task service.'),
+    cfg.IntOpt('rpc_workers', default=0, min=0,
+               help='Worker processes of the RPC service; needs transport_url.'),
+    cfg.IntOpt('notification_workers', default=0, min=0,
+               help='Worker processes of the notification listener; needs '
+                    'transport_url.'),
+    cfg.StrOpt('transport_url', secret=True,
+               help='Messaging transport URL for rpc and notification workers.'),
+    cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,
+               help='Seconds a stopping worker may spend finishing in-flight '
+                    'requests; 0 waits without bound.'),
+    cfg.StrOpt('api_paste_config', default='api-paste.ini',
+               help='PasteDeploy file of the HTTP pipeline; a relative path '
+                    'is looked up next to the config files.'),
+    cfg.StrOpt('state_path', default='/var/lib/%s' % os.environ.get('PROJECT_NAME', 'phoenix'),
+               sample_default='/var/lib/<project>',
+               help='Directory of the service\'s persistent state.'),
+    cfg.IntOpt('max_request_body_size', default=114688, min=0,
+               help='Largest request body in bytes; bigger ones get 413.'),
+    cfg.IntOpt('max_url_length', default=8192, min=256,
+               help='Longest request line in bytes; longer ones get 414.'),
+    cfg.IntOpt('max_header_line', default=16384, min=256,
+               help='Longest header line in bytes.'),
+    cfg.BoolOpt('wsgi_keep_alive', default=True,
+                help='Keep idle HTTP/1.1 connections open between requests.'),
+    cfg.IntOpt('client_socket_timeout', default=900, min=0,
+               help='Seconds of client inactivity before a connection is '
+                    'closed; 0 waits forever.'),
+    cfg.IntOpt('wsgi_default_pool_size', default=1000, min=1,
+               help='Concurrent requests each HTTP worker serves.'),
+    cfg.BoolOpt('wsgi_access_log', default=True,
+                help='Log one line per HTTP request at INFO level.'),
+]
+
+
+def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
+    """Options of the framework, for oslo-config-generator."""
+    return [(None, cli_opts + server_opts)]

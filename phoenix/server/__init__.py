@@ -1,0 +1,1 @@
+"""The process side of a phoenix service: configuration, workers, signals."""

@@ -1,0 +1,184 @@
+"""What runs inside a worker process: the HTTP server or the periodic loop.
+
+Services are prepared in the parent (the paste pipeline is loaded once there,
+so a broken pipeline fails the start instead of crash-looping workers) and
+run in forked children that inherit the loaded application.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import time
+from typing import Any, Callable, Iterable
+
+import eventlet
+import eventlet.wsgi
+from oslo_config import cfg
+
+LOG = logging.getLogger(__name__)
+ACCESS_LOG = logging.getLogger('phoenix.wsgi.access')
+
+STOP_POLL = 0.1  # seconds between checks of the stop flag inside a worker
+
+
+def _json_error(code: int, title: str, message: str) -> bytes:
+    return json.dumps({'error': {'code': code, 'title': title,
+                                 'message': message}}).encode('utf-8')
+
+
+class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
+    """eventlet's protocol with JSON bodies for the errors it answers itself.
+
+    http.server answers malformed request lines and oversized headers with an
+    HTML page; clients of a JSON API should get JSON there too.
+    """
+
+    def send_error(self, code: int, message: str | None = None,
+                   explain: str | None = None) -> None:
+        short, long = self.responses.get(code, ('Error', 'Error'))
+        body = _json_error(code, short, message or long)
+        self.close_connection = True
+        self.send_response(code, short)
+        self.send_header('Content-Type', 'application/json')
+        self.send_header('Connection', 'close')
+        self.send_header('Content-Length', str(len(body)))
+        self.end_headers()
+        if self.command != 'HEAD' and code >= 200 and code not in (204, 304):
+            self.wfile.write(body)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        LOG.info('%s %s', self.address_string(), format % args)
+
+
+def _install_eventlet_limits(conf: cfg.ConfigOpts) -> None:
+    body = _json_error(414, 'Request-URI Too Long',
+                       'The request line is longer than %d bytes.' % conf.max_url_length)
+    eventlet.wsgi.RESPONSE_414 = (
+        b'HTTP/1.0 414 Request URI Too Long\r\nConnection: close\r\n'
+        b'Content-Type: application/json\r\nContent-Length: %d\r\n\r\n%s'
+        % (len(body), body))
+    eventlet.wsgi.MAX_HEADER_LINE = conf.max_header_line
+
+
+# -- listening sockets -------------------------------------------------------
+_SOCKETS: dict[tuple[str, int], socket.socket] = {}
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket for (host, port), reused across reloads."""
+    key = (host, port)
+    sock = _SOCKETS.get(key)
+    if sock is None:
+        info = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)[0]
+        sock = eventlet.listen(info[4], family=info[0], backlog=backlog, reuse_addr=True)
+        _SOCKETS[key] = sock
+        LOG.info('Listening on %s:%d', host, sock.getsockname()[1])
+    return sock
+
+
+def retain_sockets(keep: Iterable[tuple[str, int]]) -> None:
+    """Close listening sockets a reloaded config no longer names."""
+    keep = set(keep)
+    for key in list(_SOCKETS):
+        if key not in keep:
+            LOG.info('No longer listening on %s:%d', *key)
+            _SOCKETS.pop(key).close()
+
+
+def close_sockets() -> None:
+    retain_sockets(())
+
+
+# -- services ------------------------------------------------------------------
+class WSGIService:
+    """An HTTP service: one paste app served on every listening socket."""
+
+    kind = 'wsgi'
+
+    def __init__(self, conf: cfg.ConfigOpts, name: str,
+                 app_loader: Callable[[], Any], host: str, ports: list[int],
+                 workers: int) -> None:
+        self.conf = conf
+        self.name = name
+        self.app_loader = app_loader
+        self.host = host
+        self.workers = workers
+        self.sockets = [listen(host, port, conf.backlog) for port in ports]
+        self.ports = [s.getsockname()[1] for s in self.sockets]
+        self.addresses = [(host, port) for port in ports]
+        self.app: Any = None
+
+    def describe(self) -> str:
+        return '%s on %s port %s with %d workers' % (
+            self.name, self.host, ','.join(map(str, self.ports)), self.workers)
+
+    def prepare(self) -> None:
+        self.app = self.app_loader()
+
+    def run_worker(self, should_stop: Callable[[], bool]) -> int:
+        conf = self.conf
+        _install_eventlet_limits(conf)
+        pool = eventlet.GreenPool(conf.wsgi_default_pool_size)
+        servers = [
+            eventlet.spawn(eventlet.wsgi.server, sock, self.app,
+                           custom_pool=pool, protocol=JSONErrorProtocol,
+                           log=ACCESS_LOG, log_output=conf.wsgi_access_log,
+                           debug=False, keepalive=conf.wsgi_keep_alive,
+                           socket_timeout=conf.client_socket_timeout or None,
+                           url_length_limit=conf.max_url_length)
+            for sock in self.sockets]
+        while not should_stop():
+            if any(server.dead for server in servers):
+                LOG.error('An HTTP server loop ended unexpectedly')
+                return 1
+            eventlet.sleep(STOP_POLL)
+        LOG.info('Stopping: no new connections, finishing %d in-flight requests',
+                 pool.running())
+        for server in servers:
+            server.kill()  # accept loop ends; its finally waits for the pool
+        timeout = conf.graceful_shutdown_timeout or None
+        try:
+            with eventlet.Timeout(timeout):
+                pool.waitall()
+        except eventlet.Timeout:
+            LOG.warning('graceful_shutdown_timeout (%ss) expired with %d requests '
+                        'in flight', timeout, pool.running())
+        return 0
+
+
+class PeriodicService:
+    """A non-HTTP service: a manager's periodic tasks, run in a loop.
+
+    The manager has ``run_periodic_tasks() -> float`` returning the seconds to
+    idle before the next run (DESIGN.md section 3: ``run(manager=...)``).
+    """
+
+    kind = 'periodic'
+
+    def __init__(self, conf: cfg.ConfigOpts, manager_factory: Callable[[], Any],
+                 workers: int) -> None:
+        self.conf = conf
+        self.manager_factory = manager_factory
+        self.workers = workers
+        self.manager: Any = None
+        self.addresses: list[tuple[str, int]] = []
+
+    def describe(self) -> str:
+        return 'periodic tasks of %s with %d workers' % (
+            type(self.manager).__name__ if self.manager else 'manager', self.workers)
+
+    def prepare(self) -> None:
+        self.manager = self.manager_factory()
+
+    def run_worker(self, should_stop: Callable[[], bool]) -> int:
+        while not should_stop():
+            try:
+                idle = float(self.manager.run_periodic_tasks())
+            except Exception:
+                LOG.exception('Periodic tasks failed; retrying after the interval')
+                idle = float(getattr(self.manager, 'interval', 60))
+            deadline = time.monotonic() + idle
+            while not should_stop() and time.monotonic() < deadline:
+                eventlet.sleep(min(STOP_POLL, max(0.0, deadline - time.monotonic())))
+        return 0
