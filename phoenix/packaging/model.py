@@ -1,0 +1,106 @@
+"""The project model: what a pbr project *is*, parsed once at the edge.
+
+Plain, typed data made by ``setupcfg.py`` or ``pyproject.py`` and nothing
+else. No decisions live here (which entry point is a service, where a file
+goes on the target: that is ``plan.py``), so the parsers stay thin and every
+later stage works on the same shape whatever file the project used.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+@dataclass(frozen=True)
+class DataFile:
+    """One file pbr installs: ``target`` is relative to the install prefix.
+
+    ``source`` is relative to the project directory; ``where`` names the
+    setup.cfg line it came from, for error messages.
+    """
+
+    target: str  # e.g. "etc/apollo/apollo.conf" (target dir + file name)
+    source: str  # e.g. "etc/apollo/apollo.conf"
+    where: str = ""
+
+    @property
+    def target_dir(self) -> str:
+        return self.target.rsplit("/", 1)[0] if "/" in self.target else ""
+
+
+@dataclass(frozen=True)
+class EntryPoint:
+    """A console or WSGI script: ``name = module:func``."""
+
+    name: str
+    module: str
+    func: str
+    group: str  # "console_scripts" | "wsgi_scripts"
+    where: str = ""
+
+    @property
+    def is_wsgi(self) -> bool:
+        return self.group == "wsgi_scripts"
+
+
+@dataclass(frozen=True)
+class Requirement:
+    """A runtime requirement as written (``line``) and parsed."""
+
+    name: str
+    specifier: str  # e.g. ">=9.0,<11" (may be empty)
+    marker: str  # environment marker text, may be empty
+    line: str
+
+
+@dataclass
+class Overrides:
+    """The project's explicit packaging choices (``[phoenix:rpm]`` / ``[tool.phoenix.rpm]``).
+
+    ``None`` means "not given: use the default"; ``source`` names the file and
+    section for error messages.
+    """
+
+    source: str = ""
+    services: list[str] | None = None
+    tools: list[str] | None = None
+    user: str | None = None
+    group: str | None = None
+    install_mode: str | None = None
+    venv_dir: str | None = None
+    release: str | None = None
+    logrotate: bool | None = None
+    # absolute target path -> source path relative to the project
+    extra_files: dict[str, str] = field(default_factory=dict)
+    # service (entry point name) -> {systemd Key: value}
+    unit_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+@dataclass
+class Project:
+    """Everything the toolkit knows about a project after parsing."""
+
+    project_dir: Path
+    config_file: Path  # setup.cfg or pyproject.toml: named in error messages
+    name: str
+    version: str
+    summary: str
+    license: str
+    url: str
+    author: str
+    author_email: str
+    description: str
+    packages: list[str]
+    packages_root: str  # "" or e.g. "src" (pbr [files] packages_root)
+    data_files: list[DataFile]
+    entry_points: list[EntryPoint]
+    requirements: list[Requirement]
+    overrides: Overrides
+    license_files: list[str] = field(default_factory=list)
+    doc_files: list[str] = field(default_factory=list)
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def scripts(self) -> list[EntryPoint]:
+        return [ep for ep in self.entry_points if ep.group in ("console_scripts", "wsgi_scripts")]
