@@ -99,7 +99,8 @@ class Lease:
         """
         with _sigint_deferred():
             errors: list[str] = []
-            for step in (self._kill_processes, self._unmount, self._delete_netns, self._remove_workdir):
+            for step in (self._kill_processes, self._unmount, self._delete_netns, self._remove_workdir,
+                         self._forget_machine):
                 try:
                     step()
                 except Exception as exc:  # noqa: BLE001 - finish the other steps, report at the end
@@ -120,6 +121,11 @@ class Lease:
             victims.update(_netns_pids(ns))
         victims.discard(os.getpid())
         _kill_and_wait(victims)
+
+    def _forget_machine(self) -> None:
+        from phoenix.packaging.box.nspawn import forget_machine
+
+        forget_machine(self.name)
 
     def _unmount(self) -> None:
         if self.overlay and os.path.ismount(self.overlay):

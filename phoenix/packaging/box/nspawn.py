@@ -8,6 +8,7 @@ nothing of the host leaks in and nothing of the box leaks out.
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import subprocess
@@ -19,6 +20,8 @@ from phoenix.packaging import runner
 from phoenix.packaging.errors import CheckFailed, UserError
 
 BOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+PROPAGATE_DIR = Path("/run/systemd/nspawn/propagate")
 
 COMMON_FLAGS = ("--quiet", "--register=no", "--keep-unit", "--timezone=off", "--link-journal=no")
 
@@ -46,7 +49,11 @@ def run_in(
     when it ends.
     """
     argv_full = nspawn_argv(root, argv, binds=binds, ro_binds=ro_binds, network=network, env=env, cwd=cwd)
-    return runner.run(argv_full, check=check, capture=capture, timeout=timeout)
+    machine = next(a.split("=", 1)[1] for a in argv_full if a.startswith("--machine="))
+    try:
+        return runner.run(argv_full, check=check, capture=capture, timeout=timeout)
+    finally:
+        forget_machine(machine)
 
 
 def nspawn_argv(
@@ -70,6 +77,10 @@ def nspawn_argv(
     machine = f"phx-run-{secrets.token_hex(4)}"
     full = ["systemd-nspawn", *COMMON_FLAGS, "--as-pid2", "--console=pipe", f"--directory={root}",
             f"--machine={machine}"]
+    if is_cached_root(root):
+        # The cache is shared by every later run: commands on it directly may
+        # read, never write (use throwaway() for a writable copy).
+        full.append("--read-only")
     if network:
         full.append("--resolv-conf=copy-host")
     else:
@@ -86,6 +97,25 @@ def nspawn_argv(
         full.append(f"--chdir={cwd}")
     full += ["--", *argv]
     return full
+
+
+def is_cached_root(root: Path) -> bool:
+    """True for a finished cached root (its parent holds box.json), not one being made."""
+    from phoenix.packaging.box.root import cache_dir
+
+    resolved = Path(root).resolve()
+    return (resolved.parent / "box.json").is_file() and resolved.parent.parent == cache_dir().resolve()
+
+
+def forget_machine(machine: str) -> None:
+    """Remove nspawn's per-machine propagation dir, which it leaves behind on this
+    host (its /run is not a tmpfs, so nspawn refuses to rm -rf it itself)."""
+    path = PROPAGATE_DIR / machine
+    if machine.startswith("phx-") and path.is_dir() and not os.path.ismount(path):
+        with contextlib.suppress(OSError):
+            for child in path.iterdir():
+                child.unlink()
+            path.rmdir()
 
 
 def _bind_spec(src: Path, dest: str) -> str:

@@ -165,7 +165,9 @@ def _configure(root: Path) -> None:
     dbus_id = root / "var/lib/dbus/machine-id"
     if dbus_id.is_symlink() or dbus_id.exists():
         dbus_id.unlink()
-    (root / "etc/hostname").write_text("phoenix-box\n")
+    # No hostname of its own: each box keeps the name nspawn gives it (its
+    # box name), which tells two boxes apart in logs and prompts.
+    (root / "etc/hostname").unlink(missing_ok=True)
     # Debian's rpm keeps its database in $HOME/.rpmdb; pin it to one place so
     # `rpm -ivh` finds the base provides whatever HOME the caller has.
     (root / "etc/rpm").mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,13 @@
+"""Fixtures for the box tests: the real cached root (made once, ~90 s on a fresh machine)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging.box import ensure_root
+
+
+@pytest.fixture(scope="session")
+def box_root() -> Path:
+    return ensure_root()

@@ -1,0 +1,150 @@
+"""A booted box: systemd as PID 1, ssh, its own network, always torn down."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging.box import BootedBox, booted, cleanup_leftovers, lease, netns
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def box(box_root: Path, tmp_path_factory: pytest.TempPathFactory):
+    cfg = tmp_path_factory.mktemp("ssh") / "ssh_config"
+    with booted(box_root, ssh_config_path=cfg) as box:
+        yield box
+
+
+def _gone(name: str, merged: Path, nspawn_pid: int | None) -> list[str]:
+    """What is still there of box `name` (empty when fully torn down)."""
+    left = [ns for ns in netns.list_names() if ns in (name, f"{name}-p")]
+    if os.path.ismount(merged):
+        left.append(f"mount {merged}")
+    if merged.parent.exists():
+        left.append(f"dir {merged.parent}")
+    if nspawn_pid and lease._alive(nspawn_pid):          # a zombie awaiting its reaper counts as gone
+        left.append(f"nspawn pid {nspawn_pid}")
+    if (lease.state_dir() / f"{name}.json").exists():
+        left.append("lease")
+    return left
+
+
+def test_systemd_is_pid1_and_the_system_is_up(box: BootedBox) -> None:
+    assert box.exec(["cat", "/proc/1/comm"]).stdout.strip() == "systemd"
+    state = box.exec(["systemctl", "is-system-running"], check=False).stdout.strip()
+    assert state in ("running", "degraded")
+    assert box.exec(["hostname"]).stdout.strip() == box.name
+
+
+def test_ssh_config_looks_like_vagrant_and_plain_ssh_works(box: BootedBox) -> None:
+    text = box.ssh_config.read_text()
+    assert text.splitlines()[0] == f"Host {box.ssh_host}"
+    for line in (f"HostName {box.address}", "User root", "Port 22", "UserKnownHostsFile /dev/null",
+                 "StrictHostKeyChecking no", "PasswordAuthentication no", "IdentitiesOnly yes",
+                 "LogLevel FATAL"):
+        assert f"\n  {line}\n" in text
+    assert "  ProxyCommand ip netns exec " in text
+    proc = subprocess.run(["ssh", "-F", box.ssh_config, box.ssh_host, "true"], capture_output=True,
+                          text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 0, proc.stderr
+    who = subprocess.run(["ssh", "-F", box.ssh_config, box.ssh_host, "id -u; cat /proc/1/comm"],
+                         capture_output=True, text=True, timeout=30, stdin=subprocess.DEVNULL)
+    assert who.stdout.split() == ["0", "systemd"]
+
+
+def test_a_port_in_the_box_is_reached_from_the_host_side(box: BootedBox) -> None:
+    box.exec(["mkdir", "-p", "/srv/www"])
+    box.exec(["sh", "-c", "echo hello-from-box > /srv/www/index.html"])
+    box.exec(["systemd-run", "--unit=phx-http", "--property=WorkingDirectory=/srv/www",
+              "python3", "-m", "http.server", "8780", "--bind", "0.0.0.0"])
+    deadline = time.monotonic() + 15
+    while True:
+        proc = subprocess.run(box.host_argv(["curl", "-sS", "--max-time", "2", f"http://{box.address}:8780/"]),
+                              capture_output=True, text=True)
+        if proc.returncode == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert proc.stdout == "hello-from-box\n", proc.stderr
+    # the box's port is not the host's: nothing answers on the host's own 8780 because of the box
+    host_side = subprocess.run(["curl", "-sS", "--max-time", "2", "http://127.0.0.1:8780/"],
+                               capture_output=True, text=True)
+    assert "hello-from-box" not in host_side.stdout
+
+
+def test_copy_in_lands_where_the_box_sees_it(box: BootedBox, tmp_path: Path) -> None:
+    src = tmp_path / "pkg.txt"
+    src.write_text("payload\n")
+    box.copy_in(src, "/var/tmp/incoming/pkg.txt")
+    assert box.exec(["cat", "/var/tmp/incoming/pkg.txt"]).stdout == "payload\n"
+    from phoenix.packaging.errors import UserError
+
+    with pytest.raises(UserError, match="hidden"):
+        box.copy_in(src, "/tmp/pkg.txt")
+
+
+def test_exec_reports_failures_and_takes_input(box: BootedBox) -> None:
+    assert box.exec(["cat"], input="abc").stdout == "abc"
+    assert box.exec(["sh", "-c", "exit 4"], check=False).returncode == 4
+
+
+def test_teardown_removes_everything_even_when_the_body_raises(box_root: Path) -> None:
+    with pytest.raises(RuntimeError, match="inside"):
+        with booted(box_root) as b:
+            name, merged = b.name, b.root
+            nspawn_pid = next(le.nspawn_pid for le in lease.load_leases() if le.name == name)
+            assert os.path.ismount(merged) and name in netns.list_names()
+            raise RuntimeError("inside")
+    assert _gone(name, merged, nspawn_pid) == []
+
+
+def test_two_boxes_at_once_do_not_collide(box_root: Path, box: BootedBox) -> None:
+    with booted(box_root) as other:
+        assert other.name != box.name and other.address != box.address
+        assert other.exec(["hostname"]).stdout.strip() == other.name
+        assert box.exec(["hostname"]).stdout.strip() == box.name
+
+
+_CHILD = """
+import sys, time
+from pathlib import Path
+from phoenix.packaging.box import booted
+with booted(Path(sys.argv[1])) as box:
+    print(box.name, box.root, flush=True)
+    time.sleep(600)
+"""
+
+
+def _start_child(box_root: Path) -> tuple[subprocess.Popen[str], str, Path]:
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(box_root)], cwd=REPO,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    line = child.stdout.readline().split() if child.stdout else []
+    assert len(line) == 2, child.stderr.read() if child.stderr else ""
+    return child, line[0], Path(line[1])
+
+
+def test_leftovers_of_a_killed_run_are_cleaned(box_root: Path) -> None:
+    child, name, merged = _start_child(box_root)
+    nspawn_pid = next(le.nspawn_pid for le in lease.load_leases() if le.name == name)
+    assert name not in cleanup_leftovers()       # a live owner's box is kept
+    assert os.path.ismount(merged)
+    child.kill()                       # SIGKILL: no finally runs
+    child.wait()
+    assert name in netns.list_names() and os.path.ismount(merged)
+    removed = cleanup_leftovers()
+    assert name in removed
+    assert _gone(name, merged, nspawn_pid) == []
+
+
+def test_ctrl_c_tears_the_box_down(box_root: Path) -> None:
+    child, name, merged = _start_child(box_root)
+    nspawn_pid = next(le.nspawn_pid for le in lease.load_leases() if le.name == name)
+    child.send_signal(signal.SIGINT)
+    child.wait(timeout=30)
+    assert _gone(name, merged, nspawn_pid) == []

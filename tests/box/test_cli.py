@@ -1,0 +1,64 @@
+"""`tools/build-rpm box create|list|rm|run` as a user types them."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from phoenix.packaging.box import root as root_mod
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def box(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "phoenix.packaging.cli", "box", *args], cwd=REPO,
+                          capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
+
+
+def test_help_explains_the_subcommands() -> None:
+    proc = subprocess.run([str(REPO / "tools/build-rpm"), "box", "--help"], capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, proc.stderr
+    for word in ("create", "list", "rm KEY", "--leftovers", "--refresh", "/var/cache/phoenix/boxes", "boot", "run"):
+        assert word in proc.stdout
+
+
+def test_no_subcommand_is_a_usage_error() -> None:
+    proc = box()
+    assert proc.returncode == 2
+    assert "create" in proc.stdout
+
+
+def test_create_prints_the_cached_root_and_list_shows_it(box_root: Path) -> None:
+    created = box("create")
+    assert created.returncode == 0, created.stderr
+    assert created.stdout.strip() == str(box_root)
+    listed = box("list")
+    assert listed.returncode == 0
+    line = next(line for line in listed.stdout.splitlines() if root_mod.box_key() in line)
+    assert "[current]" in line and " MB" in line
+
+
+def test_rm_removes_a_cached_root_by_key_prefix(tmp_path: Path) -> None:
+    fake = tmp_path / "0123456789abcdef"
+    (fake / "root/usr").mkdir(parents=True)
+    (fake / "box.json").write_text(json.dumps({"created": "2026-01-01T00:00:00Z", "seconds": 1}))
+    env = {"PHOENIX_BOX_CACHE": str(tmp_path)}
+    assert "0123456789abcdef" in box("list", env=env).stdout
+    proc = box("rm", "01234", env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert not fake.exists()
+    missing = box("rm", "feedface", env=env)
+    assert missing.returncode == 2
+    assert "no cached box root with key 'feedface'" in missing.stderr
+    assert box("rm", env=env).returncode == 2          # neither KEY nor --all
+
+
+def test_rm_leftovers_and_run(box_root: Path) -> None:
+    proc = box("rm", "--leftovers")
+    assert proc.returncode == 0, proc.stderr
+    ran = box("run", "--", "sh", "-c", "rpm -q phoenix-box-base; ip -o link | wc -l; exit 3")
+    assert ran.returncode == 3
+    assert ran.stdout.split() == ["phoenix-box-base-1-1.noarch", "1"]

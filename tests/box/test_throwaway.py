@@ -1,0 +1,58 @@
+"""Throw-away overlays and run_in: nothing leaks into the cache, no network by default."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging.box import run_in, throwaway
+from phoenix.packaging.errors import CommandFailed
+
+
+def test_writes_go_to_the_overlay_and_vanish(box_root: Path) -> None:
+    with throwaway(box_root) as tree:
+        assert os.path.ismount(tree)
+        (tree / "etc/phoenix-marker").write_text("x")
+        (tree / "etc/os-release").unlink()                       # even a deletion must not reach the cache
+        run_in(tree, ["sh", "-c", "echo inside > /root/inside.txt"])
+        assert (tree / "root/inside.txt").read_text() == "inside\n"
+    assert not tree.exists()
+    assert not (box_root / "etc/phoenix-marker").exists()
+    assert not (box_root / "root/inside.txt").exists()
+    assert (box_root / "etc/os-release").exists() or (box_root / "etc/os-release").is_symlink()
+    with throwaway(box_root) as fresh:
+        assert not (fresh / "etc/phoenix-marker").exists()
+
+
+def test_removed_also_when_the_body_raises(box_root: Path) -> None:
+    with pytest.raises(RuntimeError, match="boom"):
+        with throwaway(box_root) as tree:
+            (tree / "var/tmp/x").write_text("x")
+            raise RuntimeError("boom")
+    assert not tree.exists()
+    assert not os.path.ismount(tree)
+
+
+def test_run_in_has_no_network_by_default(box_root: Path) -> None:
+    with throwaway(box_root) as tree:
+        links = run_in(tree, ["ip", "-o", "link"], capture=True).stdout.splitlines()
+        assert [line.split(":")[1].strip() for line in links] == ["lo"]
+        refused = run_in(tree, ["curl", "-sS", "--max-time", "3", "http://deb.debian.org/"],
+                         capture=True, check=False)
+        assert refused.returncode != 0
+
+
+def test_run_in_binds_env_cwd_and_reports_failures(box_root: Path, tmp_path: Path) -> None:
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "in.txt").write_text("hello\n")
+    out = tmp_path / "out"
+    out.mkdir()
+    with throwaway(box_root) as tree:
+        run_in(tree, ["sh", "-c", 'cat in.txt > /out/copy.txt; echo "$GREETING" >> /out/copy.txt; '
+                                  "touch in.txt 2>/dev/null || echo ro >> /out/copy.txt"],
+               ro_binds=[(src, "/src")], binds=[(out, "/out")], cwd="/src", env={"GREETING": "hi"})
+        with pytest.raises(CommandFailed, match="exit status 3"):
+            run_in(tree, ["sh", "-c", "echo why >&2; exit 3"])
+    assert (out / "copy.txt").read_text() == "hello\nhi\nro\n"
