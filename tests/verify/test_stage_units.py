@@ -58,6 +58,20 @@ def test_parse_junit_of_a_real_pytest_run(tmp_path: Path) -> None:
     assert failed[1][1].startswith("unit demo-api.service is not running")
 
 
+def test_junit_names_drop_the_throwaway_host_id(tmp_path: Path) -> None:
+    junit = tmp_path / "junit.xml"
+    junit.write_text(
+        '<testsuites><testsuite name="pytest">'
+        '<testcase classname="tests.infra.test_user" name="test_service_user_exists[ssh://phx-1a2b3c]"/>'
+        '<testcase classname="tests.infra.test_services" name="test_unit_is_running[apollo-api.service-ssh://phx-1a2b3c]">'
+        '<failure message="Failed: unit apollo-api.service is not running">trace</failure></testcase>'
+        '</testsuite></testsuites>'
+    )
+    tests, passed, skipped, failed = verify.parse_junit(junit)
+    assert (tests, passed, skipped) == (2, 1, 0)
+    assert failed == [("test_services::test_unit_is_running[apollo-api.service]", "unit apollo-api.service is not running")]
+
+
 def test_failure_summary_names_every_failed_check() -> None:
     suite = verify.SuiteResult(returncode=1, junit=Path("dist/verify-junit.xml"), tests=5, passed=3,
                                failed=[("test_config_file_mode_0640[/etc/demo/demo.conf]", "config file /etc/demo/demo.conf has mode 0644, expected 0640\nmore"),
