@@ -148,3 +148,14 @@ def test_ctrl_c_tears_the_box_down(box_root: Path) -> None:
     child.send_signal(signal.SIGINT)
     child.wait(timeout=30)
     assert _gone(name, merged, nspawn_pid) == []
+
+
+def test_testinfra_ssh_backend_reaches_the_box(box: BootedBox) -> None:
+    """What the verify stage does: pytest --hosts=ssh://<alias> --ssh-config=<file>."""
+    import testinfra
+
+    host = testinfra.get_host(f"ssh://{box.ssh_host}", ssh_config=str(box.ssh_config))
+    assert host.file("/etc/debian_version").content_string.startswith("12.")
+    assert host.service("ssh").is_running
+    assert host.package("rpm").is_installed
+    assert host.run("cat /proc/1/comm").stdout.strip() == "systemd"

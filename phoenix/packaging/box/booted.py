@@ -108,7 +108,7 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
         with runner.stage(f"boot box {lease.name}"):
             lease.netns = list(netns.names_for(lease.name))
             lease.save()
-            pair = netns.create(lease.name)
+            pair = netns.create(lease.name, lease.claim_subnet())
             key = ssh.generate_key(workdir / "id_ed25519")
             ssh.authorize(merged, key.with_suffix(".pub"))
             cfg_text = ssh.config_text(alias=lease.name, address=pair.box_addr, identity=key, peer_ns=pair.peer_ns)

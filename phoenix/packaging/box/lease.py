@@ -14,6 +14,7 @@ are never touched.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import json
 import os
 import secrets
@@ -60,6 +61,7 @@ class Lease:
     overlay: str | None = None          # the merged dir, when mounted
     netns: list[str] = dataclasses.field(default_factory=list)
     nspawn_pid: int | None = None
+    subnet: int | None = None           # N of 169.254.N.0/24, unique among live boxes
 
     @classmethod
     def create(cls, name: str | None = None) -> "Lease":
@@ -87,6 +89,32 @@ class Lease:
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(dataclasses.asdict(self), indent=2) + "\n")
         tmp.replace(self.path)
+
+    def claim_subnet(self) -> int:
+        """Pick a 169.254.N.0/24 no live box uses and record it, under a lock.
+
+        Each box has its own namespaces, so equal addresses could not clash;
+        unique ones keep logs, ssh-configs and `box list` unambiguous.
+        """
+        import fcntl
+
+        state_dir().mkdir(parents=True, exist_ok=True)
+        fd = os.open(state_dir() / ".subnets.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            used = {le.subnet for le in load_leases() if le.name != self.name and le.owner_alive()}
+            start = int(hashlib.sha256(self.name.encode()).hexdigest(), 16) % 254
+            for i in range(254):
+                candidate = (start + i) % 254 + 1
+                if candidate not in used:
+                    break
+            else:
+                raise RuntimeError("all 254 box subnets (169.254.1-254.0/24) are in use")
+            self.subnet = candidate
+            self.save()
+        finally:
+            os.close(fd)
+        return candidate
 
     def owner_alive(self) -> bool:
         return _start_time(self.owner_pid) == self.owner_start and self.owner_start is not None

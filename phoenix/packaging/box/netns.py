@@ -36,20 +36,17 @@ def names_for(box_name: str) -> tuple[str, str]:
     return box_name, f"{box_name}-p"
 
 
-def addresses_for(box_name: str) -> tuple[str, str]:
-    """Link-local addresses: 169.254.N.2 for the box, .1 for the peer side."""
-    suffix = box_name.rsplit("-", 1)[-1]
-    try:
-        n = int(suffix, 16) % 253 + 1
-    except ValueError:
-        n = sum(suffix.encode()) % 253 + 1
-    return f"169.254.{n}.2", f"169.254.{n}.1"
+def addresses_for(subnet: int) -> tuple[str, str]:
+    """Link-local addresses: 169.254.N.2 for the box, .1 for the peer side (N in 1..254)."""
+    if not 1 <= subnet <= 254:
+        raise ValueError(f"subnet {subnet} outside 1..254")
+    return f"169.254.{subnet}.2", f"169.254.{subnet}.1"
 
 
-def create(box_name: str) -> NetPair:
+def create(box_name: str, subnet: int) -> NetPair:
     """Create both namespaces, the veth pair and the addresses; lo up in both."""
     box_ns, peer_ns = names_for(box_name)
-    box_addr, peer_addr = addresses_for(box_name)
+    box_addr, peer_addr = addresses_for(subnet)
     tag = box_name.replace("-", "")[:10]          # interface names: max 15 characters
     veth_box, veth_peer = f"v{tag}b", f"v{tag}p"
     runner.run(["ip", "netns", "add", box_ns])
