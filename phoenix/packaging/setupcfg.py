@@ -26,10 +26,20 @@ README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 def read_config(cfg: Path) -> tuple[configparser.RawConfigParser, str]:
     """Parse the ini file; syntax errors name the line."""
     raw = cfg.read_text(encoding="utf-8", errors="replace")
-    parser = configparser.RawConfigParser(strict=True, interpolation=None)
+    # setuptools reads setup.cfg with '%' interpolation: a literal '%' (a file
+    # name such as 100%.txt) must be written '%%' there, or setuptools fails.
+    parser = configparser.ConfigParser(strict=True, interpolation=configparser.BasicInterpolation())
     parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep systemd Key case
     try:
         parser.read_string(raw, source=str(cfg))
+        for section in parser.sections():
+            for key in parser[section]:
+                try:
+                    parser.get(section, key)
+                except configparser.InterpolationError as exc:
+                    raise bad(cfg, f"[{section}] {key}: a lone '%' ({exc.__class__.__name__}): setuptools reads "
+                              "setup.cfg with % interpolation", "write a literal '%' as '%%'",
+                              line_of(raw, key)) from None
     except configparser.DuplicateSectionError as exc:
         raise bad(cfg, f"section [{exc.section}] appears twice", "merge the two sections", exc.lineno) from None
     except configparser.DuplicateOptionError as exc:
