@@ -15,6 +15,7 @@ import time
 MACRO_DIRS = (
     ("/etc/", "%{_sysconfdir}/"),
     ("/usr/bin/", "%{_bindir}/"),
+    ("/usr/share/", "%{_datadir}/"),
 )
 
 

@@ -126,10 +126,17 @@ def unit_for(service: "Service", plan: "SpecPlan") -> Sections:
     for key, value in service.overrides.items():
         section = section_of(key)
         for name, items in sections:
-            if name == section:
-                kept = [(k, v) for k, v in items if k != key]
-                kept.append((key, value))
-                items[:] = kept
+            if name != section:
+                continue
+            # Replace in place (the first occurrence; repeated keys such as
+            # SystemCallFilter collapse to the override), else append.
+            positions = [i for i, (k, _) in enumerate(items) if k == key]
+            if positions:
+                items[positions[0]] = (key, value)
+                for i in reversed(positions[1:]):
+                    del items[i]
+            else:
+                items.append((key, value))
     return [(name, [(k, v) for k, v in items if not (k in ("User", "Group") and not v)]) for name, items in sections]
 
 

@@ -1,0 +1,5 @@
+"""selene-status: prints the agent's state."""
+
+
+def main():
+    print("ok")

@@ -1,0 +1,1 @@
+CREATE TABLE state (k TEXT, v TEXT);

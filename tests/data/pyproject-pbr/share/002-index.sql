@@ -1,0 +1,1 @@
+CREATE INDEX state_k ON state (k);

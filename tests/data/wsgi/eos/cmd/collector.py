@@ -1,0 +1,7 @@
+"""eos-collector: a plain daemon (not phoenix): Type=exec."""
+import time
+
+
+def main():
+    while True:
+        time.sleep(30)
