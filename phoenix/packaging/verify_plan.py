@@ -157,7 +157,10 @@ def _http_checks(plan: Any, units: list[str], config_files: list[str]) -> list[H
         if is_wsgi is None:
             kind = str(_attr(service, "kind", "type", default="") or "")
             is_wsgi = kind.lower() in ("wsgi", "http", "api") or str(_attr(service, "name", default="")).endswith("-api")
-        if is_wsgi and main_conf:
+        # Only a phoenix service reads its ports from [DEFAULT] port of the
+        # main config; a plain wsgi_scripts service has no such convention.
+        uses_framework = bool(_attr(service, "phoenix", default=True))
+        if is_wsgi and uses_framework and main_conf:
             checks.append(HttpCheck(unit=_unit_name(service), config_file=main_conf))
     return [c for c in checks if c.unit in units]
 
