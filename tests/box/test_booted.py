@@ -159,3 +159,20 @@ def test_testinfra_ssh_backend_reaches_the_box(box: BootedBox) -> None:
     assert host.service("ssh").is_running
     assert host.package("rpm").is_installed
     assert host.run("cat /proc/1/comm").stdout.strip() == "systemd"
+
+
+def test_a_boot_that_misses_its_deadline_fails_clearly_and_leaves_nothing(box_root: Path) -> None:
+    from phoenix.packaging.errors import CheckFailed
+
+    before = {le.name for le in lease.load_leases()}
+    with pytest.raises(CheckFailed) as info:
+        with booted(box_root, boot_timeout=0.3):
+            pytest.fail("the body must not run when the boot failed")
+    message = str(info.value)
+    assert "running/degraded within 0.3 s" in message or "did not start in time" in message
+    assert "--- last lines of the box console" in message
+    assert "Welcome to" in message or "systemd" in message
+    name = message.split(":", 1)[0].removeprefix("box ")
+    assert name.startswith("phx-") and name not in before
+    assert name not in netns.list_names()
+    assert not (lease.work_root() / name).exists()

@@ -94,14 +94,17 @@ class BootedBox:
 
 
 @contextlib.contextmanager
-def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None = None) -> Iterator[BootedBox]:
+def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None = None,
+           boot_timeout: float | None = None) -> Iterator[BootedBox]:
     """Boot a throw-away copy of root; yield a BootedBox; always tear it down.
 
     Calls cleanup_leftovers() first (through the overlay). Raises CheckFailed
-    with the console tail when the box does not reach running/degraded or
-    sshd does not answer within the deadline.
+    with the console tail when the box does not reach running/degraded within
+    ``boot_timeout`` seconds (default PHOENIX_BOX_BOOT_TIMEOUT or 90) or sshd
+    does not answer within PHOENIX_BOX_SSH_TIMEOUT (30).
     """
     started = time.monotonic()
+    boot_timeout = BOOT_TIMEOUT if boot_timeout is None else boot_timeout
     with _sigterm_as_exit(), leased_overlay(root, name=name) as lease:
         merged = Path(lease.overlay or "")
         workdir = Path(lease.workdir)
@@ -121,14 +124,17 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
             lease.nspawn_pid = proc.pid
             lease.save()
             try:
-                deadline = time.monotonic() + BOOT_TIMEOUT
-                leader = nspawn.wait_for_leader(proc, console, deadline)
+                deadline = time.monotonic() + boot_timeout
+                leader = nspawn.wait_for_leader(proc, deadline)
                 box = BootedBox(name=lease.name, root=merged, address=pair.box_addr, ssh_host=lease.name,
                                 ssh_config=cfg, leader_pid=leader, peer_ns=pair.peer_ns, console_log=console)
-                state = _wait_running(box, proc, deadline)
+                state = _wait_running(box, proc, deadline, boot_timeout)
                 ssh.wait_for_ssh(cfg, lease.name, time.monotonic() + SSH_TIMEOUT)
                 runner.log(f"    box {lease.name}: systemd {state}, ssh ready at {pair.box_addr} "
                            f"after {time.monotonic() - started:.1f} s (ssh -F {cfg} {lease.name})")
+            except nspawn.BootFailed as exc:
+                _stop(proc)   # first: nspawn writes the console log out as it exits
+                raise CheckFailed(f"box {lease.name}: {exc}\n{nspawn.console_tail(console)}") from None
             except BaseException:
                 _stop(proc)
                 raise
@@ -138,13 +144,13 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
             _stop(proc)
 
 
-def _wait_running(box: BootedBox, proc: subprocess.Popen[bytes], deadline: float) -> str:
-    """Poll `systemctl is-system-running` until running/degraded; fail with the console tail."""
+def _wait_running(box: BootedBox, proc: subprocess.Popen[bytes], deadline: float, timeout: float) -> str:
+    """Poll `systemctl is-system-running` until running/degraded; on timeout
+    the error shows the jobs still waiting and the journal's tail."""
     state = ""
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise CheckFailed(f"the box stopped while booting (nspawn status {proc.returncode})\n"
-                              + nspawn.console_tail(box.console_log))
+            raise nspawn.BootFailed(f"the box stopped while booting (nspawn status {proc.returncode})")
         try:
             out = box.exec(["systemctl", "is-system-running"], check=False, timeout=10)
             state = out.stdout.strip()
@@ -156,8 +162,22 @@ def _wait_running(box: BootedBox, proc: subprocess.Popen[bytes], deadline: float
                 runner.log(f"    box {box.name} is degraded; failed units: {failed.stdout.strip() or '?'}")
             return state
         time.sleep(0.2)
-    raise CheckFailed(f"the box did not reach running/degraded within {BOOT_TIMEOUT:.0f} s "
-                      f"(last state: {state or 'none'})\n" + nspawn.console_tail(box.console_log))
+    raise nspawn.BootFailed(f"the box did not reach running/degraded within {timeout:g} s "
+                            f"(last state: {state or 'none'})\n{_diagnostics(box)}")
+
+
+def _diagnostics(box: BootedBox) -> str:
+    """What systemd inside is still waiting for, and its journal's last lines."""
+    out = []
+    for title, argv in (("jobs still queued", ["systemctl", "list-jobs", "--no-pager"]),
+                        ("journal tail", ["journalctl", "-b", "--no-pager", "-n", "25"])):
+        try:
+            proc = box.exec(argv, check=False, timeout=10)
+            text = (proc.stdout or proc.stderr).strip()
+        except Exception as exc:  # noqa: BLE001 - diagnostics must not hide the real error
+            text = f"({exc})"
+        out.append(f"--- {title} ---\n{text or '(none)'}")
+    return "\n".join(out)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import subprocess
 import time
@@ -127,11 +128,19 @@ def _bind_spec(src: Path, dest: str) -> str:
 
 
 def boot_argv(root: Path, *, machine: str, netns_path: Path) -> list[str]:
-    """systemd-nspawn --boot in the box's network namespace, console to a pipe."""
+    """systemd-nspawn --boot in the box's network namespace.
+
+    ``--console=passive``: nspawn gives the box a pty and copies what systemd
+    prints there to its stdout (our console.log) without reading input; with
+    ``pipe`` systemd has no console and a hanging boot would leave no trace.
+    """
     return [
-        "systemd-nspawn", *COMMON_FLAGS, "--boot", "--console=pipe",
+        "systemd-nspawn", *COMMON_FLAGS, "--boot", "--console=passive", "--setenv=SYSTEMD_COLORS=0",
         f"--directory={root}", f"--machine={machine}",
         f"--network-namespace-path={netns_path}", "--resolv-conf=off",
+        # arguments for the box's systemd: print unit status lines on the
+        # console, so a boot that hangs shows where (console.log's tail)
+        "systemd.show_status=yes",
     ]
 
 
@@ -175,16 +184,21 @@ def find_leader(nspawn_pid: int) -> int | None:
     return None
 
 
-def wait_for_leader(proc: subprocess.Popen[bytes], console_log: Path, deadline: float) -> int:
+class BootFailed(CheckFailed):
+    """The box did not come up. Raised *without* the console tail: nspawn
+    writes the console out only as it exits, so the caller stops the box
+    first and then adds console_tail() to the message."""
+
+
+def wait_for_leader(proc: subprocess.Popen[bytes], deadline: float) -> int:
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise CheckFailed(f"systemd-nspawn exited with status {proc.returncode} while booting the box\n"
-                              + console_tail(console_log))
+            raise BootFailed(f"systemd-nspawn exited with status {proc.returncode} while booting the box")
         leader = find_leader(proc.pid)
         if leader:
             return leader
         time.sleep(0.05)
-    raise CheckFailed("the box's systemd did not start in time\n" + console_tail(console_log))
+    raise BootFailed("the box's systemd did not start in time")
 
 
 def console_tail(console_log: Path, lines: int = 30) -> str:
@@ -192,5 +206,8 @@ def console_tail(console_log: Path, lines: int = 30) -> str:
         text = console_log.read_text(errors="replace")
     except OSError:
         return f"(no console log at {console_log})"
-    tail = "\n".join(text.rstrip().splitlines()[-lines:])
+    text = re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", text).replace("\r", "")
+    # Blank lines, and nspawn's harmless complaint that /run is not a tmpfs here, say nothing.
+    kept = [ln for ln in text.splitlines() if ln.strip() and "Attempted to remove disk file system" not in ln]
+    tail = "\n".join(kept[-lines:])
     return f"--- last lines of the box console ({console_log}) ---\n{tail}"
