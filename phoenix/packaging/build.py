@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -130,16 +129,13 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
            sign: str | None, constraints_file: Path | None, key: str) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
-    with tempfile.TemporaryDirectory(prefix="phoenix-build-") as tmp:
-        src_dir = Path(tmp) / "SOURCES"
-        src_dir.mkdir()
-        collect_sources(project_dir, inp, src_dir, epoch, constraints_file)
-        stage_dir = Path(tmp) / "out"
-        srpm_tmp = rpmbuild.build_srpm(inp.spec, src_dir, stage_dir, epoch)
+    with rpmbuild.workdir(inp.name) as top:
+        collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
+        srpm_tmp = rpmbuild.build_srpm(inp.spec, top, epoch)
         if box == "host":
-            rpms_tmp = rpmbuild.rebuild_on_host(srpm_tmp, stage_dir / "rpms", epoch)
+            rpms_tmp = rpmbuild.rebuild_on_host(srpm_tmp, top, epoch)
         else:
-            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, stage_dir / "rpms", epoch)
+            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, top / "out", epoch)
         _remove_old_packages(dist, inp.name)
         srpm = dist / srpm_tmp.name
         shutil.copy2(srpm_tmp, srpm)

@@ -6,11 +6,13 @@ runs with networking off, so a source the spec forgot cannot be fetched.
 """
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from phoenix.packaging import reproducible, runner
 from phoenix.packaging.errors import UserError
@@ -18,20 +20,43 @@ from phoenix.packaging.errors import UserError
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
 
-def build_srpm(spec: Path, sources_dir: Path, out_dir: Path, epoch: int) -> Path:
-    """``rpmbuild -bs``: the spec plus every file in ``sources_dir`` -> one SRPM in ``out_dir``."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+@contextlib.contextmanager
+def workdir(name: str) -> Iterator[Path]:
+    """A fixed, empty ``_topdir`` for one package, held under a lock.
+
+    Fixed because rpm records paths of the build in what it writes: the
+    SRPM's header holds the expanded %prep (with ``_sourcedir``), and a
+    virtualenv made under the buildroot embeds it before the spec strips it
+    (pip's RECORD hashes). A fresh temporary name per build would make every
+    build differ; mock uses fixed paths (/builddir) for the same reason. The
+    lock serialises two builds of one package on one host.
+    """
+    base = Path(os.environ.get("PHOENIX_RPMBUILD_DIR", "/var/tmp/phoenix-rpmbuild"))
+    base.mkdir(parents=True, exist_ok=True)
+    top = base / name
+    with open(base / f"{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            shutil.rmtree(top, ignore_errors=True)
+            for sub in ("SOURCES", "SPECS", "SRPMS", "RPMS", "BUILD", "BUILDROOT"):
+                (top / sub).mkdir(parents=True)
+            yield top
+        finally:
+            shutil.rmtree(top, ignore_errors=True)
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def build_srpm(spec: Path, topdir: Path, epoch: int) -> Path:
+    """``rpmbuild -bs``: the spec plus every file in ``topdir/SOURCES`` -> ``topdir/SRPMS``."""
+    sources_dir = topdir / "SOURCES"
     reproducible.set_mtimes([spec, *sorted(sources_dir.iterdir())], epoch)
-    with tempfile.TemporaryDirectory(prefix="phoenix-srpm-") as top:
-        argv = [
-            "rpmbuild", "-bs", "--nodeps",
-            "--define", f"_topdir {top}",
-            "--define", f"_sourcedir {sources_dir}",
-            "--define", f"_srcrpmdir {out_dir}",
-            *reproducible.rpm_defines(epoch),
-            str(spec),
-        ]
-        proc = runner.run(argv, env=reproducible.build_env(epoch), capture=True)
+    argv = [
+        "rpmbuild", "-bs", "--nodeps",
+        "--define", f"_topdir {topdir}",
+        *reproducible.rpm_defines(epoch),
+        str(spec),
+    ]
+    proc = runner.run(argv, env=reproducible.build_env(epoch), capture=True)
     written = _written(proc.stdout + proc.stderr, ".src.rpm")
     if len(written) != 1:
         raise UserError(f"{spec}: rpmbuild -bs wrote {written or 'no SRPM'}, expected one SRPM")
@@ -49,20 +74,18 @@ def host_has_rpmdb_of_system() -> bool:
     return proc.returncode == 0
 
 
-def rebuild_on_host(srpm: Path, out_dir: Path, epoch: int) -> list[Path]:
-    """``rpmbuild --rebuild`` with the host's rpmbuild (``--box host``)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(prefix="phoenix-rebuild-") as top:
-        argv = ["rpmbuild", "--rebuild", "--define", f"_topdir {top}",
-                *reproducible.rpm_defines(epoch)]
-        if not host_has_rpmdb_of_system():
-            argv.append("--nodeps")
-        argv.append(str(srpm))
-        # The distribution's interpreter and tools, not whatever a developer's
-        # PATH puts first (pyenv, a venv): the package runs on the system python3.
-        env = {**reproducible.build_env(epoch), "PATH": SYSTEM_PATH}
-        runner.run(argv, env=env, timeout=3600)
-        return _collect(Path(top) / "RPMS", out_dir)
+def rebuild_on_host(srpm: Path, topdir: Path, epoch: int) -> list[Path]:
+    """``rpmbuild --rebuild`` with the host's rpmbuild (``--box host``); RPMs in topdir/RPMS."""
+    argv = ["rpmbuild", "--rebuild", "--define", f"_topdir {topdir}",
+            *reproducible.rpm_defines(epoch)]
+    if not host_has_rpmdb_of_system():
+        argv.append("--nodeps")
+    argv.append(str(srpm))
+    # The distribution's interpreter and tools, not whatever a developer's
+    # PATH puts first (pyenv, a venv): the package runs on the system python3.
+    env = {**reproducible.build_env(epoch), "PATH": SYSTEM_PATH}
+    runner.run(argv, env=env, timeout=3600)
+    return _collect(topdir / "RPMS", topdir / "out")
 
 
 def rebuild_in_box(srpm: Path, out_dir: Path, epoch: int) -> list[Path]:
@@ -90,6 +113,7 @@ def _collect(rpms_dir: Path, out_dir: Path) -> list[Path]:
     found = sorted(rpms_dir.rglob("*.rpm"))
     if not found:
         raise UserError(f"rpmbuild --rebuild produced no RPM under {rpms_dir}; check the spec's %files")
+    out_dir.mkdir(parents=True, exist_ok=True)
     produced = []
     for rpm in found:
         dst = out_dir / rpm.name

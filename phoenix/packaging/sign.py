@@ -20,13 +20,16 @@ def sign(packages: Sequence[Path], keyid: str) -> None:
         raise UserError(f"--sign {keyid!r}: give a GPG key id, fingerprint or user id")
     if shutil.which("rpmsign") is None:
         raise UserError("rpmsign not found: install the 'rpm' package (Debian) or 'rpm-sign' (Fedora/EL)")
-    if shutil.which("gpg") is None:
+    gpg = shutil.which("gpg") or shutil.which("gpg2")
+    if gpg is None:
         raise UserError("gpg not found: install 'gnupg'")
     probe = runner.run(["gpg", "--batch", "--list-secret-keys", keyid], check=False, capture=True)
     if probe.returncode != 0:
         raise UserError(f"--sign {keyid}: no such secret key in the GnuPG keyring; "
                         "check `gpg --list-secret-keys` (or GNUPGHOME)")
-    runner.run(["rpmsign", "--addsign", "--define", f"_gpg_name {keyid}",
+    # Debian's rpm macros name /usr/bin/gpg2, which Debian 12 no longer ships:
+    # point rpmsign at the gpg that is there.
+    runner.run(["rpmsign", "--addsign", "--define", f"_gpg_name {keyid}", "--define", f"__gpg {gpg}",
                 *[str(p) for p in packages]])
 
 

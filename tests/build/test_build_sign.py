@@ -1,0 +1,56 @@
+"""``--sign KEYID``: rpmsign --addsign with a throw-away GPG key, checked by rpm -K."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging import build, sign
+from phoenix.packaging.errors import UserError
+
+
+@pytest.fixture
+def gnupghome(tmp_path: Path, monkeypatch) -> tuple[Path, str]:
+    """A fresh keyring with one passphrase-less signing key; GNUPGHOME points at it."""
+    home = Path("/run") / f"phoenix-gpg-{os.getpid()}"  # short path: gpg-agent's socket
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("GNUPGHOME", str(home))
+    uid = "Phoenix Test Signing <signing@example.org>"
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid,
+                    "rsa2048", "sign", "never"], check=True, capture_output=True)
+    yield home, uid
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True)
+    shutil.rmtree(home, ignore_errors=True)
+
+
+def test_signed_packages_verify_with_rpm_k(hello_host_build: build.BuildResult, gnupghome,
+                                            tmp_path: Path) -> None:
+    home, uid = gnupghome
+    pkgs = []
+    for pkg in hello_host_build.packages:  # sign copies: the shared build stays unsigned
+        shutil.copy2(pkg, tmp_path / pkg.name)
+        pkgs.append(tmp_path / pkg.name)
+    sign.sign(pkgs, uid)
+    pub = tmp_path / "key.asc"
+    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
+                                   check=True, capture_output=True).stdout)
+    dbpath = tmp_path / "rpmdb"
+    dbpath.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
+    out = sign.check_signatures(pkgs, dbpath=dbpath)
+    for pkg in pkgs:
+        assert f"{pkg}: digests signatures OK" in out
+    # Without the key the signature is there but cannot be trusted.
+    empty = tmp_path / "empty-rpmdb"
+    empty.mkdir()
+    proc = subprocess.run(["rpm", "-K", "--dbpath", str(empty), str(pkgs[0])], capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "SIGNATURES NOT OK" in proc.stdout
+
+
+def test_unknown_key_is_a_usage_error(hello_host_build: build.BuildResult, gnupghome) -> None:
+    with pytest.raises(UserError, match="no such secret key"):
+        sign.sign(hello_host_build.packages, "nobody@nowhere.invalid")
