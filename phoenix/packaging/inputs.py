@@ -37,8 +37,12 @@ def bad(path: Path | str, problem: str, fix: str, line: int | None = None) -> Us
 
 
 def line_of(text: str, needle: str, start: int = 1) -> int | None:
-    """1-based number of the first line at or after ``start`` containing ``needle``."""
-    for number, line in enumerate(text.splitlines(), 1):
+    """1-based number of the first line at or after ``start`` that is ``needle``, else contains it."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if number >= start and line.strip() == needle.strip():
+            return number
+    for number, line in enumerate(lines, 1):
         if number >= start and needle in line:
             return number
     return None
@@ -223,7 +227,8 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
         try:
             req = PepRequirement(line)
         except InvalidRequirement as exc:
-            raise bad(path, f"{where}{line!r} is not a valid requirement ({exc})",
+            reason = str(exc).splitlines()[0]
+            raise bad(path, f"{where}{line!r} is not a valid requirement ({reason})",
                       "write it as 'name>=version' (PEP 508)", number) from None
         out.append(Requirement(req.name, str(req.specifier), str(req.marker) if req.marker else "", line))
     return out
