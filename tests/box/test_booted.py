@@ -176,3 +176,54 @@ def test_a_boot_that_misses_its_deadline_fails_clearly_and_leaves_nothing(box_ro
     assert name.startswith("phx-") and name not in before
     assert name not in netns.list_names()
     assert not (lease.work_root() / name).exists()
+
+
+def test_the_verify_flow_rpm_ivh_enable_now_and_curl(box: BootedBox, tmp_path: Path) -> None:
+    """copy_in + plain `rpm -ivh` + `systemctl enable --now` + HTTP from the host side."""
+    top = tmp_path / "rpmbuild"
+    (top / "SPECS").mkdir(parents=True)
+    spec = top / "SPECS/phx-hello.spec"
+    spec.write_text("""\
+Name: phx-hello
+Version: 1.0
+Release: 1
+Summary: a unit that serves HTTP on 8781
+License: MIT
+BuildArch: noarch
+Requires: python3, systemd, /bin/sh
+
+%description
+Test package.
+
+%install
+mkdir -p %{buildroot}/usr/lib/systemd/system
+cat > %{buildroot}/usr/lib/systemd/system/phx-hello.service <<'UNIT'
+[Service]
+DynamicUser=yes
+ExecStart=/usr/bin/python3 -m http.server 8781 --bind 0.0.0.0 --directory /usr/share
+ProtectSystem=strict
+PrivateTmp=yes
+[Install]
+WantedBy=multi-user.target
+UNIT
+
+%files
+/usr/lib/systemd/system/phx-hello.service
+""")
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", spec], check=True, capture_output=True)
+    (rpm,) = (top / "RPMS/noarch").glob("*.rpm")
+    box.copy_in(rpm, f"/var/tmp/rpms/{rpm.name}")
+    installed = box.exec(["rpm", "-ivh", f"/var/tmp/rpms/{rpm.name}"], check=False)
+    assert installed.returncode == 0, installed.stderr
+    box.exec(["systemctl", "enable", "--now", "phx-hello.service"])
+    deadline = time.monotonic() + 15
+    while True:
+        proc = subprocess.run(box.host_argv(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                             "--max-time", "2", f"http://{box.address}:8781/"]),
+                              capture_output=True, text=True)
+        if proc.stdout == "200" or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert proc.stdout == "200"
+    score = box.exec(["systemd-analyze", "security", "--no-pager", "phx-hello.service"], check=False)
+    assert "Overall exposure level for phx-hello.service" in score.stdout

@@ -62,3 +62,21 @@ def test_rm_leftovers_and_run(box_root: Path) -> None:
     ran = box("run", "--", "sh", "-c", "rpm -q phoenix-box-base; ip -o link | wc -l; exit 3")
     assert ran.returncode == 3
     assert ran.stdout.split() == ["phoenix-box-base-1-1.noarch", "1"]
+
+
+def test_a_root_in_use_is_not_removed(tmp_path: Path) -> None:
+    from phoenix.packaging.box import lease, throwaway
+
+    fake = tmp_path / "cache" / "00aa11bb22cc33dd"
+    (fake / "root/usr").mkdir(parents=True)
+    (fake / "box.json").write_text(json.dumps({"created": "2026-01-01T00:00:00Z", "seconds": 1}))
+    env = {"PHOENIX_BOX_CACHE": str(tmp_path / "cache")}
+    with throwaway(fake / "root") as tree:
+        assert (tree / "usr").is_dir()
+        busy = box("rm", "00aa", env=env)
+        assert busy.returncode == 2
+        assert "in use by running boxes" in busy.stderr
+        assert fake.exists()
+    assert box("rm", "00aa", env=env).returncode == 0
+    assert not fake.exists()
+    assert lease.load_leases() == [] or all(le.owner_alive() for le in lease.load_leases())

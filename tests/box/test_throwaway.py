@@ -56,3 +56,23 @@ def test_run_in_binds_env_cwd_and_reports_failures(box_root: Path, tmp_path: Pat
         with pytest.raises(CommandFailed, match="exit status 3"):
             run_in(tree, ["sh", "-c", "echo why >&2; exit 3"])
     assert (out / "copy.txt").read_text() == "hello\nhi\nro\n"
+
+
+def test_a_command_that_times_out_is_stopped_and_the_copy_still_removed(box_root: Path) -> None:
+    with throwaway(box_root) as tree:
+        with pytest.raises(CommandFailed, match="timed out"):
+            run_in(tree, ["sh", "-c", "sleep 300 & sleep 300"], timeout=1)
+        # a container whose nspawn was killed must not outlive the copy
+    assert not tree.exists()
+    assert _processes_with(b"sleep\x00300") == []
+
+
+def _processes_with(text: bytes) -> list[int]:
+    found = []
+    for p in Path("/proc").iterdir():
+        try:
+            if p.name.isdigit() and text in (p / "cmdline").read_bytes():
+                found.append(int(p.name))
+        except OSError:
+            continue
+    return found

@@ -34,6 +34,8 @@ subcommands:
   run [--network] -- CMD...
                        run one command in a throw-away copy (no network unless
                        --network)
+  bench [--rounds N]   time overlay creation, a command in a copy and
+                       boot-to-ssh (the figures of docs/benchmarks.md)
 """
 
 EPILOG = """\
@@ -50,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tools/build-rpm box", description=DESCRIPTION, epilog=EPILOG,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("-v", "--verbose", action="store_true", help="show every command run")
-    sub = parser.add_subparsers(dest="command", metavar="{create,list,rm,boot,run}")
+    sub = parser.add_subparsers(dest="command", metavar="{create,list,rm,boot,run,bench}")
     create = sub.add_parser("create", help="make the cached root (debootstrap) unless cached")
     create.add_argument("--refresh", action="store_true", help="throw the cached root away and make it again")
     sub.add_parser("list", help="list cached roots and boxes in use")
@@ -64,6 +66,8 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run a command in a throw-away copy")
     run.add_argument("--network", action="store_true", help="share the host's network (default: none)")
     run.add_argument("argv", nargs=argparse.REMAINDER, help="-- COMMAND ARGS...")
+    bench = sub.add_parser("bench", help="time overlay creation, run_in and boot-to-ssh")
+    bench.add_argument("--rounds", type=int, default=5, help="repetitions per figure (default 5)")
     return parser
 
 
@@ -160,4 +164,46 @@ def cmd_run(args: argparse.Namespace) -> int:
     return proc.returncode
 
 
-COMMANDS = {"create": cmd_create, "list": cmd_list, "rm": cmd_rm, "boot": cmd_boot, "run": cmd_run}
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Median and max of each step over --rounds runs, as a Markdown table."""
+    import json
+    import statistics
+
+    from phoenix.packaging.box import booted, ensure_root, run_in, throwaway
+    from phoenix.packaging.box.overlay import leased_overlay
+
+    if args.rounds < 1:
+        raise UserError("box bench: --rounds must be at least 1")
+    root = ensure_root()
+    figures: dict[str, list[float]] = {"overlay create (mount)": [], "overlay teardown": [],
+                                       "run_in `true` in a fresh copy": [], "boot to ssh": [],
+                                       "box teardown": []}
+    for _ in range(args.rounds):
+        t0 = time.monotonic()
+        with leased_overlay(root):
+            t1 = time.monotonic()
+        figures["overlay create (mount)"].append(t1 - t0)
+        figures["overlay teardown"].append(time.monotonic() - t1)
+        t0 = time.monotonic()
+        with throwaway(root) as tree:
+            run_in(tree, ["true"])
+        figures["run_in `true` in a fresh copy"].append(time.monotonic() - t0)
+        t0 = time.monotonic()
+        with booted(root):
+            t1 = time.monotonic()
+        figures["boot to ssh"].append(t1 - t0)
+        figures["box teardown"].append(time.monotonic() - t1)
+    meta_path = root.parent / "box.json"
+    meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+    print(f"| step ({args.rounds} rounds) | median | max |")
+    print("|---|---|---|")
+    if meta.get("debootstrap_seconds") is not None:
+        print(f"| debootstrap (once per package list, {meta.get('created')}) | {meta['debootstrap_seconds']:.1f} s | |")
+        print(f"| whole root creation incl. configure + rpm provides | {meta['seconds']:.1f} s | |")
+    for step, values in figures.items():
+        print(f"| {step} | {statistics.median(values):.2f} s | {max(values):.2f} s |")
+    return 0
+
+
+COMMANDS = {"create": cmd_create, "list": cmd_list, "rm": cmd_rm, "boot": cmd_boot, "run": cmd_run,
+            "bench": cmd_bench}

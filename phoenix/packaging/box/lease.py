@@ -59,6 +59,7 @@ class Lease:
     owner_start: str | None
     workdir: str
     overlay: str | None = None          # the merged dir, when mounted
+    lower: str | None = None            # the cached root under the overlay (in use: not removable)
     netns: list[str] = dataclasses.field(default_factory=list)
     nspawn_pid: int | None = None
     subnet: int | None = None           # N of 169.254.N.0/24, unique among live boxes

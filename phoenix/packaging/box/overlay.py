@@ -32,6 +32,7 @@ def leased_overlay(root: Path, *, name: str | None = None) -> Iterator[lease_mod
         for d in (upper, work, merged):
             d.mkdir(parents=True, exist_ok=True)
         lease.overlay = str(merged)
+        lease.lower = str(root.resolve())
         lease.save()
         opts = f"lowerdir={root},upperdir={upper},workdir={work}"
         proc = runner.run(["mount", "-t", "overlay", "overlay", "-o", opts, merged], check=False, capture=True)

@@ -112,6 +112,7 @@ def ensure_root(*, refresh: bool = False) -> Path:
     cache_dir().mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir() / f"{key}.lock"):
         if refresh and base.exists():
+            _refuse_if_in_use(base)
             _remove_tree(base)
         if marker.is_file() and root.is_dir():
             return root
@@ -234,10 +235,23 @@ def remove_root(key: str) -> Path:
         raise UserError(f"box key prefix {key!r} is ambiguous ({', '.join(m.key for m in matches)}); give more characters")
     target = matches[0].path
     with _locked(cache_dir() / f"{matches[0].key}.lock"):
+        _refuse_if_in_use(target)
         _remove_tree(target)
     lock = cache_dir() / f"{matches[0].key}.lock"
     lock.unlink(missing_ok=True)
     return target
+
+
+def _refuse_if_in_use(base: Path) -> None:
+    """Removing a tree that live overlays use as their lowerdir would pull the
+    floor from under running builds and boxes: refuse, naming them."""
+    from phoenix.packaging.box.lease import load_leases
+
+    users = [le for le in load_leases()
+             if le.owner_alive() and le.lower and Path(le.lower).is_relative_to(base.resolve())]
+    if users:
+        names = ", ".join(f"{le.name} (pid {le.owner_pid})" for le in users)
+        raise UserError(f"{base}: in use by running boxes {names}; wait for them or stop them first")
 
 
 def _size_mb(path: Path) -> float | None:
