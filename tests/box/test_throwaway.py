@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -76,3 +77,16 @@ def _processes_with(text: bytes) -> list[int]:
         except OSError:
             continue
     return found
+
+
+def test_run_in_with_network_shares_the_hosts_interfaces(box_root: Path) -> None:
+    """network=True is for steps that must fetch (never the rpmbuild step); no traffic is sent here."""
+    host_links = {line.split(":")[1].strip().split("@")[0]
+                  for line in subprocess.run(["ip", "-o", "link"], capture_output=True, text=True,
+                                             check=True).stdout.splitlines()}
+    with throwaway(box_root) as tree:
+        out = run_in(tree, ["ip", "-o", "link"], network=True, capture=True).stdout
+        box_links = {line.split(":")[1].strip().split("@")[0] for line in out.splitlines()}
+        assert box_links == host_links
+        resolv = run_in(tree, ["cat", "/etc/resolv.conf"], network=True, capture=True).stdout
+        assert resolv == Path("/etc/resolv.conf").read_text()
