@@ -24,6 +24,9 @@ def leased_overlay(root: Path, *, name: str | None = None) -> Iterator[lease_mod
     root = Path(root)
     if not (root / "usr").is_dir():
         raise UserError(f"{root}: not a box root (no usr/); make one with: tools/build-rpm box create")
+    from phoenix.packaging.box.root import require_host_tools
+
+    require_host_tools("systemd-nspawn", "ip", "mount")
     lease_mod.cleanup_leftovers()
     lease = lease_mod.Lease.create(name)
     try:

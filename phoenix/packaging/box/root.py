@@ -19,6 +19,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Iterator
@@ -109,6 +110,7 @@ def ensure_root(*, refresh: bool = False) -> Path:
     if not refresh and marker.is_file() and root.is_dir():
         runner.log(f"==> box root {key}: cached at {root}")
         return root
+    require_host_tools("debootstrap", "systemd-nspawn")
     cache_dir().mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir() / f"{key}.lock"):
         if refresh and base.exists():
@@ -118,6 +120,16 @@ def ensure_root(*, refresh: bool = False) -> Path:
             return root
         _create(key, base)
     return root
+
+
+def require_host_tools(*tools: str) -> None:
+    """Boxes need root and a few host tools; say which and how to get them."""
+    if os.geteuid() != 0:
+        raise UserError("the box needs root (debootstrap, mounts, network namespaces): run as root or with sudo")
+    missing = [t for t in tools if shutil.which(t) is None]
+    if missing:
+        raise UserError(f"missing host tools: {', '.join(missing)}; tools/build-rpm installs them "
+                        "(tools/lib-env.sh), or: apt-get install debootstrap systemd-container iproute2 netcat-openbsd")
 
 
 def _create(key: str, base: Path) -> None:
@@ -143,6 +155,8 @@ def _create(key: str, base: Path) -> None:
         _configure(tmp)
     with runner.stage("install the base-system provides package into the box's rpmdb"):
         provides.install_into(tmp)
+    if (base / "root").exists():      # an incomplete tree from a crash (no box.json)
+        _remove_tree(base / "root")
     tmp.rename(base / "root")
     meta = {
         "key": key,
