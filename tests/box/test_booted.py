@@ -227,3 +227,29 @@ UNIT
     assert proc.stdout == "200"
     score = box.exec(["systemd-analyze", "security", "--no-pager", "phx-hello.service"], check=False)
     assert "Overall exposure level for phx-hello.service" in score.stdout
+
+
+def test_two_verifications_in_separate_processes_at_once(box_root: Path) -> None:
+    """Two runs booting at the same moment: distinct names and subnets, both usable, both cleaned."""
+    children = [subprocess.Popen([sys.executable, "-c", _CHILD, str(box_root)], cwd=REPO,
+                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    boxes = []
+    for child in children:
+        line = child.stdout.readline().split() if child.stdout else []
+        assert len(line) == 2, child.stderr.read() if child.stderr else ""
+        boxes.append((line[0], Path(line[1])))
+    by_name = {le.name: le for le in lease.load_leases()}
+    (a, a_root), (b, b_root) = boxes
+    assert a != b and by_name[a].subnet != by_name[b].subnet
+    for name, merged in boxes:
+        cfg = merged.parent / "ssh_config"
+        proc = subprocess.run(["ssh", "-F", cfg, name, "hostname"], capture_output=True, text=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+        assert proc.stdout.strip() == name, proc.stderr
+    pids = {name: by_name[name].nspawn_pid for name, _ in boxes}
+    for child in children:
+        child.send_signal(signal.SIGINT)
+    for child in children:
+        child.wait(timeout=30)
+    for name, merged in boxes:
+        assert _gone(name, merged, pids[name]) == []
