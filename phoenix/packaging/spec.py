@@ -19,8 +19,22 @@ TEMPLATES = Path(__file__).with_name("templates")
 PROJECT_TEMPLATES = Path("rpm") / "templates"
 
 
+_ENVIRONMENTS: dict[str, jinja2.Environment] = {}
+
+
 def environment(project_dir: Path) -> jinja2.Environment:
-    """Project templates first, then the toolkit's."""
+    """Project templates first, then the toolkit's.
+
+    One environment per project folder, kept: compiling the templates is most
+    of the cost of a run, and Jinja2 re-reads a template whose file changed.
+    """
+    key = str(project_dir)
+    if key not in _ENVIRONMENTS:
+        _ENVIRONMENTS[key] = _make_environment(project_dir)
+    return _ENVIRONMENTS[key]
+
+
+def _make_environment(project_dir: Path) -> jinja2.Environment:
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(project_dir / PROJECT_TEMPLATES)),
         jinja2.FileSystemLoader(str(TEMPLATES)),
