@@ -47,6 +47,11 @@ class Service:
     description: str
     overrides: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def wsgi_script(self) -> bool:
+        """A pbr wsgi_scripts entry (wsgiref server), as opposed to a console script."""
+        return self.group == "wsgi_scripts"
+
 
 @dataclass
 class Tool:

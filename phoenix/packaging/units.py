@@ -101,7 +101,8 @@ def unit_for(service: "Service", plan: "SpecPlan") -> Sections:
         ("User", plan.user or ""),
         ("Group", plan.group or ""),
         ("ExecStart", service.exec_start),
-        ("ExecReload", "/bin/kill -HUP $MAINPID"),
+        # SIGHUP reloads a phoenix service; to a plain process it is fatal.
+        *([("ExecReload", "/bin/kill -HUP $MAINPID")] if service.phoenix and not service.wsgi_script else []),
         ("Restart", "on-failure"),
         ("RestartSec", "5"),
         # The framework stops gracefully within graceful_shutdown_timeout; systemd
@@ -167,7 +168,6 @@ def logrotate_text(plan: "SpecPlan") -> str:
         "    missingok\n"
         "    notifempty\n"
         f"    su {plan.user} {plan.group}\n"
-        f"    create 0640 {plan.user} {plan.group}\n"
         # copytruncate: oslo.log keeps the file open and reopens it only on
         # SIGHUP, which would also reload the service.
         "    copytruncate\n"

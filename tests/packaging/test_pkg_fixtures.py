@@ -240,3 +240,18 @@ def test_ini_units_are_valid_ini(tmp_path: Path) -> None:
             parser = configparser.ConfigParser(strict=False, interpolation=None)
             parser.read(unit)
             assert parser.sections() == ["Unit", "Service", "Install"], unit
+
+
+@pytest.mark.parametrize("fixture", ["cfg-globs", "pyproject-pbr", "wsgi"])
+def test_fixture_specs_lint_clean(fixture: str, tmp_path: Path) -> None:
+    """rpmlint (from .venv) finds no error in any generated spec, bundled or system."""
+    import re
+
+    from pkgtools import run
+
+    project, plan = _generate(fixture, tmp_path)
+    proc = run(REPO / ".venv" / "bin" / "rpmlint", plan.spec_path, check=False)
+    assert re.search(r"\b0 errors\b", proc.stdout), proc.stdout
+    # and only the expected warnings: local Source URLs, no %check, no BuildRoot tag
+    warnings = {m.group(1) for m in re.finditer(r" W: (\S+)", proc.stdout)}
+    assert warnings <= {"invalid-url", "no-%check-section", "no-buildroot-tag"}, proc.stdout
