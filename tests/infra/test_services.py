@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import shlex
+import signal
 
 import pytest
 from infra_helpers import Meta, sh, unit_diagnosis
@@ -28,6 +29,11 @@ def _why_not_running(host, unit: str) -> str:
         return f"unit file not loaded (LoadState={props.get('LoadState')})"
     why = (f"{props.get('ActiveState', '?')}/{props.get('SubState', '?')}, "
            f"Result={props.get('Result', '?')}, ExecMainStatus={props.get('ExecMainStatus', '?')}")
+    if props.get("Result") == "signal" and props.get("ExecMainStatus", "").isdigit():
+        try:
+            why += f" (killed by SIG{signal.Signals(int(props['ExecMainStatus'])).name.removeprefix('SIG')})"
+        except ValueError:
+            pass
     m = re.search(r"path=(\S+)", props.get("ExecStart", ""))
     if m:
         program = m.group(1)
