@@ -109,6 +109,10 @@ def test_two_boxes_at_once_do_not_collide(box_root: Path, box: BootedBox) -> Non
         assert other.name != box.name and other.address != box.address
         assert other.exec(["hostname"]).stdout.strip() == other.name
         assert box.exec(["hostname"]).stdout.strip() == box.name
+        # each boot makes its own ssh host keys and machine id
+        key = ["cat", "/etc/ssh/ssh_host_ed25519_key.pub"]
+        assert other.exec(key).stdout != box.exec(key).stdout
+        assert other.exec(["cat", "/etc/machine-id"]).stdout != box.exec(["cat", "/etc/machine-id"]).stdout
 
 
 _CHILD = """

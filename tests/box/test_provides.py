@@ -107,3 +107,18 @@ def test_rendered_spec_is_valid_for_rpm_and_lists_the_provides(tmp_path: Path) -
     got = set(out.stdout.split("\n"))
     assert {"python3 = 3.11.2", "python(abi) = 3.11", "/bin/sh", "/usr/bin/python3",
             "phoenix-box-base = 1-1"} <= got
+
+
+def test_python_dists_are_provided_the_fedora_way(tmp_path: Path) -> None:
+    site = tmp_path / "usr/lib/python3/dist-packages"
+    for entry in ("pip-23.0.1.dist-info", "setuptools-66.1.1.egg-info", "PyYAML-6.0-py3.11.egg-info",
+                  "zope.interface-5.5.2.dist-info", "pip", "README"):
+        (site / entry).mkdir(parents=True)
+    dists = provides.python_dists_in(tmp_path)
+    assert dists == [("PyYAML", "6.0"), ("pip", "23.0.1"), ("setuptools", "66.1.1"), ("zope.interface", "5.5.2")]
+    lines = provides.provides_for(provides.parse_dpkg_status(STATUS), [], python_dists=dists,
+                                  extra=["libc.so.6()(64bit)", " "])
+    assert "python3dist(pyyaml) = 6.0" in lines
+    assert "python3.11dist(zope-interface) = 5.5.2" in lines
+    assert "libc.so.6()(64bit)" in lines and "" not in lines
+    assert "rtld(GNU_HASH)" not in lines        # no libc6 in this fake status

@@ -75,3 +75,40 @@ def test_rpm_database_does_not_depend_on_home(tree: Path) -> None:
     """Debian's rpm keeps its db in $HOME/.rpmdb; the box pins /var/lib/rpm."""
     out = run_in(tree, ["rpm", "-q", "phoenix-box-base"], env={"HOME": "/nonexistent"}, capture=True)
     assert out.stdout.startswith("phoenix-box-base-1-1")
+
+
+def test_an_arch_package_with_automatic_elf_requires_installs(tree: Path, tmp_path: Path) -> None:
+    """rpmbuild adds Requires: libc.so.6(GLIBC_...)(64bit), rtld(GNU_HASH) to a C program."""
+    top = tmp_path / "elf"
+    (top / "SPECS").mkdir(parents=True)
+    (top / "SOURCES").mkdir()
+    (top / "SOURCES/hello.c").write_text('#include <stdio.h>\nint main(void){puts("hi from rpm");return 0;}\n')
+    spec = top / "SPECS/phx-elf.spec"
+    spec.write_text("""\
+Name: phx-elf
+Version: 1.0
+Release: 1
+Summary: a C program with rpm's automatic ELF requires
+License: MIT
+Source0: hello.c
+%global debug_package %{nil}
+
+%description
+Test package.
+
+%build
+gcc -O2 -o hello %{SOURCE0}
+
+%install
+install -D -m 0755 hello %{buildroot}/usr/bin/phx-hello
+
+%files
+/usr/bin/phx-hello
+""")
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", spec], check=True, capture_output=True)
+    (rpm,) = (top / "RPMS").rglob("*.rpm")
+    requires = subprocess.run(["rpm", "-qp", "--requires", rpm], capture_output=True, text=True).stdout
+    assert "libc.so.6(GLIBC_" in requires and "rtld(GNU_HASH)" in requires
+    proc = _install(tree, rpm)
+    assert proc.returncode == 0, proc.stderr
+    assert run_in(tree, ["phx-hello"], capture=True).stdout == "hi from rpm\n"

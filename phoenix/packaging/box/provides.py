@@ -138,10 +138,21 @@ def rpm_name_ok(name: str) -> bool:
     return re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._+-]*", name) is not None
 
 
-def provides_for(packages: Sequence[DpkgPackage], present_files: Iterable[str]) -> list[str]:
-    """The Provides: lines (without the tag) for what the box has, sorted, unique."""
+def provides_for(
+    packages: Sequence[DpkgPackage],
+    present_files: Iterable[str],
+    *,
+    python_dists: Iterable[tuple[str, str]] = (),
+    extra: Iterable[str] = (),
+) -> list[str]:
+    """The Provides: lines (without the tag) for what the box has, sorted, unique.
+
+    ``python_dists`` are (name, version) of installed Python distributions,
+    provided as Fedora's generator names them (``python3dist(name)``);
+    ``extra`` are lines taken as they are (rpm's own ELF soname provides).
+    """
     by_name = {p.name: p for p in packages}
-    lines: set[str] = set()
+    lines: set[str] = set(line.strip() for line in extra if line.strip())
     for pkg in packages:
         if rpm_name_ok(pkg.name):
             lines.add(f"{pkg.name} = {pkg.upstream}")
@@ -156,7 +167,33 @@ def provides_for(packages: Sequence[DpkgPackage], present_files: Iterable[str]) 
             lines.add(f"python{match.group(1)} = {pkg.upstream}")
     for path in present_files:
         lines.add(path)
+    python_minor = next((m.group(1) for p in packages if (m := PYTHON_STDLIB.match(p.name))), None)
+    for dist, version in python_dists:
+        name = re.sub(r"[-_.]+", "-", dist).lower()
+        ver = re.sub(r"[^A-Za-z0-9.+~^]", ".", version)
+        lines.add(f"python3dist({name}) = {ver}")
+        if python_minor:
+            lines.add(f"python{python_minor}dist({name}) = {ver}")
+    if "libc6" in by_name:
+        lines.add("rtld(GNU_HASH)")   # what rpm's ELF generator requires of the dynamic loader
     return sorted(lines)
+
+
+def python_dists_in(root: Path) -> list[tuple[str, str]]:
+    """(name, version) of the Python distributions Debian installed (*.dist-info, *.egg-info)."""
+    found: set[tuple[str, str]] = set()
+    for site in [root / "usr/lib/python3/dist-packages", *sorted(root.glob("usr/lib/python3.*/site-packages"))]:
+        if not site.is_dir():
+            continue
+        for entry in site.iterdir():
+            stem = entry.name
+            for suffix in (".dist-info", ".egg-info"):
+                if stem.endswith(suffix):
+                    stem = re.sub(r"-py\d+(\.\d+)*$", "", stem[: -len(suffix)])
+                    if "-" in stem:
+                        name, version = stem.rsplit("-", 1)
+                        found.add((name, version))
+    return sorted(found)
 
 
 def present_in(root: Path, paths: Iterable[str]) -> list[str]:
@@ -211,11 +248,30 @@ already has, so that rpm -ivh resolves Requires without --nodeps.
 """
 
 
-def spec_for_root(root: Path) -> str:
+def spec_for_root(root: Path, *, extra: Iterable[str] = ()) -> str:
     """Read root's dpkg status and file tree; return the spec text."""
     status = (root / "var/lib/dpkg/status").read_text(errors="replace")
     packages = parse_dpkg_status(status)
-    return render_spec(provides_for(packages, present_in(root, FILE_PROVIDES)))
+    return render_spec(provides_for(packages, present_in(root, FILE_PROVIDES),
+                                    python_dists=python_dists_in(root), extra=extra))
+
+
+# rpm's own generator (the one rpmbuild runs on a package's files) applied to
+# the box's shared libraries: "libc.so.6()(64bit)", "libssl.so.3(OPENSSL_3.0.0)(64bit)"...
+# so that arch packages with automatic ELF requires install too.
+SONAME_SCRIPT = (
+    "find /usr/lib/*-linux-gnu /usr/lib64 -maxdepth 1 -name '*.so*' -type f 2>/dev/null"
+    " | /usr/lib/rpm/rpmdeps --provides"
+)
+
+
+def soname_provides(root: Path) -> list[str]:
+    from phoenix.packaging.box.nspawn import run_in
+
+    if not (root / "usr/lib/rpm/rpmdeps").exists():
+        return []
+    out = run_in(root, ["sh", "-c", SONAME_SCRIPT], capture=True).stdout
+    return [line for line in out.splitlines() if re.fullmatch(r"[^\s]+\([^\s]*\)(\(64bit\))?", line)]
 
 
 def install_into(root: Path) -> None:
@@ -226,7 +282,7 @@ def install_into(root: Path) -> None:
     """
     from phoenix.packaging.box.nspawn import run_in
 
-    spec = spec_for_root(root)
+    spec = spec_for_root(root, extra=soname_provides(root))
     work = Path(tempfile.mkdtemp(prefix="phx-provides-", dir=root / "var/tmp"))
     try:
         (work / f"{PACKAGE_NAME}.spec").write_text(spec)

@@ -29,7 +29,7 @@ from phoenix.packaging.errors import UserError
 
 # Bump when the way the root is configured after debootstrap changes, so the
 # cache key changes with it (an old root would otherwise be reused).
-RECIPE_VERSION = "3"
+RECIPE_VERSION = "4"
 
 SUITE = "bookworm"
 MIRROR = os.environ.get("PHOENIX_BOX_MIRROR", "http://deb.debian.org/debian")
@@ -195,6 +195,15 @@ def _configure(root: Path) -> None:
     sshd_d.mkdir(parents=True, exist_ok=True)
     (sshd_d / "phoenix-box.conf").write_text(
         "PermitRootLogin prohibit-password\nPasswordAuthentication no\nUseDNS no\n"
+    )
+    # Host keys made at each boot, not shared by every box from this cache:
+    # remove the ones debootstrap made and generate before sshd's own check.
+    for key in (root / "etc/ssh").glob("ssh_host_*"):
+        key.unlink()
+    ssh_dropin = root / "etc/systemd/system/ssh.service.d"
+    ssh_dropin.mkdir(parents=True, exist_ok=True)
+    (ssh_dropin / "phoenix-host-keys.conf").write_text(
+        "[Service]\nExecStartPre=\nExecStartPre=/usr/bin/ssh-keygen -A\nExecStartPre=/usr/sbin/sshd -t\n"
     )
     # Units that only make sense on real hardware or that wait for a network
     # configuration the box gets from outside (netns.py sets the address).
