@@ -118,7 +118,9 @@ def run_stages(args: argparse.Namespace) -> int:
     if args.stage == "generate":
         generate.write(project_dir)
         return 0
-    if args.stage is None:
+    if args.stage in (None, "build"):
+        # The spec's Version follows pbr (git) and changes with every commit:
+        # build from a freshly generated spec, never a committed one that lags.
         generate.write(project_dir)
 
     from phoenix.packaging import build, lint
