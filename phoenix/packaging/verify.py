@@ -151,8 +151,12 @@ for h in plan["http"]:
         urls.append(f"http://{host}:{p}{h['healthcheck']}")
 pending = list(urls)
 while time.monotonic() < deadline:
-    states = subprocess.run(["systemctl", "is-active", *plan["units"]], capture_output=True, text=True).stdout.split()
-    if any(s in ("failed", "inactive") for s in states) and not any(s == "activating" for s in states):
+    show = subprocess.run(["systemctl", "show", "-p", "ActiveState,SubState", *plan["units"]],
+                          capture_output=True, text=True).stdout.split("\n\n")
+    states = [dict(l.split("=", 1) for l in block.split() if "=" in l) for block in show if block.strip()]
+    # A unit that failed, or is waiting to be restarted after failing, will
+    # not become ready by waiting: stop and let the suite say why.
+    if any(st.get("ActiveState") in ("failed", "inactive") or st.get("SubState") == "auto-restart" for st in states):
         break
     for u in list(pending):
         try:
@@ -160,7 +164,7 @@ while time.monotonic() < deadline:
                 pending.remove(u)
         except Exception:
             pass
-    if not pending and all(s == "active" for s in states):
+    if not pending and all(st.get("ActiveState") == "active" for st in states):
         print("ready"); sys.exit(0)
     time.sleep(0.2)
 print("not ready:", " ".join(pending)); sys.exit(1)

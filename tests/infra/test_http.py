@@ -42,10 +42,14 @@ def test_wsgi_healthcheck_returns_200(host, meta: Meta, http: HttpCheck) -> None
     bind, ports = configured_ports(host, http)
     target = "127.0.0.1" if bind in ("0.0.0.0", "", "*") else ("[::1]" if bind == "::" else bind)
     bad = {}
+    listening = listening_tcp_ports(host)
     for port in ports:
         url = f"http://{target}:{port}{http.healthcheck}"
-        # Type=notify means the unit was started once READY=1 was sent, but a
-        # worker may still be forking: allow a short grace, not a long wait.
+        if port not in listening:
+            bad[url] = "port not listening"
+            continue
+        # Type=notify: the unit counted as started once READY=1 was sent, but
+        # a worker may still be forking: a short grace, not a long wait.
         deadline = time.monotonic() + 5
         while (got := _probe(host, url)) != "200" and time.monotonic() < deadline:
             time.sleep(0.3)

@@ -95,11 +95,19 @@ def test_unit_security_exposure(host, meta: Meta, unit: str) -> None:
     assert m, f"unit {unit}: systemd-analyze security printed no exposure level:\n{out[-2000:]}"
     level = float(m.group(1))
     if level > meta.max_exposure:
-        # The lines marked ✗ are the settings that cost points: name the worst ones.
-        worst = [ln.strip() for ln in out.splitlines() if "✗" in ln][:12]
+        # The lines marked ✗ are the settings that cost points: name the
+        # costliest on the first line (that line is what the report shows).
+        costs = []
+        for ln in out.splitlines():
+            if "✗" in ln:
+                parts = ln.replace("✗", "").split()
+                if parts and re.fullmatch(r"[0-9.]+", parts[-1]):
+                    costs.append((float(parts[-1]), parts[0], ln.strip()))
+        costs.sort(key=lambda c: -c[0])
+        worst = ", ".join(f"{name} ({cost})" for cost, name, _ in costs[:5])
         pytest.fail(
             f"unit {unit}: systemd-analyze security exposure {level} {m.group(2)} > {meta.max_exposure}; "
-            "unhardened settings:\n  " + "\n  ".join(worst),
+            f"costliest missing settings: {worst}\n  " + "\n  ".join(full for _, _, full in costs),
             pytrace=False,
         )
 
