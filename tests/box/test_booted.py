@@ -83,6 +83,8 @@ def test_copy_in_lands_where_the_box_sees_it(box: BootedBox, tmp_path: Path) -> 
     src.write_text("payload\n")
     box.copy_in(src, "/var/tmp/incoming/pkg.txt")
     assert box.exec(["cat", "/var/tmp/incoming/pkg.txt"]).stdout == "payload\n"
+    box.copy_in(src, "/root/new-dir/")
+    assert box.exec(["stat", "-c", "%U %n", "/root/new-dir/pkg.txt"]).stdout == "root /root/new-dir/pkg.txt\n"
     from phoenix.packaging.errors import UserError
 
     with pytest.raises(UserError, match="hidden"):

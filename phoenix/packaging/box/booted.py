@@ -59,7 +59,8 @@ class BootedBox:
         return runner.run(full, check=check, input=input, capture=capture, timeout=timeout)
 
     def copy_in(self, src: Path, dest: str) -> None:
-        """Copy a host file (or directory) to an absolute path inside the box.
+        """Copy a host file (or directory) to an absolute path inside the box
+        (a ``dest`` ending in ``/`` is a directory to copy into, made if missing).
 
         Not under /tmp, /run...: the box mounts its own tmpfs there, which
         hides what is written into the tree from outside.
@@ -71,9 +72,11 @@ class BootedBox:
         src = Path(src)
         if not src.exists():
             raise UserError(f"copy_in: {src} does not exist")
-        target = self.root / dest.lstrip("/")
         if ".." in Path(dest).parts:
             raise UserError(f"copy_in: {dest} must not contain '..'")
+        target = self.root / dest.lstrip("/")
+        if dest.endswith("/"):          # "into this directory", like cp
+            target = target / src.name
         target.parent.mkdir(parents=True, exist_ok=True)
         if src.is_dir():
             shutil.copytree(src, target, symlinks=True, dirs_exist_ok=True)
