@@ -259,3 +259,24 @@ def test_two_verifications_in_separate_processes_at_once(box_root: Path) -> None
         child.wait(timeout=30)
     for name, merged in boxes:
         assert _gone(name, merged, pids[name]) == []
+
+
+def test_an_sshd_that_never_answers_fails_with_its_status(box_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A box whose sshd cannot start: the error says so instead of hanging."""
+    from phoenix.packaging.box import boot as boot_mod, ssh
+    from phoenix.packaging.errors import CheckFailed
+
+    real_authorize = ssh.authorize
+
+    def break_sshd(root: Path, public_key: Path) -> None:
+        real_authorize(root, public_key)
+        (root / "etc/ssh/sshd_config.d/zz-broken.conf").write_text("NoSuchOption yes\n")
+
+    monkeypatch.setattr(ssh, "authorize", break_sshd)
+    monkeypatch.setattr(boot_mod, "SSH_TIMEOUT", 3.0)
+    with pytest.raises(CheckFailed) as info:
+        with booted(box_root):
+            pytest.fail("the body must not run")
+    message = str(info.value)
+    assert "ssh into the box did not work in time" in message
+    assert "--- systemctl status ssh.service ---" in message and "ssh.service" in message

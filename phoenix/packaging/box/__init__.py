@@ -12,7 +12,7 @@ Public API (other stages code against these names):
 """
 from __future__ import annotations
 
-from phoenix.packaging.box.booted import BootedBox, booted
+from phoenix.packaging.box.boot import BootedBox, booted
 from phoenix.packaging.box.lease import cleanup_leftovers
 from phoenix.packaging.box.nspawn import run_in
 from phoenix.packaging.box.overlay import throwaway

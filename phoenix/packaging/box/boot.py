@@ -132,7 +132,13 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
                 box = BootedBox(name=lease.name, root=merged, address=pair.box_addr, ssh_host=lease.name,
                                 ssh_config=cfg, leader_pid=leader, peer_ns=pair.peer_ns, console_log=console)
                 state = _wait_running(box, proc, deadline, boot_timeout)
-                ssh.wait_for_ssh(cfg, lease.name, time.monotonic() + SSH_TIMEOUT)
+                try:
+                    ssh.wait_for_ssh(cfg, lease.name, time.monotonic() + SSH_TIMEOUT)
+                except CheckFailed as exc:
+                    status = box.exec(["systemctl", "status", "--no-pager", "--lines=15", "ssh.service"],
+                                      check=False, timeout=10)
+                    raise nspawn.BootFailed(f"{exc}\n--- systemctl status ssh.service ---\n"
+                                            f"{(status.stdout or status.stderr).strip()}") from None
                 runner.log(f"    box {lease.name}: systemd {state}, ssh ready at {pair.box_addr} "
                            f"after {time.monotonic() - started:.1f} s (ssh -F {cfg} {lease.name})")
             except nspawn.BootFailed as exc:
