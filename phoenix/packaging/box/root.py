@@ -119,6 +119,11 @@ def ensure_root(*, refresh: bool = False) -> Path:
         if marker.is_file() and root.is_dir():
             return root
         _create(key, base)
+    old = [r for r in list_roots() if not r.current and r.complete]
+    if old:
+        listing = ", ".join(f"{r.key} ({r.size_mb or 0:.0f} MB)" for r in old)
+        runner.log(f"    older box roots are still cached: {listing}; "
+                   "remove them with: tools/build-rpm box rm KEY")
     return root
 
 
