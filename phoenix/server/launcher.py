@@ -140,8 +140,8 @@ class ProcessLauncher:
             _select.select([self._rfd], [], [], timeout)
         except InterruptedError:
             pass
-        try:
-            while os.read(self._rfd, 512):
+        try:  # the real read: eventlet's green os.read would wait in the hub
+            while _os.read(self._rfd, 512):
                 pass
         except (BlockingIOError, InterruptedError):
             pass

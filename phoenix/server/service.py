@@ -71,7 +71,10 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     sock = _SOCKETS.get(key)
     if sock is None:
         info = socket.getaddrinfo(host, port, socket.AF_UNSPEC, socket.SOCK_STREAM)[0]
-        sock = eventlet.listen(info[4], family=info[0], backlog=backlog, reuse_addr=True)
+        # reuse_port=False: with SO_REUSEPORT a second instance would silently
+        # share the port (and half the connections) instead of failing.
+        sock = eventlet.listen(info[4], family=info[0], backlog=backlog,
+                               reuse_addr=True, reuse_port=False)
         _SOCKETS[key] = sock
         LOG.info('Listening on %s:%d', host, sock.getsockname()[1])
     return sock
