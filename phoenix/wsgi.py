@@ -85,6 +85,9 @@ class Request(webob.Request):
         """
         # Content-Type is not enforced: curl -d sends form-urlencoded, and a
         # body that does not parse gets a 400 that says so anyway.
+        if self.content_length is None and \
+                'chunked' in self.headers.get('Transfer-Encoding', '').lower():
+            self.is_body_readable = True  # the server de-chunks wsgi.input to EOF
         raw = self.body
         if not raw:
             raise exception.BadRequest('The request body is empty; a JSON object is required.')
