@@ -48,6 +48,9 @@ def test_globs_spec_reads_back_through_specfile(tmp_path: Path) -> None:
     assert sorted(v for k, v in numbered.items() if k >= 10) == generated
     assert [(n, f) for n, f, _ in plan.sources] == sorted(numbered.items())
     assert spec.expand("%{venv_dir}") == "/usr/lib/helios"
+    # bundled: no debuginfo split, no /usr/lib/.build-id links shared with other packages
+    assert spec.expand("%{_build_id_links}") == "none"
+    assert spec.expand("%{?debug_package}") == ""
 
 
 def test_globs_files_section_on_this_host(tmp_path: Path) -> None:

@@ -121,6 +121,7 @@ def test_config_files_and_units(built: dict[str, Path]) -> None:
         assert f"/usr/lib/systemd/system/{unit}" in files
     assert "/usr/lib/sysusers.d/helios.conf" in files and "/usr/lib/tmpfiles.d/helios.conf" in files
     assert "/usr/lib/helios/share/helios/100%.txt" in files
+    assert not any(f.startswith("/usr/lib/.build-id") for f in files)
     assert "/usr/lib/helios/share/helios/file with space.txt" in files
     modes = run("rpm", "-qp", "--qf", "[%{FILEMODES:perms} %{FILEUSERNAME} %{FILEGROUPNAME} %{FILENAMES}\n]",
                 built["rpm"]).stdout.splitlines()
