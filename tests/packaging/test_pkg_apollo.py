@@ -22,7 +22,15 @@ def test_apollo_spec_parses_on_this_host() -> None:
 
 
 def test_apollo_spec_rpmlint_has_no_errors() -> None:
-    proc = run(REPO / ".venv" / "bin" / "rpmlint", REPO / "rpm" / "apollo.spec", check=False)
+    """rpmlint on the spec itself.
+
+    rpmlint also loads rpm/apollo.rpmlintrc (the lint stage's filters for the
+    built packages) and, linting a spec alone, reports each of those filters
+    as an unused-rpmlintrc-filter error: that says nothing about the spec, so
+    it is switched off here (and only that).
+    """
+    proc = run(REPO / ".venv" / "bin" / "rpmlint", "--ignore-unused-rpmlintrc", REPO / "rpm" / "apollo.spec",
+               check=False)
     summary = proc.stdout.strip().splitlines()[-1]
     assert re.search(r"\b0 errors\b", summary), proc.stdout
     assert proc.returncode == 0, proc.stdout
