@@ -66,7 +66,10 @@ class Lease:
 
     @classmethod
     def create(cls, name: str | None = None) -> "Lease":
-        name = name or new_name()
+        if name is None:
+            name = new_name()
+            while (state_dir() / f"{name}.json").exists():   # 1 in 16 million, but cheap to rule out
+                name = new_name()
         if not name.startswith(PREFIX) or len(name) > 12 or not name[len(PREFIX):].replace("-", "").isalnum():
             from phoenix.packaging.errors import UserError
 
@@ -192,7 +195,9 @@ def load_leases() -> list[Lease]:
     for path in sorted(state_dir().glob(f"{PREFIX}*.json")):
         try:
             data = json.loads(path.read_text())
-            leases.append(Lease(**data))
+            known = {f.name for f in dataclasses.fields(Lease)}
+            # keys from another toolkit version are dropped, not a reason to forget the box
+            leases.append(Lease(**{k: v for k, v in data.items() if k in known}))
         except (OSError, ValueError, TypeError):
             runner.log(f"warning: unreadable box lease {path}; removing it")
             path.unlink(missing_ok=True)

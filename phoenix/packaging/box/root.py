@@ -22,7 +22,6 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Iterator
 
 from phoenix.packaging import runner
 from phoenix.packaging.errors import UserError
@@ -310,12 +309,3 @@ class _locked:
     def __exit__(self, *exc: object) -> None:
         fcntl.flock(self.fd, fcntl.LOCK_UN)
         os.close(self.fd)
-
-
-def iter_keys() -> Iterator[str]:
-    """The keys of complete cached roots."""
-    for r in list_roots():
-        if r.complete:
-            yield r.key
-
-
