@@ -286,13 +286,15 @@ def _place_files(project: Project, group: str | None, prefix: str):  # noqa: ANN
     for df in project.data_files:
         if df.target == "etc" or df.target.startswith("etc/"):
             dest = "/" + df.target
-            mine = df.target.startswith(own + "/") and group is not None
+            in_own = df.target.startswith(own + "/")
+            mine = in_own and group is not None
             files.append(InstalledFile(df.source, dest, "0640" if mine else "0644", "root",
                                        group if mine else "root", config=True,
                                        paste=_is_paste(project.project_dir / df.source)))
+            # /etc/<name> and its sub-folders are the package's; /etc/logrotate.d & co. are not.
             parent = Path(df.target).parent
-            while str(parent).startswith(own) and mine:
-                dirs[f"/{parent}"] = (f"/{parent}", "0750", "root", group or "root")
+            while in_own and (str(parent) == own or str(parent).startswith(own + "/")):
+                dirs[f"/{parent}"] = (f"/{parent}", "0750" if group else "0755", "root", group or "root")
                 parent = parent.parent
         else:
             data_files.append((f"{prefix}/{df.target}", df.source))
