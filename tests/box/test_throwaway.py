@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -90,3 +91,31 @@ def test_run_in_with_network_shares_the_hosts_interfaces(box_root: Path) -> None
         assert box_links == host_links
         resolv = run_in(tree, ["cat", "/etc/resolv.conf"], network=True, capture=True).stdout
         assert resolv == Path("/etc/resolv.conf").read_text()
+
+
+_CHILD = """
+import sys, time
+from pathlib import Path
+from phoenix.packaging.box import run_in, throwaway
+with throwaway(Path(sys.argv[1])) as tree:
+    print(tree, flush=True)
+    run_in(tree, ["sleep", "600"])
+"""
+
+
+def test_sigterm_during_a_build_removes_the_copy(box_root: Path) -> None:
+    """A CI timeout or `kill` ends a build: the copy and its container go with it."""
+    import signal
+    import sys
+
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(box_root)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    tree = Path(child.stdout.readline().strip()) if child.stdout else Path()
+    assert os.path.ismount(tree), child.stderr.read() if child.stderr else ""
+    deadline = time.monotonic() + 10
+    while not _processes_with(b"sleep\x00600") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child.send_signal(signal.SIGTERM)
+    assert child.wait(timeout=30) == 128 + signal.SIGTERM
+    assert not tree.parent.exists()
+    assert _processes_with(b"sleep\x00600") == []

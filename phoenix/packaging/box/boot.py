@@ -14,7 +14,6 @@ import os
 import shutil
 import signal
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -108,7 +107,7 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
     """
     started = time.monotonic()
     boot_timeout = BOOT_TIMEOUT if boot_timeout is None else boot_timeout
-    with _sigterm_as_exit(), leased_overlay(root, name=name) as lease:
+    with leased_overlay(root, name=name) as lease:
         merged = Path(lease.overlay or "")
         workdir = Path(lease.workdir)
         with runner.stage(f"boot box {lease.name}"):
@@ -201,20 +200,3 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=10)
-
-
-@contextlib.contextmanager
-def _sigterm_as_exit() -> Iterator[None]:
-    """While a box is up, SIGTERM unwinds like Ctrl-C does, so teardown runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum: int, frame: object) -> None:
-        raise SystemExit(128 + signum)
-
-    old = signal.signal(signal.SIGTERM, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, old)

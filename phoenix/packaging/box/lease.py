@@ -13,6 +13,7 @@ are never touched.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -21,6 +22,7 @@ import secrets
 import signal
 import time
 from pathlib import Path
+from typing import Iterator
 
 from phoenix.packaging import runner
 
@@ -332,3 +334,24 @@ class _sigint_deferred:
             raise KeyboardInterrupt
         if self.pending == signal.SIGTERM:
             raise SystemExit(128 + signal.SIGTERM)
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While a box exists, SIGTERM unwinds like Ctrl-C does, so teardown runs
+    (a CI job's timeout or `kill` then removes the box instead of leaving it
+    to the next run's cleanup). Main thread only: signals are delivered there."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)

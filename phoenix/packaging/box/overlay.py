@@ -28,23 +28,24 @@ def leased_overlay(root: Path, *, name: str | None = None) -> Iterator[lease_mod
 
     require_host_tools("systemd-nspawn", "ip", "mount")
     lease_mod.cleanup_leftovers()
-    lease = lease_mod.Lease.create(name)
-    try:
-        workdir = Path(lease.workdir)
-        upper, work, merged = workdir / "upper", workdir / "work", workdir / "merged"
-        for d in (upper, work, merged):
-            d.mkdir(parents=True, exist_ok=True)
-        lease.overlay = str(merged)
-        lease.lower = str(root.resolve())
-        lease.save()
-        opts = f"lowerdir={root},upperdir={upper},workdir={work}"
-        proc = runner.run(["mount", "-t", "overlay", "overlay", "-o", opts, merged], check=False, capture=True)
-        if proc.returncode != 0:
-            runner.log(f"overlayfs unavailable ({proc.stderr.strip()}); copying the root instead")
-            runner.run(["cp", "-a", "--reflink=auto", f"{root}/.", merged])
-        yield lease
-    finally:
-        lease.teardown()
+    with lease_mod.sigterm_unwinds():
+        lease = lease_mod.Lease.create(name)
+        try:
+            workdir = Path(lease.workdir)
+            upper, work, merged = workdir / "upper", workdir / "work", workdir / "merged"
+            for d in (upper, work, merged):
+                d.mkdir(parents=True, exist_ok=True)
+            lease.overlay = str(merged)
+            lease.lower = str(root.resolve())
+            lease.save()
+            opts = f"lowerdir={root},upperdir={upper},workdir={work}"
+            proc = runner.run(["mount", "-t", "overlay", "overlay", "-o", opts, merged], check=False, capture=True)
+            if proc.returncode != 0:
+                runner.log(f"overlayfs unavailable ({proc.stderr.strip()}); copying the root instead")
+                runner.run(["cp", "-a", "--reflink=auto", f"{root}/.", merged])
+            yield lease
+        finally:
+            lease.teardown()
 
 
 @contextlib.contextmanager
