@@ -80,3 +80,13 @@ def test_a_root_in_use_is_not_removed(tmp_path: Path) -> None:
     assert box("rm", "00aa", env=env).returncode == 0
     assert not fake.exists()
     assert lease.load_leases() == [] or all(le.owner_alive() for le in lease.load_leases())
+
+
+def test_list_shows_a_running_box_with_its_address(box_root: Path) -> None:
+    from phoenix.packaging.box import booted
+
+    with booted(box_root) as running:
+        listed = box("list").stdout
+    line = next(line for line in listed.splitlines() if running.name in line)
+    assert "running" in line and running.address in line and f"owner pid {os.getpid()}" in line
+    assert running.name not in box("list").stdout

@@ -111,7 +111,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print("  (none)")
     for le in leases:
         state = "running" if le.owner_alive() else "LEFTOVER (owner gone; `box rm --leftovers` removes it)"
-        print(f"  {le.name}  owner pid {le.owner_pid}  {state}  {le.workdir}")
+        address = f"  169.254.{le.subnet}.2" if le.subnet else ""
+        print(f"  {le.name}  owner pid {le.owner_pid}  {state}{address}  {le.workdir}")
     return 0
 
 
