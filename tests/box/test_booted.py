@@ -280,3 +280,20 @@ def test_an_sshd_that_never_answers_fails_with_its_status(box_root: Path, monkey
     message = str(info.value)
     assert "ssh into the box did not work in time" in message
     assert "--- systemctl status ssh.service ---" in message and "ssh.service" in message
+
+
+def test_unclaimed_namespaces_and_work_dirs_are_cleaned(box_root: Path) -> None:
+    """Resources with no lease at all (an older toolkit, a lost state dir) go too."""
+    import subprocess as sp
+
+    ns = "phx-0rphan"
+    wd = lease.work_root() / "phx-0rphan"
+    sp.run(["ip", "netns", "add", ns], check=True)
+    for d in ("upper", "work", "merged"):
+        (wd / d).mkdir(parents=True, exist_ok=True)
+    sp.run(["mount", "-t", "overlay", "overlay", "-o",
+            f"lowerdir={box_root},upperdir={wd / 'upper'},workdir={wd / 'work'}", wd / "merged"], check=True)
+    removed = cleanup_leftovers()
+    assert ns in removed and str(wd) in removed
+    assert ns not in netns.list_names()
+    assert not wd.exists()

@@ -225,7 +225,9 @@ def cleanup_leftovers() -> list[str]:
 
     for ns in netns.list_names():
         base = ns[:-2] if ns.endswith("-p") else ns
-        if ns.startswith(PREFIX) and base not in live_names:
+        # Checked again just before deleting: a run starting right now writes
+        # its lease before it creates the namespace, so a lease file means "in use".
+        if ns.startswith(PREFIX) and base not in live_names and not (state_dir() / f"{base}.json").exists():
             _kill_and_wait(set(_netns_pids(ns)) - {os.getpid()})
             netns.delete(ns)
             removed.append(ns)
