@@ -30,6 +30,7 @@ _select = patcher.original('select')
 _os = patcher.original('os')
 
 RESPAWN_BACKOFF = 1.0   # a worker that died younger than this waits this long
+HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
 KILL_GRACE = 5.0        # extra seconds after graceful_shutdown_timeout before SIGKILL
 
 
@@ -97,7 +98,7 @@ class ProcessLauncher:
         self._signals.append(signo)
 
     def _install_parent_signals(self) -> None:
-        for signo in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD):
+        for signo in HANDLED_SIGNALS:
             signal.signal(signo, self._on_signal)
         signal.set_wakeup_fd(self._wfd, warn_on_full_buffer=False)
 
@@ -147,9 +148,18 @@ class ProcessLauncher:
             pass
 
     def _fork(self, service: WorkerService, slot: int) -> None:
-        pid = os.fork()
+        # Signals stay blocked across fork until the child has its own
+        # handlers: a SIGTERM landing in between would otherwise go to the
+        # parent's handler copy in the child and be lost.
+        signal.pthread_sigmask(signal.SIG_BLOCK, HANDLED_SIGNALS)
+        try:
+            pid = os.fork()
+        except BaseException:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
+            raise
         if pid == 0:
             self._run_child(service)  # never returns
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
         self.children[pid] = Worker(pid, service, slot, time.monotonic())
         LOG.info('Started %s worker %d (pid %d)', service.kind, slot, pid)
 
@@ -258,6 +268,7 @@ class ProcessLauncher:
             signal.signal(signal.SIGHUP, signal.SIG_IGN)
             signal.signal(signal.SIGINT, signal.SIG_IGN)
             signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, HANDLED_SIGNALS)
             self.children.clear()
             self.pending = []
             import eventlet.hubs
