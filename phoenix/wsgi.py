@@ -100,6 +100,10 @@ class Request(webob.Request):
             return json.loads(text, parse_constant=_reject_constant)
         except ValueError as exc:
             raise exception.BadRequest('The request body is not valid JSON: %s.' % exc)
+        except RecursionError:
+            # '[[[[...' nested deeper than the interpreter's recursion limit
+            # fits easily under max_request_body_size: a client error, not a 500.
+            raise exception.BadRequest('The request body is nested too deeply.')
 
 
 def _reject_constant(name: str) -> Any:

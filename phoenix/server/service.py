@@ -47,6 +47,34 @@ class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
         if self.command != 'HEAD' and code >= 200 and code not in (204, 304):
             self.wfile.write(body)
 
+    def parse_request(self) -> bool:
+        # eventlet answers these with hard-coded empty 400s (no JSON, no
+        # reason); catch them first so the client learns what was wrong.
+        try:
+            if not super().parse_request():
+                return False
+        except eventlet.wsgi.HeaderLineTooLong:
+            self.send_error(400, 'A header line is longer than %d bytes.'
+                            % eventlet.wsgi.MAX_HEADER_LINE)
+            return False
+        except eventlet.wsgi.HeadersTooLarge:
+            self.send_error(400, 'The request headers are too large.')
+            return False
+        length = self.headers.get('content-length')
+        if length is not None:
+            try:
+                valid = int(length) >= 0
+            except ValueError:
+                valid = False
+            if not valid:
+                self.send_error(400, 'Content-Length is not a non-negative integer.')
+                return False
+            if self.headers.get('transfer-encoding') is not None:
+                self.send_error(400, 'Content-Length and Transfer-Encoding are not '
+                                     'allowed together.')
+                return False
+        return True
+
     def log_message(self, format: str, *args: Any) -> None:
         LOG.info('%s %s', self.address_string(), format % args)
 
