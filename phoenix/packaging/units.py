@@ -48,6 +48,9 @@ HARDENING: list[tuple[str, str]] = [
     ("CapabilityBoundingSet", ""),
     ("AmbientCapabilities", ""),
     ("SystemCallArchitectures", "native"),
+    # A filtered call fails with EPERM (a Python PermissionError in the log)
+    # instead of killing the service with SIGSYS.
+    ("SystemCallErrorNumber", "EPERM"),
     ("SystemCallFilter", "@system-service"),
     ("SystemCallFilter", "~@privileged @resources"),
 ]
