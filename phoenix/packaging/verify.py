@@ -334,9 +334,6 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     if box != "nspawn":
         raise UserError(f"--box {box}: the verify stage boots a systemd-nspawn box; "
                         "run with --box nspawn (the default)")
-    if ops:
-        raise UserError("--ops: the load/fault/least-privilege scenarios are not available "
-                        "in this version; run tools/build-rpm --verify without --ops")
     project_dir = Path(project_dir)
     dist = dist or project_dir / "dist"
     rpms = list(getattr(result, "rpms", None) or []) or newest_rpms(dist)
@@ -345,15 +342,20 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     plan = build_verify_plan(plan_model, rpm)
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
-    report = verify_rpm(rpm, plan, plan_json, junit)
+    report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None)
     runner.log(format_report(report))
     if not report.ok:
         raise CheckFailed(failure_summary(report))
     return 0
 
 
-def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path) -> VerifyReport:
-    """Boot a fresh box, verify one RPM in it, always tear the box down."""
+def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
+               ops_out: Path | None = None) -> VerifyReport:
+    """Boot a fresh box, verify one RPM in it, always tear the box down.
+
+    ``ops_out``: also run the ops scenarios (``--ops``, phoenix.packaging.ops)
+    in the same box once the suite passed, their figures into that JSON file.
+    """
     from phoenix.packaging.box import booted, ensure_root
 
     root = ensure_root()
@@ -363,7 +365,15 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path) -> 
     with booted(root) as the_box:  # torn down on any exit, Ctrl-C included
         timings.boot = time.monotonic() - started
         runner.log(f"==> box {the_box.name} up in {timings.boot:.1f} s")
-        return verify_in_box(the_box, rpm, plan, plan_json, junit, timings)
+        report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings)
+        if ops_out is not None:
+            if report.ok:
+                from phoenix.packaging import ops
+
+                ops.run(the_box, plan, report, out=ops_out)
+            else:
+                report.problems.append("ops scenarios not run: the testinfra suite failed first")
+        return report
 
 
 def box_shell(box: Any, script: str, *, check: bool = True, timeout: float | None = 120) -> str:
