@@ -21,7 +21,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, ContextManager, Sequence
 
 from phoenix.packaging import runner
 from phoenix.packaging.errors import CheckFailed, UserError
@@ -331,9 +331,7 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     ``result`` is the build stage's BuildResult, or None with ``--stage
     verify``: then the newest RPMs in PROJECT_DIR/dist/ are verified.
     """
-    if box != "nspawn":
-        raise UserError(f"--box {box}: the verify stage boots a systemd-nspawn box; "
-                        "run with --box nspawn (the default)")
+    open_box = box_opener(box)
     project_dir = Path(project_dir)
     dist = dist or project_dir / "dist"
     rpms = list(getattr(result, "rpms", None) or []) or newest_rpms(dist)
@@ -342,27 +340,53 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     plan = build_verify_plan(plan_model, rpm)
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
-    report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None)
+    report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None,
+                        open_box=open_box)
     runner.log(format_report(report))
     if not report.ok:
         raise CheckFailed(failure_summary(report))
     return 0
 
 
+def box_opener(box: str) -> Callable[[], ContextManager[Any]]:
+    """What ``--box`` boots: a callable returning a context manager that yields the box.
+
+    The verify stage needs of a box only ``name``, ``exec(argv, check=,
+    timeout=)``, ``copy_in(src, dest)``, ``ssh_host`` and ``ssh_config``
+    (BootedBox's contract). ``nspawn`` is phoenix.packaging.box.booted on the
+    cached root; ``vagrant`` is ``phoenix.packaging.vagrant.booted()`` when
+    that module provides one with the same contract.
+    """
+    if box == "nspawn":
+        from phoenix.packaging.box import booted, ensure_root
+
+        return lambda: booted(ensure_root())
+    if box == "vagrant":
+        try:
+            from phoenix.packaging.vagrant import booted as vagrant_booted  # type: ignore[attr-defined]
+        except ImportError:
+            vagrant_booted = None
+        if vagrant_booted is not None:
+            return vagrant_booted
+        raise UserError("--box vagrant: verification in a Vagrant VM is not available in this "
+                        "version; run tools/build-rpm --verify with --box nspawn (the default)")
+    raise UserError(f"--box {box}: the verify stage needs a booted box; "
+                    "run with --box nspawn (the default) or --box vagrant")
+
+
 def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
-               ops_out: Path | None = None) -> VerifyReport:
+               ops_out: Path | None = None,
+               open_box: Callable[[], ContextManager[Any]] | None = None) -> VerifyReport:
     """Boot a fresh box, verify one RPM in it, always tear the box down.
 
     ``ops_out``: also run the ops scenarios (``--ops``, phoenix.packaging.ops)
     in the same box once the suite passed, their figures into that JSON file.
     """
-    from phoenix.packaging.box import booted, ensure_root
-
-    root = ensure_root()
+    open_box = open_box or box_opener("nspawn")
     timings = Timings()
     started = time.monotonic()
     runner.log("==> boot a fresh box ...")
-    with booted(root) as the_box:  # torn down on any exit, Ctrl-C included
+    with open_box() as the_box:  # torn down on any exit, Ctrl-C included
         timings.boot = time.monotonic() - started
         runner.log(f"==> box {the_box.name} up in {timings.boot:.1f} s")
         report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings)
