@@ -1,0 +1,241 @@
+"""The HTTP side of the ops scenarios: a stdlib-only client run as a script.
+
+Why a script and not a function: the box's address is reachable only from
+its peer network namespace, so the scenarios start this file with
+``box.host_argv([python, client.py, MODE, JSON])``; it prints one JSON
+object on stdout. Stdlib only (http.client, socket, threads), so it runs
+under any Python 3.9+ without the toolkit's venv.
+
+Modes:
+
+* ``seed``: create items, print their ids and values;
+* ``check``: read items back, report the missing or changed ones;
+* ``wait``: poll a URL until it answers 200, print the seconds it took;
+* ``get``: one GET, its status and body;
+* ``steady``: closed-loop load where every request opens a *new* connection
+  and a refused connection (nothing listening: between the old and the new
+  process of a restart) is retried, anything else that goes wrong counts as
+  a failed request. That is the client of the graceful-restart scenario;
+* ``raw``: send hand-made request bytes (bad input), report status, headers
+  and body of each answer.
+"""
+from __future__ import annotations
+
+import errno
+import http.client
+import json
+import socket
+import sys
+import threading
+import time
+import uuid
+from typing import Any
+
+TIMEOUT = 10.0
+
+
+def _request(host: str, port: int, method: str, path: str, body: Any = None,
+             timeout: float = TIMEOUT) -> tuple[int, bytes]:
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Connection": "close"}
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def seed(args: dict[str, Any]) -> dict[str, Any]:
+    host, ports, count = args["host"], args["ports"], int(args["count"])
+    prefix = args.get("prefix") or "seed-%s" % uuid.uuid4().hex[:8]
+    items, errors = [], []
+    for n in range(count):
+        port = ports[n % len(ports)]
+        value = {"n": n, "prefix": prefix}
+        status, body = _request(host, port, "POST", "/v1/items",
+                                {"item": {"name": "%s-%d" % (prefix, n), "value": value}})
+        if status != 201:
+            errors.append("POST /v1/items on port %d: %d %s" % (port, status, body[:200].decode(errors="replace")))
+            continue
+        items.append({"id": json.loads(body)["item"]["id"], "value": value})
+    return {"items": items, "errors": errors}
+
+
+def check(args: dict[str, Any]) -> dict[str, Any]:
+    host, port = args["host"], args["ports"][0]
+    missing, changed = [], []
+    for item in args["items"]:
+        status, body = _request(host, port, "GET", "/v1/items/%s" % item["id"])
+        if status != 200:
+            missing.append("%s: %d" % (item["id"], status))
+        elif json.loads(body)["item"]["value"] != item["value"]:
+            changed.append(item["id"])
+    return {"checked": len(args["items"]), "missing": missing, "changed": changed}
+
+
+def wait(args: dict[str, Any]) -> dict[str, Any]:
+    host, port, path = args["host"], args["port"], args.get("path", "/healthcheck")
+    started = time.monotonic()
+    deadline = started + float(args.get("timeout", 30))
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            status, body = _request(host, port, "GET", path, timeout=1.0)
+            if status == 200:
+                return {"ok": True, "seconds": time.monotonic() - started}
+            last = "HTTP %d" % status
+        except OSError as exc:
+            last = "%s: %s" % (type(exc).__name__, exc)
+        time.sleep(0.05)
+    return {"ok": False, "seconds": time.monotonic() - started, "last": last}
+
+
+def get(args: dict[str, Any]) -> dict[str, Any]:
+    status, body = _request(args["host"], args["port"], "GET", args.get("path", "/"))
+    return {"status": status, "body": body.decode("utf-8", errors="replace")}
+
+
+def _refused(exc: BaseException) -> bool:
+    return isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED
+
+
+def steady(args: dict[str, Any]) -> dict[str, Any]:
+    """Closed loop, one new connection per request, refusals retried.
+
+    A request counts as failed when the connection was accepted and then
+    anything but a complete 2xx answer came back (reset, EOF, timeout, 5xx).
+    """
+    host, ports = args["host"], args["ports"]
+    threads, duration = int(args.get("threads", 16)), float(args["duration"])
+    prefix = "steady-%s" % uuid.uuid4().hex[:8]
+    lock = threading.Lock()
+    totals = {"ok": 0, "failed": 0, "refused_retries": 0}
+    samples: list[str] = []
+    latencies: list[float] = []
+    stop_at = time.monotonic() + duration
+
+    def worker(n: int) -> None:
+        i = 0
+        while time.monotonic() < stop_at:
+            i += 1
+            port = ports[(n + i) % len(ports)]
+            write = i % 4 == 0
+            started = time.monotonic()
+            while True:
+                try:
+                    if write:
+                        status, body = _request(host, port, "POST", "/v1/items",
+                                                {"item": {"name": "%s-%d-%d" % (prefix, n, i), "value": i}})
+                    else:
+                        status, body = _request(host, port, "GET", "/v1/items?limit=5")
+                    outcome = "ok" if 200 <= status < 300 else "HTTP %d %s" % (status, body[:120])
+                except OSError as exc:
+                    if _refused(exc) and time.monotonic() < stop_at + 30:
+                        with lock:
+                            totals["refused_retries"] += 1
+                        time.sleep(0.02)
+                        continue
+                    outcome = "%s: %s" % (type(exc).__name__, exc)
+                except http.client.HTTPException as exc:
+                    outcome = "%s: %s" % (type(exc).__name__, exc)
+                break
+            with lock:
+                if outcome == "ok":
+                    totals["ok"] += 1
+                    latencies.append(time.monotonic() - started)
+                else:
+                    totals["failed"] += 1
+                    if len(samples) < 10:
+                        samples.append("%s %s port %d: %s" % ("POST" if write else "GET",
+                                                              time.strftime("%H:%M:%S"), port, outcome))
+
+    pool = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    latencies.sort()
+    pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0)
+    return {**totals, "samples": samples, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "seconds": duration}
+
+
+def _read_answer(sock: socket.socket, timeout: float) -> bytes:
+    sock.settimeout(timeout)
+    chunks = []
+    try:
+        while True:
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            data = b"".join(chunks)
+            head, sep, rest = data.partition(b"\r\n\r\n")
+            if sep:
+                length = None
+                for line in head.split(b"\r\n")[1:]:
+                    name, _, value = line.partition(b":")
+                    if name.strip().lower() == b"content-length":
+                        length = int(value.strip())
+                if length is not None and len(rest) >= length:
+                    break
+    except socket.timeout:
+        pass
+    except ConnectionResetError:
+        pass
+    return b"".join(chunks)
+
+
+def raw(args: dict[str, Any]) -> dict[str, Any]:
+    """Send each case's bytes on a new connection; report what came back."""
+    host, port = args["host"], args["port"]
+    results = []
+    for case in args["cases"]:
+        payload = bytes.fromhex(case["hex"])
+        started = time.monotonic()
+        try:
+            sock = socket.create_connection((host, port), timeout=TIMEOUT)
+        except OSError as exc:
+            results.append({"name": case["name"], "error": "connect: %s" % exc})
+            continue
+        try:
+            try:
+                sock.sendall(payload)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the server may answer and close before a huge body is sent
+            data = _read_answer(sock, float(case.get("timeout", TIMEOUT)))
+        finally:
+            sock.close()
+        head, _, body = data.partition(b"\r\n\r\n")
+        lines = head.split(b"\r\n")
+        status = 0
+        if lines and lines[0].startswith(b"HTTP/"):
+            parts = lines[0].split()
+            status = int(parts[1]) if len(parts) > 1 and parts[1].isdigit() else 0
+        headers = {}
+        for line in lines[1:]:
+            name, _, value = line.partition(b":")
+            headers[name.strip().lower().decode("latin-1")] = value.strip().decode("latin-1")
+        results.append({"name": case["name"], "status": status, "headers": headers,
+                        "body": body[:2000].decode("utf-8", errors="replace"),
+                        "seconds": time.monotonic() - started})
+    return {"results": results}
+
+
+MODES = {"seed": seed, "check": check, "wait": wait, "get": get, "steady": steady, "raw": raw}
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3 or argv[1] not in MODES:
+        print("usage: client.py {%s} JSON-ARGS" % "|".join(MODES), file=sys.stderr)
+        return 2
+    args = json.loads(argv[2]) if argv[2] != "-" else json.load(sys.stdin)
+    print(json.dumps(MODES[argv[1]](args)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
