@@ -58,14 +58,13 @@ def _tar(src: Path, arcname: str, out: Path) -> None:
         tar.add(src, arcname=arcname)
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    tmp = tmp_path_factory.mktemp("rpmbuild")
+def build_fixture(fixture: str, tmp: Path) -> dict[str, Path]:
+    """Generate the fixture's files, make its Sources as the plan lists them, rpmbuild -ba offline."""
     env = {"PBR_VERSION": VERSION, "SOURCE_DATE_EPOCH": EPOCH}
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     try:
-        project = copy_fixture("cfg-globs", tmp)
+        project = copy_fixture(fixture, tmp)
         generate.write(project)
         plan = generate.load_plan(project)
     finally:
@@ -80,7 +79,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     # Sources exactly as the plan lists them (the build stage's contract).
     for number, filename, path in plan.sources:
         if number == 0:
-            _tar(project, f"helios-{VERSION}", sources / filename)
+            _tar(project, f"{plan.name}-{VERSION}", sources / filename)
         elif number == 1:
             wheels = tmp / "wheels"
             wheels.mkdir()
@@ -94,13 +93,18 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                env=build_env, check=False)
     (tmp / "build.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, (proc.stdout + proc.stderr)[-4000:]
-    rpm = top / "RPMS" / "x86_64" / f"helios-{VERSION}-1.x86_64.rpm"
-    srpm = top / "SRPMS" / f"helios-{VERSION}-1.src.rpm"
+    rpm = top / "RPMS" / "x86_64" / f"{plan.name}-{VERSION}-1.x86_64.rpm"
+    srpm = top / "SRPMS" / f"{plan.name}-{VERSION}-1.src.rpm"
     assert rpm.is_file() and srpm.is_file()
     payload = tmp / "payload"
     payload.mkdir()
     subprocess.run(f"rpm2cpio {rpm} | cpio -idm --quiet", shell=True, cwd=payload, check=True)
     return {"rpm": rpm, "srpm": srpm, "payload": payload, "top": top}
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    return build_fixture("cfg-globs", tmp_path_factory.mktemp("rpmbuild"))
 
 
 def test_scriptlets_call_systemctl_and_hold_no_macro(built: dict[str, Path]) -> None:
@@ -173,3 +177,36 @@ def test_the_bundled_venv_runs(built: dict[str, Path]) -> None:
     venv = built["payload"] / "usr" / "lib" / "helios"
     out = run(venv / "bin" / "python", venv / "bin" / "helios-manage", "status").stdout
     assert out.strip() == "helios-manage ['status']"
+
+
+def test_wsgi_fixture_builds_and_its_script_serves(tmp_path: Path) -> None:
+    """The wsgi_scripts shape: /opt venv, pbr-generated WSGI script that answers HTTP on loopback."""
+    import socket
+    import time
+    import urllib.request
+
+    out = build_fixture("wsgi", tmp_path)
+    files = run("rpm", "-qlp", out["rpm"]).stdout.split("\n")
+    assert "/opt/eos/bin/eos-wsgi" in files and "/usr/lib/systemd/system/eos-wsgi.service" in files
+    assert "/etc/eos/policy.yaml" in run("rpm", "-qcp", out["rpm"]).stdout.split()
+    venv = out["payload"] / "opt" / "eos"
+    assert (venv / "bin" / "eos-wsgi").read_text().splitlines()[0] == "#!/opt/eos/bin/python"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen([venv / "bin" / "python", venv / "bin" / "eos-wsgi", "--port", str(port),
+                               "--host", "127.0.0.1"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as response:
+                    assert response.read() == b"eos\n"
+                    break
+            except OSError:
+                assert server.poll() is None, server.stdout.read().decode() if server.stdout else ""
+                assert time.monotonic() < deadline, "eos-wsgi did not answer"
+                time.sleep(0.2)
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
