@@ -6,6 +6,7 @@ run in forked children that inherit the loaded application.
 """
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import socket
@@ -14,6 +15,7 @@ from typing import Any, Callable, Iterable
 
 import eventlet
 import eventlet.wsgi
+from eventlet import greenio
 from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
@@ -77,6 +79,20 @@ class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
 
     def log_message(self, format: str, *args: Any) -> None:
         LOG.info('%s %s', self.address_string(), format % args)
+
+    def handle_one_request(self) -> None:
+        super().handle_one_request()
+        self.conn_state[SERVED] += 1
+        if getattr(self.server, 'stopping', False):
+            # Draining: answer what is in flight, keep no connection alive.
+            self.close_connection = 1
+
+
+#: index of the request counter in eventlet's connection state list
+SERVED = 3
+#: accept() errors that mean "this client went away", not "the socket is broken"
+CLIENT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN,
+                 errno.ECONNABORTED, errno.EAGAIN}
 
 
 def _install_eventlet_limits(conf: cfg.ConfigOpts) -> None:
@@ -148,26 +164,41 @@ class WSGIService:
         self.app = self.app_loader()
 
     def run_worker(self, should_stop: Callable[[], bool]) -> int:
+        """Serve until asked to stop, then drain.
+
+        eventlet.wsgi.server() is not used: on stop it shuts down every
+        connection that is between requests, including one accepted a moment
+        ago whose first request is still in the kernel buffer, so a client
+        racing a reload would see its connection closed without an answer.
+        Here only connections that already had a request answered are closed;
+        the rest get their answer and then ``Connection: close``.
+        """
         conf = self.conf
         _install_eventlet_limits(conf)
         pool = eventlet.GreenPool(conf.wsgi_default_pool_size)
-        servers = [
-            eventlet.spawn(eventlet.wsgi.server, sock, self.app,
-                           custom_pool=pool, protocol=JSONErrorProtocol,
-                           log=ACCESS_LOG, log_output=conf.wsgi_access_log,
-                           debug=False, keepalive=conf.wsgi_keep_alive,
-                           socket_timeout=conf.client_socket_timeout or None,
-                           url_length_limit=conf.max_url_length)
-            for sock in self.sockets]
+        connections: dict[int, list] = {}
+        servers = [eventlet.wsgi.Server(
+            sock, sock.getsockname(), self.app, log=ACCESS_LOG,
+            log_output=conf.wsgi_access_log, protocol=JSONErrorProtocol,
+            keepalive=conf.wsgi_keep_alive, debug=False,
+            socket_timeout=conf.client_socket_timeout or None,
+            url_length_limit=conf.max_url_length) for sock in self.sockets]
+        loops = [eventlet.spawn(self._accept_loop, server, pool, connections)
+                 for server in servers]
         while not should_stop():
-            if any(server.dead for server in servers):
-                LOG.error('An HTTP server loop ended unexpectedly')
+            if any(loop.dead for loop in loops):
+                LOG.error('An accept loop ended unexpectedly')
                 return 1
             eventlet.sleep(STOP_POLL)
         LOG.info('Stopping: no new connections, finishing %d in-flight requests',
                  pool.running())
         for server in servers:
-            server.kill()  # accept loop ends; its finally waits for the pool
+            server.stopping = True
+        for loop in loops:
+            loop.kill()
+        for conn in list(connections.values()):
+            if conn[2] == eventlet.wsgi.STATE_IDLE and conn[SERVED] > 0:
+                greenio.shutdown_safe(conn[1])  # idle keep-alive: nothing in flight
         timeout = conf.graceful_shutdown_timeout or None
         try:
             with eventlet.Timeout(timeout):
@@ -176,6 +207,31 @@ class WSGIService:
             LOG.warning('graceful_shutdown_timeout (%ss) expired with %d requests '
                         'in flight', timeout, pool.running())
         return 0
+
+    @staticmethod
+    def _accept_loop(server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
+                     connections: dict[int, list]) -> None:
+        def _finished(_thread: Any, conn: list) -> None:
+            connections.pop(id(conn), None)
+            greenio.shutdown_safe(conn[1])
+            conn[1].close()
+
+        sock = server.socket
+        while True:
+            try:
+                client, address = sock.accept()
+            except OSError as exc:
+                if exc.errno in CLIENT_ERRNOS:
+                    continue
+                if exc.errno in (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM):
+                    LOG.error('accept() failed: %s; retrying shortly', exc)
+                    eventlet.sleep(0.1)
+                    continue
+                raise
+            client.settimeout(server.socket_timeout)
+            conn = [address, client, eventlet.wsgi.STATE_IDLE, 0]
+            connections[id(conn)] = conn
+            pool.spawn(server.process_request, conn).link(_finished, conn)
 
 
 class PeriodicService:

@@ -142,6 +142,9 @@ def start(tmp_path):
             for port_index in range(len(ports)):
                 wait_for(lambda: _answers(service, port_index), 15,
                          what='port %d to answer' % ports[port_index])
+            expected = int(options.get('wsgi_workers', 2))
+            wait_for(lambda: len(service.workers()) == expected, 10,
+                     what='%d workers' % expected)
         return service
 
     yield _start
