@@ -117,6 +117,9 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
     samples: list[str] = []
     latencies: list[float] = []
     stop_at = time.monotonic() + duration
+    # How long past the run a refused request keeps being retried (the new
+    # process of a restart is expected well within this).
+    retry_window = float(args.get("refused_retry_s", 30))
 
     def worker(n: int) -> None:
         i = 0
@@ -134,7 +137,7 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
                         status, body = _request(host, port, "GET", "/v1/items?limit=5")
                     outcome = "ok" if 200 <= status < 300 else "HTTP %d %s" % (status, body[:120])
                 except OSError as exc:
-                    if _refused(exc) and time.monotonic() < stop_at + 30:
+                    if _refused(exc) and time.monotonic() < stop_at + retry_window:
                         with lock:
                             totals["refused_retries"] += 1
                         time.sleep(0.02)

@@ -1,0 +1,62 @@
+"""The ops scenarios of issue 7 against apollo installed from its RPM in a booted box.
+
+Order matters and is the file order: load first (it also measures memory
+right after), then the faults, restart/reload, bad input, least privilege,
+resources. Each test prints the scenario's one line of figures (``-s`` or
+``-rA`` shows them) and fails with the scenario's own problem messages.
+"""
+from __future__ import annotations
+
+import pytest
+
+from phoenix.packaging.ops import scenarios
+
+
+def _check(result: scenarios.ScenarioResult) -> scenarios.ScenarioResult:
+    print(f"ops: {result.line}")
+    if result.problems:
+        pytest.fail("\n".join(result.problems), pytrace=False)
+    return result
+
+
+def test_load_on_every_port_has_no_failed_or_non_2xx_requests(ops_target):
+    f = _check(scenarios.load(ops_target)).figures
+    assert f["ports"] == ops_target.ports and len(f["per_port"]) == len(ops_target.ports)
+    assert f["requests"] > 0 and f["rps"] > 0 and 0 < f["p50_ms"] <= f["p99_ms"]
+    assert f["seconds"] >= ops_target.load_seconds - 1
+
+
+def test_killed_worker_is_respawned_within_a_second_and_only_its_requests_fail(ops_target):
+    f = _check(scenarios.worker_death(ops_target)).figures
+    assert f["new_workers"] and f["victim"] not in f["new_workers"]
+
+
+def test_killed_main_process_is_restarted_by_systemd_and_keeps_its_data(ops_target):
+    f = _check(scenarios.main_crash(ops_target)).figures
+    assert f["restarts"] == 1 and f["new_pid"] != f["old_pid"]
+
+
+def test_restart_under_load_drops_no_accepted_request(ops_target):
+    f = _check(scenarios.restart(ops_target)).figures
+    assert f["new_pid"] != f["old_pid"] and f["ok"] > 0
+
+
+def test_reload_applies_a_changed_option_without_a_new_main_pid(ops_target):
+    f = _check(scenarios.reload(ops_target)).figures
+    assert f["applied_s"] is not None and f["new_pid"] == f["old_pid"]
+
+
+def test_hostile_requests_get_the_right_4xx_with_json_and_no_traceback(ops_target):
+    f = _check(scenarios.bad_input(ops_target)).figures
+    assert f["cases"] >= 30
+
+
+def test_least_privilege_user_sandbox_payload_config_and_exposure(ops_target):
+    f = _check(scenarios.least_privilege(ops_target)).figures
+    assert all(probe["denied"] for probe in f["probes"])
+    assert set(f["exposure"]) == set(ops_target.units)
+
+
+def test_resources_memory_after_load_and_unit_limits(ops_target):
+    f = _check(scenarios.resources(ops_target)).figures
+    assert all(mem["rss_mib"] > 0 for mem in f["after_load"].values())
