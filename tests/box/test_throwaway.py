@@ -119,3 +119,13 @@ def test_sigterm_during_a_build_removes_the_copy(box_root: Path) -> None:
     assert child.wait(timeout=30) == 128 + signal.SIGTERM
     assert not tree.parent.exists()
     assert _processes_with(b"sleep\x00600") == []
+
+
+def test_a_timed_out_command_does_not_outlive_run_in(box_root: Path) -> None:
+    """Even on a root that is not a throw-away copy (nothing else would stop it)."""
+    with pytest.raises(CommandFailed, match="timed out"):
+        run_in(box_root, ["sh", "-c", "sleep 301 & sleep 301"], timeout=1)
+    deadline = time.monotonic() + 5
+    while _processes_with(b"sleep\x00301") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _processes_with(b"sleep\x00301") == []

@@ -12,6 +12,7 @@ import contextlib
 import os
 import re
 import secrets
+import signal
 import subprocess
 import time
 from pathlib import Path
@@ -53,8 +54,24 @@ def run_in(
     machine = next(a.split("=", 1)[1] for a in argv_full if a.startswith("--machine="))
     try:
         return runner.run(argv_full, check=check, capture=capture, timeout=timeout)
+    except BaseException:
+        # A timeout SIGKILLs nspawn, which orphans the container's processes
+        # instead of stopping them; find them by the marker in their environment.
+        _kill_marked(machine)
+        raise
     finally:
         forget_machine(machine)
+
+
+def _kill_marked(machine: str) -> None:
+    marker = f"PHOENIX_RUN={machine}".encode() + b"\0"
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != os.getpid():
+            try:
+                if marker in Path(f"/proc/{entry}/environ").read_bytes():
+                    os.kill(int(entry), signal.SIGKILL)
+            except (OSError, ProcessLookupError):
+                continue
 
 
 def nspawn_argv(
@@ -90,7 +107,9 @@ def nspawn_argv(
         full.append(f"--bind={_bind_spec(src, dest)}")
     for src, dest in ro_binds:
         full.append(f"--bind-ro={_bind_spec(src, dest)}")
-    merged_env = {"PATH": BOX_PATH, "HOME": "/root", "LANG": "C.UTF-8"}
+    # PHOENIX_RUN marks every process of this run, so a run that is killed
+    # from outside (timeout) can still be stopped completely.
+    merged_env = {"PATH": BOX_PATH, "HOME": "/root", "LANG": "C.UTF-8", "PHOENIX_RUN": machine}
     merged_env.update(env or {})
     for key, value in merged_env.items():
         full.append(f"--setenv={key}={value}")
