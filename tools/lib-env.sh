@@ -14,6 +14,14 @@ PHOENIX_APT_PACKAGES=(rpm python3-rpm python3-venv python3-dev gcc debootstrap
 PHOENIX_DNF_PACKAGES=(rpm-build rpmlint python3-rpm python3-devel gcc debootstrap
     systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign)
 
+# Only for the Vagrant path (tools/build-rpm --verify --box vagrant, tests/vagrant):
+# installed on first use by phoenix_vagrant_packages, not for every build.
+# Debian: a hand-started libvirtd (no libvirt-daemon-system, so no default NAT network).
+PHOENIX_VAGRANT_APT_PACKAGES=(vagrant vagrant-libvirt libvirt-daemon libvirt-daemon-driver-qemu
+    libvirt-clients qemu-system-x86 qemu-utils e2fsprogs)
+PHOENIX_VAGRANT_DNF_PACKAGES=(vagrant vagrant-libvirt libvirt-daemon libvirt-daemon-driver-qemu
+    libvirt-client qemu-system-x86 qemu-img e2fsprogs)
+
 _phoenix_say() { printf '[phoenix] %s\n' "$*" >&2; }
 
 phoenix_host_packages() {
@@ -74,4 +82,11 @@ phoenix_venv() {
         --disable-pip-version-check --no-build-isolation --no-deps -e "$PHOENIX_ROOT" >&2
     echo "$want" > "$stamp"
     _phoenix_say "Python environment ready ($((SECONDS - started)) s)"
+}
+
+phoenix_vagrant_packages() {
+    # The Vagrant path's host packages, through the same check-then-install as the base ones.
+    local PHOENIX_APT_PACKAGES=("${PHOENIX_VAGRANT_APT_PACKAGES[@]}")
+    local PHOENIX_DNF_PACKAGES=("${PHOENIX_VAGRANT_DNF_PACKAGES[@]}")
+    phoenix_host_packages
 }
