@@ -101,6 +101,8 @@ def build(
     networking off) or ``host`` (the host's rpmbuild). ``sign`` is a GPG key
     id for ``rpmsign --addsign``. ``reuse=False`` always rebuilds.
     """
+    if box == "vagrant":
+        box = "nspawn"  # --box vagrant: the VM verifies; the build stays in the clean nspawn box
     if box not in BOXES:
         raise UserError(f"--box {box}: the build runs in 'nspawn' or on the 'host' (vagrant is for --verify)")
     project_dir = project_dir.resolve()
