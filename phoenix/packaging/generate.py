@@ -131,21 +131,24 @@ def _pinned(plan: SpecPlan, committed: str) -> SpecPlan:
 
 
 def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:
-    """Files in systemd/ that carry our mark but are no longer generated (a removed service)."""
-    folder = project_dir / "systemd"
-    if not folder.is_dir():
-        return []
+    """Files that carry our mark but are no longer generated.
+
+    A removed service leaves its unit in systemd/; a renamed project leaves
+    its old spec in rpm/. Files without the mark (rpm/<name>.rpmlintrc, a
+    hand-written unit) are never touched.
+    """
     out = []
-    for path in sorted(folder.iterdir()):
-        rel = f"systemd/{path.name}"
-        if rel in files or not path.is_file():
-            continue
-        try:
-            head = path.read_text(errors="replace")[:300]
-        except OSError:
-            continue
-        if units.GENERATED_MARK in head:
-            out.append(path)
+    for folder, pattern in (("systemd", "*"), ("rpm", "*.spec")):
+        for path in sorted((project_dir / folder).glob(pattern)):
+            rel = f"{folder}/{path.name}"
+            if rel in files or not path.is_file():
+                continue
+            try:
+                head = path.read_text(errors="replace")[:300]
+            except OSError:
+                continue
+            if units.GENERATED_MARK in head:
+                out.append(path)
     return out
 
 

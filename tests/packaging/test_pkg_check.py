@@ -81,3 +81,15 @@ def test_write_is_atomic_and_idempotent(project: Path) -> None:
     generate.write(project)
     assert spec.stat().st_ino == inode  # unchanged content: not rewritten
     assert not list(project.glob("*/.*.spec.*")) and not list(project.glob("systemd/.*"))
+
+
+def test_renamed_project_leaves_no_old_spec(project: Path) -> None:
+    cfg = project / "setup.cfg"
+    cfg.write_text(cfg.read_text().replace("name = helios", "name = helios2"))
+    handwritten = project / "rpm" / "notes.spec"
+    handwritten.write_text("Name: notes\n")  # not ours: no mark
+    assert generate.check(project) == 1
+    generate.write(project)
+    assert not (project / "rpm" / "helios.spec").exists()
+    assert (project / "rpm" / "helios2.spec").is_file() and handwritten.is_file()
+    assert generate.check(project) == 0
