@@ -34,7 +34,10 @@ def module_path(project: Project, module: str) -> Path | None:
     return None
 
 
-def inspect(project: Project, ep: EntryPoint, cache: dict[str, ModuleInfo] | None = None) -> ModuleInfo:
+Cache = dict[str, tuple[ModuleInfo, set[str]]]
+
+
+def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> ModuleInfo:
     """Check that ``ep``'s module and function exist; tell whether it uses the framework."""
     cfg = project.config_file
     where = f"[entry_points] {ep.group}" if cfg.name == "setup.cfg" else ep.where.split(" ", 1)[-1]
@@ -43,25 +46,21 @@ def inspect(project: Project, ep: EntryPoint, cache: dict[str, ModuleInfo] | Non
     if path is None:
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: module {ep.module!r} not found "
                   f"under {project.project_dir}", "fix the module path or add the module", line)
-    key = str(path)
-    if cache is not None and key in cache:
-        tree_info = cache[key]
-        names = cache[key + "#names"]  # type: ignore[index]
-    else:
+    rel = path.relative_to(project.project_dir)
+    cache = {} if cache is None else cache
+    if str(path) not in cache:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
         except SyntaxError as exc:
-            raise bad(cfg, f"{where}: {ep.name}: {path.relative_to(project.project_dir)} line {exc.lineno} "
-                      f"has a syntax error ({exc.msg})", "fix the module", line) from None
-        names = _top_level_names(tree)
-        tree_info = ModuleInfo(path, _imports_framework(tree))
-        if cache is not None:
-            cache[key] = tree_info
-            cache[key + "#names"] = names  # type: ignore[assignment]
-    if ep.func.split(".")[0] not in names:  # type: ignore[operator]
-        raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: {path.relative_to(project.project_dir)} "
-                  f"defines no {ep.func.split('.')[0]!r}", "fix the function name or define it", line)
-    return tree_info
+            raise bad(cfg, f"{where}: {ep.name}: {rel} line {exc.lineno} has a syntax error ({exc.msg})",
+                      "fix the module", line) from None
+        cache[str(path)] = (ModuleInfo(path, _imports_framework(tree)), _top_level_names(tree))
+    info, names = cache[str(path)]
+    wanted = ep.func.split(".")[0]
+    if wanted not in names:
+        raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: {rel} defines no {wanted!r}",
+                  "fix the function name or define it", line)
+    return info
 
 
 def _line(ep: EntryPoint) -> int | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from phoenix.packaging import entrypoints, units
 from phoenix.packaging.inputs import bad, last_commit_epoch
-from phoenix.packaging.model import EntryPoint, Project
+from phoenix.packaging.model import EntryPoint, Overrides, Project
 
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
                     "-server", "-daemon", "-listener", "-consumer", "-proxy")
@@ -191,7 +191,7 @@ def make_plan(project: Project) -> SpecPlan:
     main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
     graceful = _graceful_timeout(project, main_conf_source)
     logs_to_files = _logs_to_files(project, main_conf_source)
-    cache: dict = {}
+    cache: entrypoints.Cache = {}
     services = []
     for ep in services_eps:
         info = entrypoints.inspect(project, ep, cache)
@@ -238,7 +238,8 @@ def make_plan(project: Project) -> SpecPlan:
     return plan
 
 
-def _ov(ov) -> str:  # noqa: ANN001
+def _ov(ov: Overrides) -> str:
+    """The override section's name as the user wrote it, for messages."""
     return ov.source.split(" ", 1)[1] if " " in ov.source else "[phoenix:rpm]"
 
 
@@ -276,7 +277,9 @@ def _split_services(project: Project) -> tuple[list[EntryPoint], list[EntryPoint
     return services, tools
 
 
-def _place_files(project: Project, group: str | None, prefix: str):  # noqa: ANN202
+def _place_files(
+    project: Project, group: str | None, prefix: str,
+) -> tuple[list[InstalledFile], list[tuple[str, str, str, str]], list[tuple[str, str]], list[str]]:
     """Data files under etc/ go to /etc (never <prefix>/etc) as %config(noreplace)."""
     files: list[InstalledFile] = []
     dirs: dict[str, tuple[str, str, str, str]] = {}
