@@ -69,3 +69,32 @@ def test_unhardened_unit_scores_worse(tmp_path: Path) -> None:
     unit = tmp_path / "plain.service"
     unit.write_text(text + "\n")
     assert exposure(unit) > MAX_EXPOSURE
+
+
+@pytest.mark.parametrize("fixture", ["cfg-globs", "wsgi"])
+def test_sysusers_and_tmpfiles_apply_in_a_scratch_root(fixture: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """systemd-sysusers creates the account and systemd-tmpfiles the owned folders, in a temp root."""
+    from pkgtools import run
+
+    monkeypatch.setenv("PBR_VERSION", "1.2.3")
+    project = copy_fixture(fixture, tmp_path)
+    generate.write(project)
+    plan = generate.load_plan(project)
+    root = tmp_path / "root"
+    (root / "etc").mkdir(parents=True)
+    for name in ("passwd", "group", "shadow", "gshadow"):
+        (root / "etc" / name).touch()
+    run("systemd-sysusers", f"--root={root}", project / "systemd" / f"{plan.name}.sysusers")
+    passwd = {line.split(":")[0]: line.split(":") for line in (root / "etc" / "passwd").read_text().splitlines()}
+    group = {line.split(":")[0]: line.split(":") for line in (root / "etc" / "group").read_text().splitlines()}
+    assert plan.user in passwd and plan.group in group
+    entry = passwd[plan.user]
+    assert entry[3] == group[plan.group][2]  # primary group
+    assert entry[5] == plan.state_dir and entry[6] == "/usr/sbin/nologin"
+    assert int(entry[2]) < 1000  # a system account
+    run("systemd-tmpfiles", f"--root={root}", "--create", project / "systemd" / f"{plan.name}.tmpfiles")
+    for folder in plan.owned_dirs:
+        st = (root / folder.lstrip("/")).stat()
+        assert oct(st.st_mode & 0o777) == "0o750"
+        assert st.st_uid == int(entry[2]) and st.st_gid == int(group[plan.group][2])
