@@ -98,3 +98,21 @@ def test_sysusers_and_tmpfiles_apply_in_a_scratch_root(fixture: str, tmp_path: P
         st = (root / folder.lstrip("/")).stat()
         assert oct(st.st_mode & 0o777) == "0o750"
         assert st.st_uid == int(entry[2]) and st.st_gid == int(group[plan.group][2])
+
+
+def test_logrotate_file_is_accepted_by_logrotate(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """logrotate -d parses the generated file (the service account is swapped for root: it
+    does not exist on this host, and logrotate checks it)."""
+    from pkgtools import run
+
+    monkeypatch.setenv("PBR_VERSION", "1.2.3")
+    project = copy_fixture("wsgi", tmp_path)
+    generate.write(project)
+    text = (project / "systemd" / "eos.logrotate").read_text()
+    assert "    su eosd eosd\n" in text
+    conf = tmp_path / "eos.logrotate"
+    conf.write_text(text.replace("su eosd eosd", "su root root"))
+    proc = run("logrotate", "-d", "-s", tmp_path / "state", conf, check=False)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0 and "error:" not in out, out
+    assert "Handling 1 logs" in out and "/var/log/eos/*.log" in out
