@@ -76,6 +76,23 @@ def load(project_dir: Path) -> Project:
         inputs._target(target, path, None, "[tool.setuptools.data-files]")  # noqa: SLF001
         data_files += inputs.expand_globs(project_dir, target, patterns, path, "[tool.setuptools.data-files]")
     inputs.check_duplicates(data_files, path, "[tool.setuptools.data-files]")
+    phoenix_table = tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {}
+    overrides = _overrides(phoenix_table, path)
+    # pbr.build still runs pbr's setup.cfg hooks: [files] data_files,
+    # [entry_points] and our [phoenix:rpm] there apply when pyproject.toml
+    # does not say the same thing itself.
+    cfg = project_dir / "setup.cfg"
+    if cfg.is_file() and backend == "pbr.build":
+        from phoenix.packaging import setupcfg
+
+        parser, raw = setupcfg.read_config(cfg)
+        if not data_files and parser.has_section("files") and parser["files"].get("data_files"):
+            data_files = inputs.expand_data_files(project_dir, parser["files"]["data_files"], cfg, raw,
+                                                  inputs.line_of(raw, "data_files"))
+        if not entry_points:
+            entry_points = setupcfg.entry_points(parser, cfg, raw)
+        if not phoenix_table and parser.has_section(setupcfg.OVERRIDE_SECTION):
+            overrides = setupcfg.overrides(parser, cfg, raw)
     if "dependencies" in dynamic or "dependencies" not in proj:
         requirements = inputs.read_requirements(project_dir / "requirements.txt")
     else:
@@ -104,8 +121,7 @@ def load(project_dir: Path) -> Project:
         data_files=data_files,
         entry_points=entry_points,
         requirements=requirements,
-        overrides=_overrides(tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {},
-                             path),
+        overrides=overrides,
         license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
         doc_files=docs,
         extra={"scripts": []},

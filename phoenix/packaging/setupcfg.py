@@ -68,7 +68,7 @@ def load(project_dir: Path) -> Project:
     packages = inputs.split_list(files.get("packages", name.replace("-", "_")))
     data_value = files.get("data_files", "")
     data_files = inputs.expand_data_files(project_dir, data_value, cfg, raw, line_of(raw, "data_files"))
-    entry_points = _entry_points(parser, cfg, raw)
+    eps = entry_points(parser, cfg, raw)
     scripts = inputs.split_list(files.get("scripts", ""))
     for script in scripts:
         if not (project_dir / script).is_file():
@@ -91,9 +91,9 @@ def load(project_dir: Path) -> Project:
         packages=packages,
         packages_root=files.get("packages_root", "").strip(),
         data_files=data_files,
-        entry_points=entry_points,
+        entry_points=eps,
         requirements=inputs.read_requirements(project_dir / "requirements.txt"),
-        overrides=_overrides(parser, cfg, raw),
+        overrides=overrides(parser, cfg, raw),
         license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
         doc_files=docs,
         extra={"scripts": scripts},
@@ -107,7 +107,7 @@ def _check_package_name(name: str, cfg: Path, line: int | None) -> None:
                   "use letters, digits, '.', '_', '+' and '-'", line)
 
 
-def _entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> list[EntryPoint]:
+def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> list[EntryPoint]:
     out: list[EntryPoint] = []
     if not parser.has_section("entry_points"):
         return out
@@ -136,7 +136,7 @@ def _entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> 
     return out
 
 
-def _overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Overrides:
+def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Overrides:
     ov = Overrides(source=f"{cfg} [{OVERRIDE_SECTION}]")
     if not parser.has_section(OVERRIDE_SECTION):
         return ov

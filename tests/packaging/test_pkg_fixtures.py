@@ -258,3 +258,23 @@ def test_fixture_specs_lint_clean(fixture: str, tmp_path: Path) -> None:
     # and only the expected warnings: local Source URLs, no %check, no BuildRoot tag
     warnings = {m.group(1) for m in re.finditer(r" W: (\S+)", proc.stdout)}
     assert warnings <= {"invalid-url", "no-%check-section", "no-buildroot-tag"}, proc.stdout
+
+
+def test_pyproject_with_pbr_hooks_in_setup_cfg(tmp_path: Path) -> None:
+    """pbr.build runs pbr's setup.cfg hooks: [files] data_files and [entry_points] there still count."""
+    project = copy_fixture("pyproject-pbr", tmp_path)
+    toml = project / "pyproject.toml"
+    text = toml.read_text()
+    start = text.index("[project.scripts]")
+    end = text.index("[tool.setuptools]")
+    text = text[:start] + text[end:]
+    text = text[:text.index("[tool.setuptools.data-files]")] + text[text.index("[tool.phoenix.rpm]"):]
+    toml.write_text(text)
+    (project / "setup.cfg").write_text(
+        "[files]\ndata_files =\n    etc/selene = etc/selene/selene.conf\n\n"
+        "[entry_points]\nconsole_scripts =\n    selene-agent = selene.agent:main\n")
+    plan = generate.load_plan(project)
+    assert plan.config_file.name == "pyproject.toml"
+    assert [s.name for s in plan.services] == ["selene-agent"]
+    assert plan.config_files == ["/etc/selene/selene.conf"]
+    assert plan.install_mode == "system"  # [tool.phoenix.rpm] from pyproject.toml
