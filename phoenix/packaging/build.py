@@ -25,7 +25,7 @@ STATE_FILE = ".phoenix-build.json"
 BOXES = ("nspawn", "host")
 
 # Bump when the way packages are made changes, so old dist/ contents are rebuilt.
-RECIPE = "phoenix-build-1"
+RECIPE = "phoenix-build-2"
 
 
 @dataclass
@@ -134,10 +134,11 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
     with rpmbuild.workdir(inp.name) as top:
         collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
         srpm_tmp = rpmbuild.build_srpm(inp.spec, top, epoch)
+        bundled = inp.install_mode == "bundled"
         if box == "host":
-            rpms_tmp = rpmbuild.rebuild_on_host(srpm_tmp, top, epoch)
+            rpms_tmp = rpmbuild.rebuild_on_host(srpm_tmp, top, epoch, bundled=bundled)
         else:
-            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, top / "out", epoch)
+            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, top / "out", epoch, bundled=bundled)
         _remove_old_packages(dist, inp.name)
         srpm = dist / srpm_tmp.name
         shutil.copy2(srpm_tmp, srpm)

@@ -113,7 +113,7 @@ def normalise_tarball(src: Path, dst: Path, epoch: int) -> None:
     write_tarball(dst, entries, epoch)
 
 
-def tarball_from_dir(src_dir: Path, dst: Path, arcname: str, epoch: int) -> None:
+def tarball_from_dir(src_dir: Path, dst: Path, arcname: str, epoch: int, *, compresslevel: int = 6) -> None:
     """Pack ``src_dir`` as ``arcname/`` reproducibly (sorted, epoch mtime, root-owned)."""
     entries: list[tuple[tarfile.TarInfo, bytes | None]] = []
     top = tarfile.TarInfo(arcname)
@@ -134,10 +134,11 @@ def tarball_from_dir(src_dir: Path, dst: Path, arcname: str, epoch: int) -> None
         else:
             info.mode = 0o755 if os.access(path, os.X_OK) else 0o644
             entries.append((info, path.read_bytes()))
-    write_tarball(dst, entries, epoch)
+    write_tarball(dst, entries, epoch, compresslevel=compresslevel)
 
 
-def write_tarball(dst: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], epoch: int) -> None:
+def write_tarball(dst: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]], epoch: int,
+                  *, compresslevel: int = 6) -> None:
     """Write members in the given order with the epoch as mtime, owner root, no gzip name/time."""
     raw = io.BytesIO()
     with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tout:
@@ -155,7 +156,7 @@ def write_tarball(dst: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]]
     tmp = dst.with_name(dst.name + ".tmp")
     with open(tmp, "wb") as fh:
         # filename="" and mtime=0: the gzip header records neither (gzip -n).
-        with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=6) as gz:
+        with gzip.GzipFile(filename="", mode="wb", fileobj=fh, mtime=0, compresslevel=compresslevel) as gz:
             gz.write(raw.getvalue())
     os.replace(tmp, dst)
     os.utime(dst, (epoch, epoch))

@@ -163,5 +163,7 @@ def make_wheels_tarball(name: str, version: str, requirements: Sequence[str],
         for whl in sorted(cache.glob("*.whl")):
             shutil.copy2(whl, staged / whl.name)
         target = out_dir / f"{name}-{version}-wheels.tar.gz"
-        reproducible.tarball_from_dir(staged, target, "wheels", epoch)
+        # Wheels are zip files, already compressed: gzip -1 costs a tenth of
+        # the time of -6 and the tarball is within a percent of the same size.
+        reproducible.tarball_from_dir(staged, target, "wheels", epoch, compresslevel=1)
     return target

@@ -1,0 +1,131 @@
+#!/usr/bin/env python3
+"""Benchmark of the build: tools/build-rpm against rpmvenv, on apollo (issue 4).
+
+Run from the repository root, as root (the box needs it):
+
+    .venv/bin/python bench/bench_build.py
+
+What it measures, in one run, on a fresh clone of HEAD (so the version and
+the inputs stay fixed while the benchmark runs):
+
+1. warm-up: ``tools/build-rpm CLONE`` once, untimed, so the box root and the
+   wheel cache exist ("warm box cache"), and one untimed rpmvenv run, so its
+   pip cache is warm too;
+2. ``tools/build-rpm CLONE`` with dist/ removed: generate, sdist, wheels,
+   SRPM, ``rpmbuild --rebuild`` in a fresh box, offline, and rpmlint;
+3. the same command again with nothing changed (reuses dist/);
+4. rpmvenv packaging the same project with the same requirements (a
+   virtualenv under /usr/lib/apollo with requirements.txt, constrained by
+   upper-constraints.txt, plus the project), on the host's rpmbuild.
+
+It prints one line per run and the ratio build-rpm / rpmvenv (target <= 0.35)
+and the no-change time (target <= 2 s).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+VENV_BIN = Path(sys.executable).parent
+
+
+def timed(argv: list[str], *, env: dict[str, str] | None = None, cwd: Path | None = None) -> float:
+    started = time.monotonic()
+    proc = subprocess.run(argv, env=env, cwd=cwd, capture_output=True, text=True)
+    took = time.monotonic() - started
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stdout[-3000:] + proc.stderr[-3000:])
+        raise SystemExit(f"failed ({proc.returncode}): {' '.join(argv)}")
+    return took
+
+
+def clone(dest: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(dest)], check=True)
+    return dest
+
+
+def rpmvenv_config(project: Path, version: str, where: Path) -> Path:
+    """The rpmvenv equivalent of apollo's bundled package: same venv, same requirements."""
+    cfg = {
+        "extensions": {"enabled": ["python_venv"]},
+        "core": {
+            "group": "Applications/System",
+            "license": "Apache-2.0",
+            "name": "apollo",
+            "summary": "Apollo reference service built on the Phoenix framework",
+            "version": version,
+            "release": "1",
+            "url": "https://example.org/phoenix",
+        },
+        "python_venv": {
+            "name": "apollo",
+            "path": "/usr/lib",
+            "python": "python3",
+            "requirements": ["requirements.txt"],
+            "pip_flags": ["--disable-pip-version-check", "-q", "-c", str(project / "upper-constraints.txt")],
+        },
+    }
+    path = where / "rpmvenv.json"
+    path.write_text(json.dumps(cfg, indent=2))
+    return path
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--runs", type=int, default=1, help="timed runs of each (the best is kept)")
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(REPO))
+    from phoenix.packaging import generate
+
+    work = Path(tempfile.mkdtemp(prefix="phoenix-bench-build-"))
+    try:
+        ours = clone(work / "apollo")
+        theirs = clone(work / "apollo-rpmvenv")
+        version = generate.load_plan(ours).version
+        build_rpm = [str(REPO / "tools" / "build-rpm"), str(ours)]
+        env = dict(os.environ)
+        env["PATH"] = f"{VENV_BIN}:{env.get('PATH', '/usr/bin:/bin')}"
+        env["PBR_VERSION"] = version  # rpmvenv builds from a copy whose git pbr may not read
+        out = work / "rpmvenv-out"
+        out.mkdir()
+        cfg = rpmvenv_config(theirs, version, work)
+        rpmvenv = [str(VENV_BIN / "rpmvenv"), str(cfg), "--source", str(theirs), "--destination", str(out)]
+
+        print(f"apollo {version} at {subprocess.run(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'], capture_output=True, text=True).stdout.strip()}, "
+              f"{os.cpu_count()} CPUs", flush=True)
+        warm = timed(build_rpm, env=env)
+        print(f"warm-up   tools/build-rpm (box root + wheel cache)  {warm:7.1f} s", flush=True)
+        warm_rv = timed(rpmvenv, env=env)
+        print(f"warm-up   rpmvenv (pip cache)                        {warm_rv:7.1f} s", flush=True)
+
+        full, nochange, baseline = [], [], []
+        for _ in range(args.runs):
+            shutil.rmtree(ours / "dist")
+            full.append(timed(build_rpm, env=env))
+            print(f"timed     tools/build-rpm, dist/ removed              {full[-1]:7.1f} s", flush=True)
+            nochange.append(timed(build_rpm, env=env))
+            print(f"timed     tools/build-rpm, no change                  {nochange[-1]:7.1f} s", flush=True)
+            for rpm in out.glob("*.rpm"):
+                rpm.unlink()
+            baseline.append(timed(rpmvenv, env=env))
+            print(f"timed     rpmvenv                                     {baseline[-1]:7.1f} s", flush=True)
+        ratio = min(full) / min(baseline)
+        print(f"ratio     build-rpm / rpmvenv = {min(full):.1f} / {min(baseline):.1f} = {ratio:.2f} "
+              f"(target <= 0.35: {'met' if ratio <= 0.35 else 'NOT met'})")
+        print(f"no-change rebuild {min(nochange):.2f} s (target <= 2 s: {'met' if min(nochange) <= 2 else 'NOT met'})")
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
