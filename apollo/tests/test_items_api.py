@@ -3,6 +3,8 @@ called in-process with WebOb requests."""
 from __future__ import annotations
 
 import json
+import os
+import time
 
 import pytest
 import webob
@@ -132,14 +134,37 @@ def test_unknown_method_is_405(app):
     assert 'POST' in response.headers['Allow']
 
 
-def test_healthcheck_reports_the_state_directory(app, conf, tmp_path):
-    (tmp_path / 'state').mkdir()
+def test_healthcheck_reports_the_state_directory(app, conf, tmp_path, monkeypatch):
+    from apollo.app import healthcheck
+    monkeypatch.setattr(healthcheck, 'CHECK_TTL', 0.0)
+    state = tmp_path / 'state'
+    state.mkdir()
     ok = call(app, '/healthcheck')
     assert ok.status_int == 200 and ok.json['status'] == 'ok'
-    conf.set_override('state_path', str(tmp_path / 'missing'))
-    bad = call(app, '/healthcheck')
+    state.chmod(0o500)
+    try:
+        if os.access(str(state), os.W_OK):  # root ignores modes: remove it instead
+            state.rmdir()
+        bad = call(app, '/healthcheck')
+    finally:
+        if state.exists():
+            state.chmod(0o700)
     assert bad.status_int == 503
-    assert 'missing' in bad.json['reason']
+    assert str(state) in bad.json['reason']
+    # A pipeline built for another state_path (what SIGHUP does) checks that one.
+    conf.set_override('state_path', str(tmp_path / 'missing'))
+    rebuilt = wsgi.load_app(PASTE_INI, 'main')
+    assert 'missing' in call(rebuilt, '/healthcheck').json['reason']
+
+
+def test_healthcheck_result_is_reused_briefly(app, tmp_path):
+    state = tmp_path / 'state'
+    state.mkdir()
+    assert call(app, '/healthcheck').status_int == 200
+    state.rmdir()
+    assert call(app, '/healthcheck').status_int == 200  # within CHECK_TTL
+    time.sleep(0.6)
+    assert call(app, '/healthcheck').status_int == 503
 
 
 def test_request_id_header(app):

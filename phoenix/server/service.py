@@ -9,7 +9,9 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import socket
+import sys
 import time
 from typing import Any, Callable, Iterable
 
@@ -20,6 +22,55 @@ from oslo_config import cfg
 
 LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger('phoenix.wsgi.access')
+
+
+class AccessLog:
+    """eventlet's per-request log, written straight to the log stream.
+
+    One line per request through oslo.log's formatter costs more than the
+    rest of a health check (about 60-120 us against 10); the access line has
+    nothing to gain from request contexts, so it is formatted here and written
+    to the stream of the root logger's first stream handler (stderr, or the
+    log file when log_file is set). Errors and debug lines still go through
+    the logging machinery.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._handler: logging.StreamHandler | None = None
+        for handler in logging.getLogger().handlers:
+            if isinstance(handler, logging.StreamHandler):
+                self._handler = handler
+                break
+        self._second = -1
+        self._stamp = ''
+
+    def _write(self, line: str) -> None:
+        stream = self._handler.stream if self._handler is not None else sys.stderr
+        try:
+            stream.write(line)
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+
+    def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        now = time.time()
+        second = int(now)
+        if second != self._second:
+            self._second = second
+            self._stamp = time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(second))
+        text = msg % args if args else msg
+        self._write('%s.%03d %d INFO phoenix.wsgi.access [-] %s\n' % (
+            self._stamp, int((now - second) * 1000), self.pid, text))
+
+    def debug(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        ACCESS_LOG.debug(msg, *args)
+
+    def error(self, msg: str, *args: Any, **kwargs: Any) -> None:
+        ACCESS_LOG.error(msg, *args)
+
+    def write(self, msg: str, *args: Any) -> None:
+        self.info(msg.rstrip('\n'), *args)
 
 STOP_POLL = 0.1  # seconds between checks of the stop flag inside a worker
 
@@ -178,7 +229,7 @@ class WSGIService:
         pool = eventlet.GreenPool(conf.wsgi_default_pool_size)
         connections: dict[int, list] = {}
         servers = [eventlet.wsgi.Server(
-            sock, sock.getsockname(), self.app, log=ACCESS_LOG,
+            sock, sock.getsockname(), self.app, log=AccessLog(),
             log_output=conf.wsgi_access_log, protocol=JSONErrorProtocol,
             keepalive=conf.wsgi_keep_alive, debug=False,
             socket_timeout=conf.client_socket_timeout or None,
@@ -190,7 +241,7 @@ class WSGIService:
                 LOG.error('An accept loop ended unexpectedly')
                 return 1
             eventlet.sleep(STOP_POLL)
-        LOG.info('Stopping: no new connections, finishing %d in-flight requests',
+        LOG.info('Stopping: no new connections; draining %d open connections',
                  pool.running())
         for server in servers:
             server.stopping = True
