@@ -10,7 +10,7 @@ PHOENIX_VENV="${PHOENIX_VENV:-$PHOENIX_ROOT/.venv}"
 
 # Host packages the toolkit drives (rpmbuild, rpmlint's rpm bindings, the box).
 PHOENIX_APT_PACKAGES=(rpm python3-rpm python3-venv python3-dev gcc debootstrap
-    systemd-container iproute2 openssh-client netcat-openbsd curl git gnupg wrk libmagic1 cpio logrotate)
+    systemd-container iproute2 openssh-client netcat-openbsd curl git gnupg wrk libmagic1 cpio rpm2cpio logrotate)
 PHOENIX_DNF_PACKAGES=(rpm-build rpmlint python3-rpm python3-devel gcc debootstrap
     systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign logrotate)
 
