@@ -193,6 +193,8 @@ CASES = [
          "requirements.txt", ["pip option"], line=1),
     Case("pbr-version-not-rpm", lambda p: None, "PBR_VERSION", ["'1.0-1'", "no '-'"], env={"PBR_VERSION": "1.0-1"},
          cli=True),
+    Case("no-version-outside-git", lambda p: None, "setup.cfg", ["no version", "PBR_VERSION"],
+         env={"PBR_VERSION": ""}, cli=True),
     Case("pyproject-unparsable", pyproject_only("[project\nname = 'demo'\n"), "pyproject.toml",
          ["not valid TOML"], line=1),
     Case("pyproject-unknown-override", pyproject_only(PYPROJECT + "\n[tool.phoenix.rpm]\nusr = \"demo\"\n"),
