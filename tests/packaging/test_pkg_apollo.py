@@ -73,3 +73,26 @@ def test_version_is_the_one_pbr_gives_the_sdist() -> None:
     finally:
         if saved is not None:
             os.environ["PBR_VERSION"] = saved
+
+
+def test_distribution_macros_win_over_the_fallbacks() -> None:
+    """Where the distribution defines the systemd/python macros (Fedora/EL), the spec uses them."""
+    spec = REPO / "rpm" / "apollo.spec"
+    distro = ["--define", "_unitdir /lib/systemd/system",
+              "--define", "systemd_post() echo DISTRO-POST %{?*}",
+              "--define", "systemd_preun() echo DISTRO-PREUN %{?*}",
+              "--define", "sysusers_create_compat() echo DISTRO-SYSUSERS %1",
+              "--define", "python3_version 3.12",
+              "--define", "fedora 40"]
+    parsed = run("rpmspec", "-P", *distro, spec).stdout
+    assert "DISTRO-POST apollo-api.service apollo-periodic.service" in section(parsed, "post")
+    assert "DISTRO-PREUN apollo-api.service apollo-periodic.service" in section(parsed, "preun")
+    assert any(line.startswith("echo DISTRO-SYSUSERS ") and line.endswith("apollo.sysusers")
+               for line in section(parsed, "pre"))
+    assert not any("useradd" in line for line in section(parsed, "pre"))
+    assert "/lib/systemd/system/apollo-api.service" in section(parsed, "files")
+    assert re.search(r"^Requires:\s+python\(abi\) = 3\.12$", parsed, re.M)
+    assert run("rpmspec", "-q", "--buildrequires", *distro, spec).stdout.split() == [
+        "python3-devel", "systemd-rpm-macros"]
+    # and on this host (Debian's rpm): no BuildRequires an empty rpm database could not satisfy
+    assert run("rpmspec", "-q", "--buildrequires", spec).stdout.split() == []
