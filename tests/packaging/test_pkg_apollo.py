@@ -85,8 +85,8 @@ def test_distribution_macros_win_over_the_fallbacks() -> None:
               "--define", "python3_version 3.12",
               "--define", "fedora 40"]
     parsed = run("rpmspec", "-P", *distro, spec).stdout
-    assert "DISTRO-POST apollo-api.service apollo-periodic.service" in section(parsed, "post")
-    assert "DISTRO-PREUN apollo-api.service apollo-periodic.service" in section(parsed, "preun")
+    assert "echo DISTRO-POST apollo-api.service apollo-periodic.service" in section(parsed, "post")
+    assert "echo DISTRO-PREUN apollo-api.service apollo-periodic.service" in section(parsed, "preun")
     assert any(line.startswith("echo DISTRO-SYSUSERS ") and line.endswith("apollo.sysusers")
                for line in section(parsed, "pre"))
     assert not any("useradd" in line for line in section(parsed, "pre"))
