@@ -172,6 +172,19 @@ def test_bad_requests_get_json_errors_from_the_real_server(start):
         status = int(head.split()[1])
         assert status == expected, (method, path, raw[:300])
         assert b'"error"' in body and b'Traceback' not in body, raw[:300]
+    # A chunked body has no Content-Length: the limit applies while reading.
+    conn = socket.create_connection(('127.0.0.1', api.ports[1]), timeout=5)
+    body = b'{"name": "' + b'y' * 3000 + b'"}'
+    chunks = b''.join(b'%x\r\n%s\r\n' % (len(body[i:i + 500]), body[i:i + 500])
+                      for i in range(0, len(body), 500)) + b'0\r\n\r\n'
+    conn.sendall(b'POST /v1/items HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
+                 b'Transfer-Encoding: chunked\r\n\r\n' + chunks)
+    raw = b''
+    while chunk := conn.recv(65536):
+        raw += chunk
+    conn.close()
+    assert raw.split()[1] == b'413', raw[:300]
+    assert b'"error"' in raw
     status, _, _ = http('POST', api.url('/v1/items'), {'name': 'dup'})
     assert status == 201
     assert http('POST', api.url('/v1/items'), {'name': 'dup'})[0] == 409

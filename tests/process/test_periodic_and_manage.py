@@ -35,6 +35,13 @@ def test_periodic_expires_items_and_writes_snapshots(start, notify_socket):
     assert expired['item']['id'] != later['item']['id']
     # The API sees the same data: the expired item is gone.
     assert http('GET', api.url('/v1/items/%s' % expired['item']['id']))[0] == 404
+    # SIGHUP: new worker with the re-read config, same main process.
+    old_workers = periodic.workers()
+    periodic.signal(signal.SIGHUP)
+    recv_until(sock, 'READY=1')
+    wait_for(lambda: len(periodic.workers()) == 1 and not (periodic.workers() & old_workers),
+             10, what='the periodic worker replaced')
+    assert periodic.proc.poll() is None
     assert periodic.stop() == 0
     assert 'Traceback' not in periodic.output()
 
