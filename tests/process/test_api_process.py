@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from conftest import children_of, http, recv_until, wait_for
+from apollo_proc import children_of, http, recv_until, wait_for
 
 
 def test_both_ports_answer_with_two_workers_and_share_data(start):

@@ -6,7 +6,7 @@ import signal
 import sqlite3
 import time
 
-from conftest import http, recv_until, run_tool, wait_for, write_config
+from apollo_proc import http, recv_until, run_tool, wait_for, write_config
 
 
 def test_periodic_expires_items_and_writes_snapshots(start, notify_socket):
