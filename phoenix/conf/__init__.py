@@ -46,14 +46,11 @@ def configure(conf: cfg.ConfigOpts | None = None, path: str | None = None,
     """
     if conf is None:
         conf = CONF
-    if conf._args is not None:  # already parsed: cannot add CLI options now
-        pass
-    else:
-        for opt in opts.cli_opts:
-            try:
-                conf.register_cli_opt(opt)
-            except (cfg.DuplicateOptError, cfg.ArgsAlreadyParsedError):
-                pass
+    for opt in opts.cli_opts:
+        try:
+            conf.register_cli_opt(opt)
+        except (cfg.DuplicateOptError, cfg.ArgsAlreadyParsedError):
+            pass  # registered before, or CONF already parsed (tests)
     _register(conf, conf.register_opt, opts.server_opts)
     register_service_opts(conf, project or os.environ.get('PROJECT_NAME'))
     if path:

@@ -29,7 +29,7 @@ LOG = logging.getLogger(__name__)
 _select = patcher.original('select')
 _os = patcher.original('os')
 
-RESPAWN_BACKOFF = 1.0   # a worker that died younger than this waits this long
+RESPAWN_BACKOFF = 1.0   # a slot whose workers keep dying this young respawns this slowly
 HANDLED_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGCHLD}
 KILL_GRACE = 5.0        # extra seconds after graceful_shutdown_timeout before SIGKILL
 
@@ -83,6 +83,7 @@ class ProcessLauncher:
     notify: Callable[[str], bool] = systemd.notify
     children: dict[int, Worker] = field(default_factory=dict)
     pending: list[_Pending] = field(default_factory=list)
+    quick_deaths: dict[tuple[int, int], int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._parent_pid = os.getpid()
@@ -181,8 +182,14 @@ class ProcessLauncher:
                 continue
             LOG.warning('%s worker %d (pid %d) died with status %d; respawning',
                         worker.service.kind, worker.slot, pid, code)
-            lived = time.monotonic() - worker.started
-            delay = RESPAWN_BACKOFF if lived < RESPAWN_BACKOFF else 0.0
+            # Respawn at once; only a slot that keeps crashing young (a crash
+            # loop) waits RESPAWN_BACKOFF between attempts.
+            key = (id(worker.service), worker.slot)
+            if time.monotonic() - worker.started < RESPAWN_BACKOFF:
+                self.quick_deaths[key] = self.quick_deaths.get(key, 0) + 1
+            else:
+                self.quick_deaths.pop(key, None)
+            delay = RESPAWN_BACKOFF if self.quick_deaths.get(key, 0) > 1 else 0.0
             self.pending.append(_Pending(worker.service, worker.slot, time.monotonic() + delay))
 
     def _respawn(self) -> None:

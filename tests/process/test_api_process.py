@@ -56,7 +56,7 @@ def test_killed_worker_is_respawned_and_service_keeps_answering(start):
     killed_at = time.monotonic()
     after = wait_for(lambda: (lambda w: w if len(w) == 2 and victim not in w else None)(
         api.workers()), 5, interval=0.02, what='a respawned worker')
-    assert time.monotonic() - killed_at < 2.0
+    assert time.monotonic() - killed_at < 1.0  # the contract: respawn within 1 s
     assert victim not in after and len(after & before) == 1
     for _ in range(20):
         for index in (0, 1):
