@@ -15,6 +15,7 @@ from typing import Any
 
 from oslo_config import cfg
 
+from apollo import exception
 from apollo.app.items import view
 from apollo.common import db, timeutils
 
@@ -61,8 +62,19 @@ class PeriodicManager:
         return snapshot
 
     def run_periodic_tasks(self) -> float:
-        expired = self.expire_items()
-        snapshot = self.write_snapshot(expired)
-        LOG.debug('Snapshot of %d items written to %s', snapshot['count'],
-                  self.conf.snapshot_file)
+        """Run every task once; expected failures (an unusable state
+        directory) are one log line each, not a traceback, and the next run
+        tries again."""
+        expired = 0
+        try:
+            expired = self.expire_items()
+        except (exception.ApolloError, OSError) as exc:
+            LOG.error('Expiring items failed: %s', exc)
+        try:
+            snapshot = self.write_snapshot(expired)
+        except (exception.ApolloError, OSError) as exc:
+            LOG.error('Writing the snapshot to %s failed: %s', self.conf.snapshot_file, exc)
+        else:
+            LOG.debug('Snapshot of %d items written to %s', snapshot['count'],
+                      self.conf.snapshot_file)
         return float(self.interval)

@@ -49,6 +49,7 @@ def configure(version: str | None = None, config_files: Sequence[str] | None = N
     pre_setup_logging_fn()
     log.setup(CONF, project, version=version)
     logging.captureWarnings(True)
+    CONF.log_opt_values(LOG, logging.DEBUG)  # shown with debug = true
     return CONF
 
 
@@ -64,6 +65,7 @@ def reload_config() -> None:
     root = logging.getLogger()
     root.setLevel(logging.DEBUG if CONF.debug else logging.INFO)
     LOG.info('Configuration reloaded from %s', ', '.join(CONF.config_file))
+    CONF.log_opt_values(LOG, logging.DEBUG)
 
 
 def setup_backends(load_extra_backends_fn: Callable[[], Any] = lambda: {},

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from apollo_proc import children_of, http, recv_until, wait_for
+from apollo_proc import free_ports, http, recv_until, wait_for
 
 
 def test_both_ports_answer_with_two_workers_and_share_data(start):
@@ -119,7 +119,9 @@ def test_sighup_applies_a_changed_option_and_keeps_pid_and_sockets(start, notify
     assert body['versions'][0]['links'][0]['href'].startswith('http://127.0.0.1:')
     old_workers = api.workers()
     # A client connected across the reload keeps being served by the same sockets.
-    text = api.config.read_text() + 'public_endpoint = https://apollo.example.test\n'
+    assert 'DEBUG' not in api.output()
+    text = (api.config.read_text() + 'public_endpoint = https://apollo.example.test\n'
+            + 'debug = true\n')
     api.config.write_text(text)
     api.signal(signal.SIGHUP)
     recv_until(sock, 'READY=1')
@@ -133,6 +135,27 @@ def test_sighup_applies_a_changed_option_and_keeps_pid_and_sockets(start, notify
              what='old workers replaced')
     assert http('GET', api.url('/healthcheck', 0))[0] == 200
     assert 'Configuration reloaded' in api.output()
+    # The log level changed too: the option dump is logged at DEBUG.
+    wait_for(lambda: 'DEBUG phoenix.server.common' in api.output(), 5, what='debug lines')
+
+
+def test_sighup_binds_added_ports_and_closes_removed_ones(start):
+    api = start()
+    kept, dropped = api.ports
+    added = free_ports(1)[0]
+    api.config.write_text(api.config.read_text().replace(
+        'port = %d,%d' % (kept, dropped), 'port = %d,%d' % (kept, added)))
+    api.signal(signal.SIGHUP)
+    wait_for(lambda: _healthy(added), 10, what='the added port to answer')
+    assert _healthy(kept)
+    wait_for(lambda: not _healthy(dropped), 10, what='the removed port to close')
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return http('GET', 'http://127.0.0.1:%d/healthcheck' % port, timeout=2)[0] == 200
+    except OSError:
+        return False
 
 
 def test_sighup_with_a_broken_config_keeps_serving(start):
