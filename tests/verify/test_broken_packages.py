@@ -61,6 +61,23 @@ def _failed(variant: Variant) -> dict[str, str]:
     return dict(failed)
 
 
+def _payload_file(rpm: Path, path: str) -> str:
+    cpio = subprocess.run(f"rpm2cpio {rpm} | cpio -i --quiet --to-stdout .{path}", shell=True,
+                          capture_output=True, text=True, check=True)
+    return cpio.stdout
+
+
+def test_the_defects_are_in_the_built_rpm(broken) -> None:
+    """Guards the negative cases: a build that undid the defects would make them vacuous."""
+    variant, _ = broken
+    rpm = variant.rpm()
+    modes = subprocess.run(["rpm", "-qp", "--qf", "[%{FILENAMES} %{FILEMODES:perms}\n]", rpm],
+                           capture_output=True, text=True, check=True).stdout
+    assert "/etc/apollo/apollo.conf -rw-r--r--" in modes
+    assert f"ExecStart={MISSING_PROGRAM}" in _payload_file(rpm, "/usr/lib/systemd/system/apollo-api.service")
+    assert "User=" not in _payload_file(rpm, "/usr/lib/systemd/system/apollo-periodic.service")
+
+
 def test_broken_package_fails_verification_with_exit_1(broken) -> None:
     variant, proc = broken
     assert proc.returncode == 1, proc.stderr[-4000:]

@@ -135,8 +135,10 @@ def observed(built_v1: Variant, apollo_v2: Variant, tmp_path_factory: pytest.Tem
         obs.erase_output = verify.box_shell(box, "rpm -e apollo 2>&1")
         obs.rpm_q_after_erase = sh(box, "rpm -q apollo", check=False)
         for unit in UNITS:
-            state = sh(box, f"systemctl show -p ActiveState,Result --value {unit}", check=False).split()
-            obs.active_after_erase[unit] = "/".join(state)  # e.g. inactive/success, failed/timeout
+            props = dict(line.split("=", 1) for line in
+                         sh(box, f"systemctl show -p ActiveState,Result {unit}", check=False).splitlines() if "=" in line)
+            # e.g. inactive/success, or failed/timeout for a unit killed after TimeoutStopSec
+            obs.active_after_erase[unit] = f"{props.get('ActiveState')}/{props.get('Result')}"
             obs.enabled_after_erase[unit] = sh(box, f"systemctl is-enabled {unit} 2>&1", check=False)
         obs.user_processes_after_erase = sh(box, "pgrep -u apollo -a || true")
         obs.conf_exists_after_erase = box.exec(["test", "-e", CONF], check=False).returncode == 0
