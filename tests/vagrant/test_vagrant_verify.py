@@ -97,7 +97,7 @@ def test_vagrant_validate_accepts_the_default_box(host: None, tmp_path: Path) ->
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0 and "validated successfully" in proc.stdout, (extra, proc.stdout, proc.stderr)
     # The default box is the EL9 one a user expects, read back from Vagrant itself.
-    proc = subprocess.run(["ruby", "-e", 'def Vagrant.configure(*) end rescue nil; load "Vagrantfile"; puts BOX'],
+    proc = subprocess.run(["ruby", "-e", 'module Vagrant; def self.configure(*); end; end; load "Vagrantfile"; puts BOX'],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "almalinux/9", proc.stderr
 

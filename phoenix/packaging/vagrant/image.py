@@ -34,7 +34,7 @@ from phoenix.packaging import runner
 from phoenix.packaging.errors import CheckFailed
 
 # Bump when the VM profile below changes: the cache key changes with it.
-VM_RECIPE_VERSION = "1"
+VM_RECIPE_VERSION = "2"
 
 VM_PACKAGES: tuple[str, ...] = ("linux-image-cloud-amd64", "qemu-guest-agent")
 
@@ -116,14 +116,32 @@ def ensure_box(*, refresh: bool = False) -> str:
     with _locked(cache_dir() / f"{key}.lock"):
         if refresh and base.exists():
             shutil.rmtree(base)
+        created = False
         if not (base / "box.json").is_file() or not box_file.is_file():
             _create(root, base, box_file, key)
+            created = True
         else:
             runner.log(f"==> vagrant box {name}: cached at {box_file}")
-        if name not in installed_boxes():
+        if created or name not in installed_boxes():
+            # vagrant-libvirt keeps its upload of a box in the storage pool by
+            # box name: a rebuilt box must not boot from the old upload.
+            forget_uploads(name)
             with runner.stage(f"vagrant box add {name}"):
                 runner.run(["vagrant", "box", "add", "--force", "--name", name, box_file], timeout=600)
     return name
+
+
+def forget_uploads(name: str) -> list[str]:
+    """Delete vagrant-libvirt's uploads of box ``name`` from libvirt's default pool."""
+    uri = ["virsh", "-c", "qemu:///system"]
+    vols = runner.run([*uri, "vol-list", "default"], check=False, capture=True, timeout=30)
+    gone = []
+    for line in vols.stdout.splitlines()[2:]:
+        parts = line.split()
+        if parts and parts[0].startswith(f"{name}_vagrant_box_image"):
+            runner.run([*uri, "vol-delete", parts[0], "--pool", "default"], check=False, capture=True, timeout=60)
+            gone.append(parts[0])
+    return gone
 
 
 def installed_boxes() -> list[str]:
@@ -148,6 +166,7 @@ def _create(root: Path, base: Path, box_file: Path, key: str) -> None:
     timings: dict[str, float] = {}
     with throwaway(root) as tree:
         t0 = time.monotonic()
+        _configure_initramfs(tree)
         with runner.stage(f"VM profile: apt-get install {' '.join(VM_PACKAGES)}"):
             run_in(tree, ["sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
                           + " ".join(VM_PACKAGES) + " && apt-get clean && rm -rf /var/lib/apt/lists/*"],
@@ -173,7 +192,6 @@ def _create(root: Path, base: Path, box_file: Path, key: str) -> None:
             with open(raw, "wb") as f:
                 f.truncate(size_gb * 1024 ** 3)
             runner.run(["mkfs.ext4", "-q", "-F", "-L", "phoenix-root", "-d", tree, raw], timeout=900)
-    # the overlay is gone now; only the raw image remains
         runner.run(["qemu-img", "convert", "-O", "qcow2", raw, work / "box.img"], timeout=900)
         raw.unlink()
     timings["image_seconds"] = time.monotonic() - t0
@@ -198,10 +216,43 @@ def _configure(tree: Path) -> None:
         "/dev/vda / ext4 rw,relatime 0 0\n"
     )
     (etc / "hostname").write_text("phoenix-vm\n")
+    # One ed25519 host key per VM, made at its first boot: the box root's
+    # ssh-keygen -A (RSA 3072 + ECDSA too) takes ~30 s under emulation.
+    dropin = etc / "systemd/system/ssh.service.d/phoenix-host-keys.conf"
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text(
+        "[Service]\nExecStartPre=\n"
+        "ExecStartPre=/bin/sh -c 'test -s /etc/ssh/ssh_host_ed25519_key || "
+        "ssh-keygen -q -t ed25519 -N \"\" -f /etc/ssh/ssh_host_ed25519_key'\n"
+        "ExecStartPre=/usr/sbin/sshd -t\n"
+    )
+    (etc / "ssh/sshd_config.d/phoenix-vm.conf").write_text("HostKey /etc/ssh/ssh_host_ed25519_key\n")
+    for unit in VM_MASKED_UNITS:
+        link = etc / "systemd/system" / unit
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to("/dev/null")
     for rel, text in network_files().items():
         path = etc / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
+
+
+# Software emulation makes every boot second count (DESIGN.md section 5: TCG).
+# The initramfs holds only what finds the root disk (ext4 is built into the
+# cloud kernel; virtio is not): a tiny initrd and no udev crawl over all modules.
+INITRAMFS_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "virtio_console")
+
+# Units that cost tens of seconds under emulation and do nothing for a
+# throw-away VM (e2scrub_reap: 40 s scanning LVM snapshots there are none of).
+VM_MASKED_UNITS = ("e2scrub_reap.service", "systemd-random-seed.service", "keyboard-setup.service")
+
+
+def _configure_initramfs(tree: Path) -> None:
+    conf = tree / "etc/initramfs-tools"
+    (conf / "conf.d").mkdir(parents=True, exist_ok=True)
+    (conf / "conf.d/phoenix-vm.conf").write_text("# phoenix VM: only the listed modules\nMODULES=list\nCOMPRESS=gzip\n")
+    (conf / "modules").write_text("\n".join(INITRAMFS_MODULES) + "\n")
 
 
 def _image_size_gb(tree: Path) -> int:
