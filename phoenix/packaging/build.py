@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
@@ -131,14 +132,25 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
            sign: str | None, constraints_file: Path | None, key: str) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
-    with rpmbuild.workdir(inp.name) as top:
-        collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
-        srpm_tmp = rpmbuild.build_srpm(inp.spec, top, epoch)
-        bundled = inp.install_mode == "bundled"
-        if box == "host":
-            rpms_tmp = rpmbuild.rebuild_on_host(srpm_tmp, top, epoch, bundled=bundled)
-        else:
-            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, top / "out", epoch, bundled=bundled)
+    bundled = inp.install_mode == "bundled"
+    with tempfile.TemporaryDirectory(prefix="phoenix-build-") as tmp_name:
+        tmp = Path(tmp_name)
+        # The fixed work folder is locked only while its paths matter: the
+        # SRPM records them, and so does a host rebuild. The box has its own
+        # fixed /build, so a box build frees the folder for the next build
+        # before its long rebuild starts.
+        with rpmbuild.workdir(inp.name) as top:
+            collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
+            built = rpmbuild.build_srpm(inp.spec, top, epoch)
+            srpm_tmp = tmp / built.name
+            shutil.copy2(built, srpm_tmp)
+            if box == "host":
+                rpms_tmp = []
+                for r in rpmbuild.rebuild_on_host(srpm_tmp, top, epoch, bundled=bundled):
+                    shutil.copy2(r, tmp / r.name)
+                    rpms_tmp.append(tmp / r.name)
+        if box != "host":
+            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, tmp / "rpms", epoch, bundled=bundled)
         _remove_old_packages(dist, inp.name)
         srpm = dist / srpm_tmp.name
         shutil.copy2(srpm_tmp, srpm)
