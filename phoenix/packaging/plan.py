@@ -321,9 +321,14 @@ def _place_files(
                       "remove one of them")
         seen.add(dest)
         is_conf = dest.startswith("/etc/")
-        mine = dest.startswith(f"/etc/{project.name}/") and group is not None
+        in_own = dest.startswith(f"/{own}/")
+        mine = in_own and group is not None
         files.append(InstalledFile(src, dest, "0640" if mine else "0644", "root", group if mine else "root",
                                    config=is_conf, paste=_is_paste(project.project_dir / src)))
+        parent = Path(dest).parent
+        while in_own and (str(parent) == f"/{own}" or str(parent).startswith(f"/{own}/")):
+            dirs[str(parent)] = (str(parent), "0750" if group else "0755", "root", group or "root")
+            parent = parent.parent
     return files, sorted(dirs.values()), data_files, sorted(data_dirs)
 
 

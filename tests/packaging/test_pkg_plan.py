@@ -119,3 +119,12 @@ def test_shell_words_are_quoted_and_escaped() -> None:
 def test_changelog_date_is_english_and_utc() -> None:
     assert rpmtext.changelog_date(1700000000) == "Tue Nov 14 2023"
     assert rpmtext.changelog_date(0) == "Thu Jan 01 1970"
+
+
+def test_extra_files_in_a_sub_folder_own_it(tmp_path: Path) -> None:
+    root = project(tmp_path, ["demo-api = pkg.svc:main"],
+                   extra="[phoenix:rpm]\nextra_files =\n    /etc/demo/policy.d/base.yaml = policy.yaml\n")
+    (root / "policy.yaml").write_text("x: 1\n")
+    plan = generate.load_plan(root)
+    assert ("/etc/demo/policy.d", "0750", "root", "demo") in plan.config_dirs
+    assert "/etc/demo/policy.d/base.yaml" in plan.config_files
