@@ -77,13 +77,13 @@ def expand_data_files(
         try:
             if "=" in line and line.rstrip().endswith("*"):
                 tgt, pattern = line.split("=", 1)
-                target = _target(tgt, cfg, here, where)
+                target = check_target(tgt, cfg, here, where)
                 prefix = pattern.strip()[:-1]
                 out += _walk_glob(project_dir, target, prefix, cfg, here, where)
                 continue
             if "=" in line:
                 tgt, rest = line.split("=", 1)
-                target = _target(tgt, cfg, here, where)
+                target = check_target(tgt, cfg, here, where)
                 sources = shlex.split(rest)
             else:
                 if target is None:
@@ -107,7 +107,8 @@ def _line(raw: str, needle: str) -> int | None:
     return line_of(raw, needle) if raw else None
 
 
-def _target(text: str, cfg: Path, line: int | None, where: str) -> str:
+def check_target(text: str, cfg: Path, line: int | None, where: str) -> str:
+    """A data_files target: relative to the prefix, inside it, and a name rpm can hold."""
     try:
         parts = shlex.split(text.strip())
     except ValueError as exc:

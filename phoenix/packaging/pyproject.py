@@ -73,7 +73,7 @@ def load(project_dir: Path) -> Project:
     for target, patterns in (setuptools_cfg.get("data-files", {}) or {}).items():
         if not isinstance(patterns, list):
             raise bad(path, f"[tool.setuptools.data-files] {target!r} is not a list", "write target = [\"glob\", ...]")
-        inputs._target(target, path, None, "[tool.setuptools.data-files]")  # noqa: SLF001
+        inputs.check_target(target, path, None, "[tool.setuptools.data-files]")
         data_files += inputs.expand_globs(project_dir, target, patterns, path, "[tool.setuptools.data-files]")
     inputs.check_duplicates(data_files, path, "[tool.setuptools.data-files]")
     phoenix_table = tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {}
