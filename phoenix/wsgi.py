@@ -97,7 +97,7 @@ class Request(webob.Request):
             raise exception.BadRequest('The request body is not valid UTF-8 '
                                        '(byte %d).' % exc.start)
         try:
-            return json.loads(text, parse_constant=_reject_constant)
+            return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except ValueError as exc:
             raise exception.BadRequest('The request body is not valid JSON: %s.' % exc)
         except RecursionError:
@@ -108,6 +108,14 @@ class Request(webob.Request):
 
 def _reject_constant(name: str) -> Any:
     raise ValueError('%s is not valid JSON' % name)
+
+
+def _finite_float(text: str) -> float:
+    # 1e999 parses to inf, which json.dumps would echo back as bare Infinity.
+    value = float(text)
+    if value in (float('inf'), float('-inf')):
+        raise ValueError('number %s is out of range' % text[:40])
+    return value
 
 
 def json_error_response(code: int, title: str, message: str,
@@ -128,6 +136,9 @@ def fault(exc: BaseException) -> webob.Response:
         if isinstance(exc, exception.MethodNotAllowed):
             headers.append(('Allow', ', '.join(exc.allowed)))
         return json_error_response(exc.code, exc.title, exc.message, headers)
+    if isinstance(exc, UnicodeDecodeError):  # e.g. request.GET with %ff in it
+        return json_error_response(400, 'Bad Request',
+                                   'The URL or a header is not valid UTF-8.')
     if isinstance(exc, webob.exc.HTTPException):
         message = exc.explanation or exc.detail or exc.title
         headers = [(k, v) for k, v in exc.headers.items() if k.lower() == 'allow']

@@ -58,6 +58,11 @@ def validate(body: Any, partial: bool) -> dict[str, Any]:
             raise exception.InvalidItem('Field "name" is longer than %d characters.' % MAX_NAME)
         if any(ord(ch) < 32 for ch in name):
             raise exception.InvalidItem('Field "name" must not contain control characters.')
+        try:
+            name.encode('utf-8')
+        except UnicodeEncodeError:
+            raise exception.InvalidItem('Field "name" must be valid Unicode '
+                                        '(no lone surrogates).')
         clean['name'] = name
     if 'value' in fields or not partial:
         clean['value'] = fields.get('value')

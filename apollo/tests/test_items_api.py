@@ -110,6 +110,18 @@ def test_invalid_items_are_400_naming_the_problem(app, body, fragment):
     assert fragment in response.json['error']['message']
 
 
+@pytest.mark.parametrize('method, path, body', [
+    ('GET', '/v1/items?name=%ff', None),                       # query not UTF-8
+    ('POST', '/v1/items', b'{"name": "a\\ud800"}'),            # lone surrogate
+    ('POST', '/v1/items', b'{"name": "n", "value": 1e999}'),   # infinite number
+    ('POST', '/v1/items', b'{"name": "n", "value": ' + b'[' * 5000 + b']' * 5000 + b'}'),
+])
+def test_hostile_input_is_400_not_500(app, method, path, body):
+    response = call(app, path, method, body)
+    assert response.status_int == 400, response.text
+    assert response.json['error']['code'] == 400
+
+
 def test_malformed_and_traversal_ids_are_404(app):
     for path in ('/v1/items/not-a-uuid', '/v1/items/..%2F..%2Fetc%2Fpasswd',
                  '/v1/items/../../etc/passwd'):
