@@ -68,3 +68,21 @@ def test_unchanged_inputs_skip_the_build(hello_host_build: build.BuildResult, he
     assert again.packages == hello_host_build.packages
     assert {p: p.stat().st_mtime_ns for p in again.packages} == before
     assert took < 2.0
+
+
+def test_srpm_sources_are_the_sdist_and_the_offline_wheels(hello_host_build: build.BuildResult,
+                                                           tmp_path: Path) -> None:
+    import tarfile
+
+    sources = unpack(hello_host_build.srpm, tmp_path / "srpm")
+    with tarfile.open(sources / "hello-1.0.0.tar.gz") as sdist:
+        names = sdist.getnames()
+        pkg_info = sdist.extractfile("hello-1.0.0/PKG-INFO").read().decode()  # type: ignore[union-attr]
+    assert {"hello-1.0.0/setup.cfg", "hello-1.0.0/hello/cmd.py", "hello-1.0.0/etc/hello/hello.conf"} <= set(names)
+    assert "\nVersion: 1.0.0\n" in pkg_info
+    with tarfile.open(sources / "hello-1.0.0-wheels.tar.gz") as wheels:
+        members = wheels.getnames()
+    assert members[0] == "wheels"
+    projects = {m.split("/")[1].split("-")[0].lower() for m in members[1:]}
+    assert {"six", "pbr", "setuptools", "wheel"} <= projects
+    assert all(m.endswith(".whl") for m in members[1:])

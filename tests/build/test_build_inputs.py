@@ -1,0 +1,52 @@
+"""Bad build inputs are reported as one line naming the file and what to do (exit 2)."""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from phoenix.packaging import build
+from phoenix.packaging.errors import UserError
+
+from conftest import DATA, git_commit_all, hello_inputs
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    repo = tmp_path / "hello"
+    shutil.copytree(DATA / "hello", repo)
+    git_commit_all(repo, 1767225600)
+    return repo
+
+
+def test_missing_spec_says_to_generate(repo: Path) -> None:
+    inputs = hello_inputs(repo)
+    inputs.spec = repo / "rpm" / "nope.spec"
+    with pytest.raises(UserError, match=r"nope\.spec: no spec; run tools/build-rpm --stage generate"):
+        build.build(repo, box="host", inputs=inputs, dist_dir=repo / "d")
+
+
+def test_missing_source_file_names_the_tag_and_the_path(repo: Path) -> None:
+    (repo / "systemd" / "hello-api.service").unlink()
+    with pytest.raises(UserError, match=r"Source10 hello-api\.service comes from systemd/hello-api\.service"):
+        build.build(repo, box="host", inputs=hello_inputs(repo), dist_dir=repo / "d")
+
+
+def test_unknown_box_is_a_usage_error(repo: Path) -> None:
+    with pytest.raises(UserError, match="--box docker"):
+        build.build(repo, box="docker", inputs=hello_inputs(repo))
+
+
+def test_inputs_hash_follows_the_inputs(repo: Path) -> None:
+    inputs = hello_inputs(repo)
+    key = lambda: build.inputs_hash(repo, inputs, 1767225600, "host", None, repo / "upper-constraints.txt")  # noqa: E731
+    first = key()
+    assert key() == first
+    (repo / "hello" / "cmd.py").write_text("def main():\n    return 1\n")
+    changed_code = key()
+    assert changed_code != first
+    assert build.inputs_hash(repo, inputs, 1767225600, "host", "KEY", repo / "upper-constraints.txt") != changed_code
+    (repo / "dist").mkdir()
+    (repo / "dist" / "x.rpm").write_text("outputs are not inputs")
+    assert key() == changed_code
