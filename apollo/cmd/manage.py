@@ -6,17 +6,19 @@
 
 Exit status: 0 ok, 2 with one line naming the problem, 1 for a failed command.
 """
-# No eventlet patching here: nothing is served, and it keeps the CLI quick.
 from __future__ import annotations
 
-import argparse
-import os
-import sys
-from typing import Sequence
+# Eventlet first, like every entry point: the paste pipeline that
+# 'config check' loads imports eventlet, and must see the same patched world
+# the services do.
+from phoenix.common import patching  # noqa: E402
 
-from phoenix.common import patching
+patching.patch_for()
 
-patching.quiet_eventlet_warnings()
+import argparse  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from typing import Sequence  # noqa: E402
 
 
 def _parser() -> argparse.ArgumentParser:
