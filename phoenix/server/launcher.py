@@ -248,13 +248,17 @@ class ProcessLauncher:
         self._stopping = True
         self.notify('STOPPING=1')
         LOG.info('Caught stop signal, stopping %d workers', len(self.children))
+        # The parent's copies of the listening sockets go first: once the
+        # workers have served what is queued and closed theirs, the port is
+        # closed and a client gets "connection refused" (safe to retry), not
+        # a connection the kernel accepted and then reset.
+        if self.on_close is not None:
+            self.on_close()
         self._retire(list(self.children.values()))
         while self.children:
             self._sleep(0.2)
             self._reap()
             self._kill_overdue()
-        if self.on_close is not None:
-            self.on_close()
         LOG.info('All workers stopped')
         return 0
 

@@ -247,6 +247,12 @@ class WSGIService:
             server.stopping = True
         for loop in loops:
             loop.kill()
+        for server in servers:
+            # Serve what the kernel already queued for this socket, then close
+            # this process's copy (the parent closed its copy first): a queued
+            # connection is never reset, a late one is refused (retryable).
+            self._drain(server, pool, connections)
+            server.socket.close()
         for conn in list(connections.values()):
             if conn[2] == eventlet.wsgi.STATE_IDLE and conn[SERVED] > 0:
                 greenio.shutdown_safe(conn[1])  # idle keep-alive: nothing in flight
@@ -260,13 +266,36 @@ class WSGIService:
         return 0
 
     @staticmethod
-    def _accept_loop(server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
-                     connections: dict[int, list]) -> None:
+    def _spawn(server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
+               connections: dict[int, list], client: Any, address: Any) -> None:
         def _finished(_thread: Any, conn: list) -> None:
             connections.pop(id(conn), None)
             greenio.shutdown_safe(conn[1])
             conn[1].close()
 
+        client.settimeout(server.socket_timeout)
+        conn = [address, client, eventlet.wsgi.STATE_IDLE, 0]
+        connections[id(conn)] = conn
+        pool.spawn(server.process_request, conn).link(_finished, conn)
+
+    @classmethod
+    def _drain(cls, server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
+               connections: dict[int, list]) -> None:
+        """Accept, without waiting, every connection already queued."""
+        real = server.socket.fd  # the non-blocking socket under the green one
+        while True:
+            try:
+                client, address = real.accept()
+            except OSError as exc:
+                if exc.errno in CLIENT_ERRNOS - {errno.EAGAIN}:
+                    continue
+                return  # EAGAIN: the queue is empty
+            client.setblocking(False)
+            cls._spawn(server, pool, connections, greenio.GreenSocket(client), address)
+
+    @classmethod
+    def _accept_loop(cls, server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
+                     connections: dict[int, list]) -> None:
         sock = server.socket
         while True:
             try:
@@ -279,10 +308,11 @@ class WSGIService:
                     eventlet.sleep(0.1)
                     continue
                 raise
-            client.settimeout(server.socket_timeout)
-            conn = [address, client, eventlet.wsgi.STATE_IDLE, 0]
-            connections[id(conn)] = conn
-            pool.spawn(server.process_request, conn).link(_finished, conn)
+            cls._spawn(server, pool, connections, client, address)
+            # Let the new connection's greenthread start before accepting the
+            # next: a worker that takes a whole burst of connections leaves its
+            # siblings idle (and a core unused) for the life of those connections.
+            eventlet.sleep(0)
 
 
 class PeriodicService:
