@@ -71,3 +71,10 @@ def test_a_good_request_still_passes_the_protocol(server_port):
     status, body = _send(server_port, b'POST / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n'
                                       b'Content-Length: 2\r\n\r\n{}')
     assert (status, body) == (200, {})
+
+
+@pytest.mark.parametrize('line', [b'HELLO THERE WORLD', b'GET / HTTP/x.y', b'GET'])
+def test_an_unparsable_request_line_gets_a_status_line_and_json(server_port, line):
+    status, body = _send(server_port, line + b'\r\n\r\n')
+    assert status == 400
+    assert body['error']['code'] == 400

@@ -92,6 +92,11 @@ class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
         short, long = self.responses.get(code, ('Error', 'Error'))
         body = _json_error(code, short, message or long)
         self.close_connection = True
+        if self.request_version == 'HTTP/0.9':
+            # A request line http.server could not parse ("HELLO THERE WORLD")
+            # leaves the 0.9 default, under which it writes no status line or
+            # headers at all: the client would get a bare body. Answer as 1.0.
+            self.request_version = 'HTTP/1.0'
         self.send_response(code, short)
         self.send_header('Content-Type', 'application/json')
         self.send_header('Connection', 'close')
