@@ -215,15 +215,26 @@ _KILL_WORKER = r"""
 import json, os, re, subprocess, sys, time
 main = int(sys.argv[1]); ports = sys.argv[2].split(",")
 def kids():
-    try:
-        return set(int(p) for p in open(f"/proc/{main}/task/{main}/children").read().split())
-    except OSError:
-        return set()
+    # Every process whose parent is main (not /proc/<main>/task/<main>/children:
+    # that lists only the children forked by the main *thread*).
+    found = set()
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                stat = open(f"/proc/{entry}/stat").read()
+            except OSError:
+                continue
+            fields = stat[stat.rindex(")") + 2:].split()
+            if int(fields[1]) == main and fields[0] != "Z":
+                found.add(int(entry))
+    return found
 before = kids()
-victim = min(before)
 flt = " or ".join(f"sport = :{p}" for p in ports)
 ss = subprocess.run(["ss", "-Htnp", "state", "established", f"( {flt} )"], capture_output=True, text=True).stdout
-held = sum(1 for l in ss.splitlines() if f"pid={victim}," in l)
+held_by = {pid: sum(1 for l in ss.splitlines() if f"pid={pid}," in l) for pid in before}
+# The busiest worker: killing one that holds no connection would prove little.
+victim = max(sorted(before), key=lambda pid: held_by[pid])
+held = held_by[victim]
 started = time.monotonic()
 os.kill(victim, 9)
 new, delay = set(), None
@@ -233,7 +244,18 @@ while time.monotonic() - started < 5:
         delay = time.monotonic() - started
         break
     time.sleep(0.002)
-print(json.dumps({"main": main, "victim": victim, "workers_before": sorted(before),
+def proc_state(pid):
+    out = {}
+    for name in ("wchan", "syscall"):
+        try:
+            out[name] = open(f"/proc/{pid}/{name}").read().strip()[:80]
+        except OSError as exc:
+            out[name] = str(exc)
+    return out
+stuck = {pid: proc_state(pid) for pid in sorted(kids() | {main})} if delay is None else {}
+tree = subprocess.run(["ps", "-o", "pid,ppid,stat,etimes,args", "--ppid", str(main), "-p", str(main)],
+                      capture_output=True, text=True).stdout
+print(json.dumps({"main": main, "victim": victim, "workers_before": sorted(before), "held_by": held_by, "tree": tree, "stuck": stuck,
                   "connections_held": held, "new_workers": sorted(new), "respawn_s": delay,
                   "main_alive": os.path.exists(f"/proc/{main}")}))
 """
@@ -243,7 +265,9 @@ def judge_worker_death(f: dict[str, Any]) -> list[str]:
     problems = []
     if f["respawn_s"] is None:
         problems.append(f"worker death: no new worker within 5 s after kill -9 of worker {f['victim']} "
-                        f"(main process {f['main']}): the parent does not respawn workers")
+                        f"(main process {f['main']}): the parent does not respawn workers; processes: "
+                        + " | ".join(line.strip() for line in f.get("tree", "").splitlines())
+                        + f"; kernel state (wchan, syscall): {f.get('stuck')}")
     elif f["respawn_s"] > RESPAWN_LIMIT:
         problems.append(f"worker death: the new worker came after {f['respawn_s']:.2f} s; "
                         f"the limit is {RESPAWN_LIMIT:.0f} s")
