@@ -47,12 +47,14 @@ SCRIPT = textwrap.dedent('''
 
 
 def run_for(mode: str, seconds: float) -> tuple[int, list[str]]:
+    """Run the launcher ``seconds`` past READY=1, then SIGTERM it."""
     proc = subprocess.Popen([sys.executable, '-c', SCRIPT, mode], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+                            stderr=subprocess.DEVNULL, text=True)
+    first = proc.stdout.readline().strip()  # handlers are installed before READY
     time.sleep(seconds)
     proc.send_signal(signal.SIGTERM)
-    out, err = proc.communicate(timeout=20)
-    return proc.returncode, out.splitlines()
+    out, _ = proc.communicate(timeout=30)
+    return proc.returncode, [first] + out.splitlines()
 
 
 def test_a_crash_looping_worker_is_respawned_with_backoff():
