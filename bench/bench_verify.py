@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     plan_model = verify.load_plan(project)
     rpm = verify.main_rpm(rpms, plan_model.name)
     plan = build_verify_plan(plan_model, rpm)
-    rows: dict[str, list[float]] = {k: [] for k in ("boot", "install", "ready", "testinfra", "total", "wall")}
+    rows: dict[str, list[float]] = {k: [] for k in ("boot", "install", "ready", "testinfra", "teardown",
+                                                     "total", "wall")}
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         plan_json = plan.write(Path(tmp) / "verify-plan.json")
         for i in range(args.rounds):
@@ -59,18 +60,20 @@ def main(argv: list[str] | None = None) -> int:
                 return 1
             t = report.timings
             for key, value in (("boot", t.boot), ("install", t.install), ("ready", t.ready),
-                               ("testinfra", t.testinfra), ("total", t.total), ("wall", wall)):
+                               ("testinfra", t.testinfra), ("teardown", t.teardown), ("total", t.total),
+                               ("wall", wall)):
                 rows[key].append(value)
             print(f"round {i + 1}: boot {t.boot:.1f} s, install {t.install:.1f} s, ready {t.ready:.1f} s, "
-                  f"testinfra {t.testinfra:.1f} s, wall {wall:.1f} s ({report.suite.passed} checks passed)",
+                  f"testinfra {t.testinfra:.1f} s, teardown {t.teardown:.1f} s, wall {wall:.1f} s ({report.suite.passed} checks passed)",
                   file=sys.stderr)
     labels = {
         "boot": "boot a fresh box (overlay, netns, nspawn --boot, ssh)",
         "install": "copy in + `rpm -ivh`",
         "ready": "`systemctl enable --now` + every port answers /healthcheck",
         "testinfra": "testinfra suite over ssh",
+        "teardown": "box teardown (kill, unmount, remove the overlay)",
         "total": "sum of the phases",
-        "wall": "wall time incl. teardown",
+        "wall": "wall time of verify_rpm",
     }
     print(f"\n{rpm.nvr}, {args.rounds} rounds, {len(plan.units)} units, {len(plan.config_files)} config files\n")
     print(f"| phase ({args.rounds} rounds) | median | max |")

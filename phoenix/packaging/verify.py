@@ -41,10 +41,11 @@ class Timings:
     install: float = 0.0
     ready: float = 0.0
     testinfra: float = 0.0
+    teardown: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.boot + self.install + self.ready + self.testinfra
+        return self.boot + self.install + self.ready + self.testinfra + self.teardown
 
 
 @dataclasses.dataclass
@@ -301,7 +302,7 @@ def format_report(report: VerifyReport) -> str:
         f"verify {report.plan.package}-{report.plan.version_release}: "
         + ("PASSED" if report.ok else "FAILED"),
         f"  phases: boot {t.boot:.1f} s, install {t.install:.1f} s, service ready {t.ready:.1f} s, "
-        f"testinfra {t.testinfra:.1f} s (total {t.total:.1f} s)",
+        f"testinfra {t.testinfra:.1f} s, teardown {t.teardown:.1f} s (total {t.total:.1f} s)",
     ]
     suite = report.suite
     if suite is not None:
@@ -397,7 +398,9 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
                 ops.run(the_box, plan, report, out=ops_out)
             else:
                 report.problems.append("ops scenarios not run: the testinfra suite failed first")
-        return report
+        leaving = time.monotonic()
+    timings.teardown = time.monotonic() - leaving
+    return report
 
 
 def box_shell(box: Any, script: str, *, check: bool = True, timeout: float | None = 120) -> str:

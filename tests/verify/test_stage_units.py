@@ -76,7 +76,7 @@ def test_failure_summary_names_every_failed_check() -> None:
     suite = verify.SuiteResult(returncode=1, junit=Path("dist/verify-junit.xml"), tests=5, passed=3,
                                failed=[("test_config_file_mode_0640[/etc/demo/demo.conf]", "config file /etc/demo/demo.conf has mode 0644, expected 0640\nmore"),
                                        ("test_unit_is_running[demo-api.service]", "unit demo-api.service is not running")])
-    report = verify.VerifyReport(plan=_plan(), timings=verify.Timings(boot=1, install=2, ready=3, testinfra=4), suite=suite)
+    report = verify.VerifyReport(plan=_plan(), timings=verify.Timings(boot=1, install=2, ready=3, testinfra=3, teardown=1), suite=suite)
     assert not report.ok
     text = verify.failure_summary(report)
     assert "demo-1.2.3-1" in text
