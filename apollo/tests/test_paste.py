@@ -3,6 +3,7 @@ Middleware.factory, loaded from a real paste file."""
 from __future__ import annotations
 
 import webob
+import webob.dec
 
 from phoenix import wsgi
 
