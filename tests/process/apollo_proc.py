@@ -54,6 +54,22 @@ def children_of(pid: int) -> set[int]:
         return set()
 
 
+def listening_inodes(ports: list[int]) -> dict[int, str]:
+    """Socket inode of the LISTEN socket of each port (from /proc/net/tcp*)."""
+    found: dict[int, str] = {}
+    for table in ('/proc/net/tcp', '/proc/net/tcp6'):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except FileNotFoundError:
+            continue
+        for line in lines:
+            fields = line.split()
+            port = int(fields[1].rsplit(':', 1)[1], 16)
+            if fields[3] == '0A' and port in ports:  # 0A: LISTEN
+                found[port] = fields[9]
+    return found
+
+
 def wait_for(predicate, timeout: float = 10.0, interval: float = 0.05, what: str = ''):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

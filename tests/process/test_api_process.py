@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from apollo_proc import free_ports, http, recv_until, wait_for
+from apollo_proc import free_ports, http, listening_inodes, recv_until, wait_for
 
 
 def test_both_ports_answer_with_two_workers_and_share_data(start):
@@ -121,7 +121,8 @@ def test_sighup_applies_a_changed_option_and_keeps_pid_and_sockets(start, notify
     status, body, _ = http('GET', api.url('/'))
     assert body['versions'][0]['links'][0]['href'].startswith('http://127.0.0.1:')
     old_workers = api.workers()
-    # A client connected across the reload keeps being served by the same sockets.
+    sockets_before = listening_inodes(api.ports)
+    assert len(sockets_before) == 2
     assert 'DEBUG' not in api.output()
     text = (api.config.read_text() + 'public_endpoint = https://apollo.example.test\n'
             + 'debug = true\n')
@@ -134,6 +135,7 @@ def test_sighup_applies_a_changed_option_and_keeps_pid_and_sockets(start, notify
         return href == 'https://apollo.example.test/v1/'
     wait_for(endpoint_changed, 10, what='the new public_endpoint in GET /')
     assert api.proc.poll() is None  # same main PID, still running
+    assert listening_inodes(api.ports) == sockets_before  # the very same sockets
     wait_for(lambda: len(api.workers()) == 2 and not (api.workers() & old_workers), 10,
              what='old workers replaced')
     assert http('GET', api.url('/healthcheck', 0))[0] == 200
