@@ -1,0 +1,30 @@
+"""``tools/build-rpm --verify --ops``: the path a user and CI take.
+
+The same scenarios as test_scenarios.py, run by the CLI after the testinfra
+suite in the verify box, with a short load (PHOENIX_OPS_LOAD_SECONDS=10: the
+60 s load runs in test_scenarios.py). Checks what a user reads: exit 0, one
+``ops:`` line per scenario, and dist/ops-report.json with every figure.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+from pathlib import Path
+
+from phoenix.packaging.ops import SCENARIOS
+
+BUILD_RPM = Path(__file__).resolve().parents[2] / "tools" / "build-rpm"
+
+
+def test_build_rpm_verify_ops_runs_every_scenario_and_writes_the_report(ops_variant):
+    env = {**ops_variant.env, "PHOENIX_OPS_LOAD_SECONDS": "10"}
+    proc = subprocess.run([str(BUILD_RPM), "--verify", "--ops", str(ops_variant.project)],
+                          env=env, text=True, capture_output=True, timeout=1800)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    lines = [line for line in output.splitlines() if line.startswith("ops: ")]
+    assert len(lines) == len(SCENARIOS), lines
+    assert any(line.startswith("ops: load 10s 64c ports 8780,8781: ") for line in lines), lines
+    report = json.loads((ops_variant.dist / "ops-report.json").read_text())
+    assert [r["name"] for r in report] == [s.__name__ for s in SCENARIOS]
+    assert all(r["ok"] and not r["problems"] for r in report), [r["problems"] for r in report]
