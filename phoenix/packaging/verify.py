@@ -13,6 +13,7 @@ negative tests drive the same steps in other orders.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import shutil
 import subprocess
@@ -178,8 +179,6 @@ def wait_ready(box: Any, plan: VerifyPlan, timeout: float = READY_TIMEOUT) -> bo
     Type=notify units are started once READY=1 arrives, so this is usually
     instant; it bounds the wait and lets a failed unit end it early.
     """
-    import json
-
     proc = box.exec(["python3", "-c", _READY_PROBE, json.dumps(plan.to_json()), str(timeout)],
                     check=False, timeout=timeout + 15)
     return proc.returncode == 0
