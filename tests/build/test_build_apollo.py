@@ -98,3 +98,16 @@ def test_second_run_with_no_change_is_quick(apollo_checkout: tuple[Path, str]) -
     took = time.monotonic() - started
     assert "inputs unchanged since the last build" in err.getvalue()
     assert took < 2.0, err.getvalue()
+
+
+def test_a_second_build_of_the_commit_is_byte_identical(apollo_checkout: tuple[Path, str], version: str,
+                                                        tmp_path: Path) -> None:
+    from phoenix.packaging import build
+
+    from pkgcheck import sha256
+
+    first = apollo_checkout[0] / "dist"
+    again = build.build(apollo_checkout[0], box="nspawn", dist_dir=tmp_path / "dist2", reuse=False)
+    assert not again.skipped
+    for pkg in again.packages:
+        assert sha256(pkg) == sha256(first / pkg.name), pkg.name
