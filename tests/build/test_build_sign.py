@@ -54,3 +54,24 @@ def test_signed_packages_verify_with_rpm_k(hello_host_build: build.BuildResult, 
 def test_unknown_key_is_a_usage_error(hello_host_build: build.BuildResult, gnupghome) -> None:
     with pytest.raises(UserError, match="no such secret key"):
         sign.sign(hello_host_build.packages, "nobody@nowhere.invalid")
+
+
+def test_build_with_sign_signs_what_lands_in_dist(hello_repo: Path, gnupghome, tmp_path: Path) -> None:
+    from conftest import hello_inputs
+
+    home, uid = gnupghome
+    result = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
+                         dist_dir=tmp_path / "dist", reuse=False)
+    assert result.signed_with == uid
+    pub = tmp_path / "key.asc"
+    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
+                                   check=True, capture_output=True).stdout)
+    dbpath = tmp_path / "rpmdb"
+    dbpath.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
+    out = sign.check_signatures(result.packages, dbpath=dbpath)
+    assert out.count("digests signatures OK") == len(result.packages) == 2
+    # The record of the build matches the signed files: an unchanged rerun reuses them.
+    again = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
+                        dist_dir=tmp_path / "dist")
+    assert again.skipped
