@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Sequence
 
 from phoenix.packaging import reproducible, rpmbuild, runner, sources
 from phoenix.packaging.errors import UserError

@@ -12,7 +12,7 @@ import os
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Iterator
 
 from phoenix.packaging import reproducible, runner
 from phoenix.packaging.errors import UserError
@@ -147,12 +147,3 @@ def _written(output: str, suffix: str) -> list[Path]:
         if line.startswith("Wrote: ") and line.strip().endswith(suffix):
             paths.append(Path(line[len("Wrote: "):].strip()))
     return paths
-
-
-def query(rpm: Path, fmt: str) -> str:
-    """``rpm -qp --queryformat`` of one package file (no signature check)."""
-    return runner.run(["rpm", "-qp", "--nosignature", "--qf", fmt, str(rpm)], capture=True).stdout
-
-
-def arch_of(rpms: Sequence[Path]) -> list[str]:
-    return [query(r, "%{ARCH}") for r in rpms]
