@@ -248,3 +248,17 @@ def test_resources_reports_a_unit_without_limits():
         "resources: apollo-api.service sets no LimitNOFILE=",
         "resources: apollo-api.service sets neither TasksMax= nor MemoryMax=",
     ]
+
+
+def test_load_seconds_comes_from_the_environment_and_rejects_nonsense(monkeypatch):
+    from phoenix.packaging import ops
+    from phoenix.packaging.errors import UserError
+
+    monkeypatch.delenv("PHOENIX_OPS_LOAD_SECONDS", raising=False)
+    assert ops.load_seconds() == 60.0
+    monkeypatch.setenv("PHOENIX_OPS_LOAD_SECONDS", "12.5")
+    assert ops.load_seconds() == 12.5
+    for bad in ("soon", "0", "-3"):
+        monkeypatch.setenv("PHOENIX_OPS_LOAD_SECONDS", bad)
+        with pytest.raises(UserError, match="PHOENIX_OPS_LOAD_SECONDS"):
+            ops.load_seconds()
