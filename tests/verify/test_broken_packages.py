@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import V1, WORK, Variant, sync_copy
+from variants import V1, WORK, Variant, sync_copy
 from phoenix.packaging.verify import parse_junit
 
 MISSING_PROGRAM = "/usr/lib/apollo/bin/apollo-api-does-not-exist"

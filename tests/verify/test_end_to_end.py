@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import subprocess
 
-from conftest import Variant
+from variants import Variant
 from phoenix.packaging.verify import parse_junit
 from phoenix.packaging.verify_plan import VerifyPlan
 

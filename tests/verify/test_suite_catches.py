@@ -16,7 +16,7 @@ import re
 
 import pytest
 
-from conftest import Variant
+from variants import Variant
 from phoenix.packaging import verify
 from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
 

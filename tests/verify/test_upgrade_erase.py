@@ -22,7 +22,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from conftest import CONF_COMMENT, V1, V2, Variant
+from variants import CONF_COMMENT, V1, V2, Variant
 from phoenix.packaging import verify
 from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
 
