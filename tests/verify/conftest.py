@@ -6,12 +6,19 @@ are in variants.py, importable by the test modules.
 from __future__ import annotations
 
 import subprocess
+import sys
 from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from variants import CONF_COMMENT, V1, V2, WORK, Variant, sync_copy
+try:
+    from variants import CONF_COMMENT, V1, V2, WORK, Variant, sync_copy
+except ModuleNotFoundError:  # loaded by file path from another folder (tests/ops/conftest.py)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from variants import CONF_COMMENT, V1, V2, WORK, Variant, sync_copy
+
+__all__ = ["CONF_COMMENT", "V1", "V2", "WORK", "Variant", "sync_copy"]
 
 
 @pytest.fixture(scope="session")
