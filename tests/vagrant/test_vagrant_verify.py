@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import tarfile
@@ -139,3 +140,31 @@ def test_plain_vagrant_up_provisions_and_forwards_the_api(clone: Path, box: str,
             assert listeners == [], listeners
             raise RuntimeError("deliberate failure: the VM must still be destroyed")
     assert domain and domain not in _domains()
+
+
+def test_ctrl_c_during_vagrant_up_destroys_the_vm(clone: Path, verified: subprocess.CompletedProcess[str]) -> None:
+    """Ctrl-C (SIGINT to the whole foreground process group, as a terminal sends it)
+    while the VM boots: exit 130, and no domain, volume or work dir is left."""
+    before = set(_domains())
+    proc = subprocess.Popen([str(BUILD_RPM), "--stage", "verify", "--box", "vagrant", str(clone)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 180
+        started = []
+        while time.monotonic() < deadline and not started and proc.poll() is None:
+            started = [d for d in _domains() if d.startswith("phx-vg-") and d not in before]
+            time.sleep(1)
+        assert started, "no VM was started within 180 s"
+        time.sleep(5)
+        os.killpg(proc.pid, signal.SIGINT)
+        _, err = proc.communicate(timeout=300)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    assert proc.returncode == 130, err[-3000:]
+    assert "build-rpm: interrupted" in err and "vagrant destroy -f done" in err, err[-3000:]
+    assert started[0] not in _domains()
+    prefix = started[0].removesuffix("default")
+    vols = subprocess.run([*VIRSH, "vol-list", "default"], capture_output=True, text=True, timeout=30).stdout
+    assert prefix not in vols
+    assert not list(driver.work_root().glob(f"vagrant-{prefix.split('-')[2]}"))
