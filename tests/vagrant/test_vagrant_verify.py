@@ -168,3 +168,10 @@ def test_ctrl_c_during_vagrant_up_destroys_the_vm(clone: Path, verified: subproc
     vols = subprocess.run([*VIRSH, "vol-list", "default"], capture_output=True, text=True, timeout=30).stdout
     assert prefix not in vols
     assert not list(driver.work_root().glob(f"vagrant-{prefix.split('-')[2]}"))
+
+
+def test_build_box_lists_the_current_box_as_added(box: str) -> None:
+    proc = subprocess.run([str(ROOT / "tools" / "build-box"), "--list"], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    current = [line for line in proc.stdout.splitlines() if line.startswith("*")]
+    assert len(current) == 1 and box in current[0] and " added " in current[0], proc.stdout

@@ -120,6 +120,10 @@ def ensure_box(*, refresh: bool = False) -> str:
         if not (base / "box.json").is_file() or not box_file.is_file():
             _create(root, base, box_file, key)
             created = True
+            older = sorted(p.name for p in cache_dir().iterdir() if p.is_dir() and p.name != key)
+            if older:
+                runner.log(f"    older Vagrant boxes are still cached: {', '.join(box_name(k) for k in older)}; "
+                           "remove them with: tools/build-box --prune")
         else:
             runner.log(f"==> vagrant box {name}: cached at {box_file}")
         if created or name not in installed_boxes():
