@@ -55,3 +55,15 @@ def test_vagrantfile_uses_the_same_macs_and_binds_forwards_to_loopback() -> None
     forwards = [part for part in text.split(",") if "hostfwd=" in part]
     assert forwards and all("hostfwd=tcp:127.0.0.1:" in f for f in forwards)
     assert 'host_ip: "127.0.0.1"' in text
+
+
+def test_ops_scenarios_get_a_clear_error_in_a_vm(tmp_path: Path) -> None:
+    import pytest
+
+    from phoenix.packaging.errors import UserError
+
+    vm = driver.VagrantVM("b", tmp_path / "vagrant-abc123")
+    with pytest.raises(UserError, match="--ops needs the nspawn box"):
+        vm.host_argv(["wrk"])
+    with pytest.raises(UserError, match="--ops needs the nspawn box"):
+        vm.address

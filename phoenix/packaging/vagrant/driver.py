@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from phoenix.packaging import runner
-from phoenix.packaging.errors import CheckFailed, CommandFailed
+from phoenix.packaging.errors import CheckFailed, CommandFailed, UserError
 
 TOOLKIT_ROOT = Path(__file__).resolve().parents[3]
 VAGRANTFILE = TOOLKIT_ROOT / "Vagrantfile"
@@ -135,6 +135,18 @@ class VagrantVM:
         if check and proc.returncode != 0:
             raise CommandFailed(list(argv), proc.returncode, _tail(proc))
         return proc
+
+    # The --ops scenarios reach a box's ports from its peer network namespace
+    # (BootedBox.address / host_argv); a VM has only two forwarded loopback
+    # ports, so say so instead of failing with an AttributeError.
+    @property
+    def address(self) -> str:
+        raise UserError("--ops needs the nspawn box (its own network namespace); "
+                        "run tools/build-rpm --verify --ops without --box vagrant")
+
+    def host_argv(self, argv: Sequence[str]) -> list[str]:
+        raise UserError("--ops needs the nspawn box (its own network namespace); "
+                        "run tools/build-rpm --verify --ops without --box vagrant")
 
     def copy_in(self, src: Path, dest: str) -> None:
         runner.run(["scp", "-q", "-F", str(self.ssh_config), str(src), f"{self.ssh_host}:{dest}"],
