@@ -11,13 +11,11 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import tarfile
 import time
 import urllib.request
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -36,7 +34,7 @@ def _domains() -> list[str]:
     return [d for d in out.split() if d]
 
 
-def _listeners_off_loopback(pids: set[int] | None = None) -> list[str]:
+def _listeners_off_loopback() -> list[str]:
     """Listening TCP/UDP sockets of libvirtd or qemu bound anywhere but loopback."""
     out = subprocess.run(["ss", "-Hltunp"], capture_output=True, text=True, timeout=30).stdout
     bad = []

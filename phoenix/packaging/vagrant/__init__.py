@@ -62,17 +62,13 @@ def booted() -> Iterator[VagrantVM]:
     started = time.monotonic()
     box = ensure_box()
     last_timings["box"] = time.monotonic() - started
-    with vagrant_vm(box) as vm:
-        try:
-            started = time.monotonic()
-            with runner.stage(f"vagrant up {vm.name} (box {box}, qemu software emulation)"):
-                vm.up()
-                vm.write_ssh_config()
-                vm.exec(["true"], timeout=30)
-            last_timings["up"] = time.monotonic() - started
-            yield vm
-        finally:
-            # vagrant_vm's exit destroys the VM; record how long that took.
-            pass
+    with vagrant_vm(box) as vm:  # destroyed on any exit, Ctrl-C included
+        started = time.monotonic()
+        with runner.stage(f"vagrant up {vm.name} (box {box}, qemu software emulation)"):
+            vm.up()
+            vm.write_ssh_config()
+            vm.exec(["true"], timeout=30)
+        last_timings["up"] = time.monotonic() - started
+        yield vm
     last_timings["destroy"] = getattr(vm, "destroy_seconds", 0.0)
     runner.log("    vagrant phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in last_timings.items()))
