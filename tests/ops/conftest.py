@@ -25,9 +25,9 @@ HERE = Path(__file__).resolve().parent
 
 
 def _verify_helpers() -> Any:
-    """tests/verify/conftest.py's Variant and sync_copy, under a name of their own."""
-    spec = importlib.util.spec_from_file_location("phoenix_verify_test_helpers",
-                                                  HERE.parent / "verify" / "conftest.py")
+    """tests/verify/variants.py (Variant, sync_copy), under a name of its own."""
+    spec = importlib.util.spec_from_file_location("phoenix_verify_variants",
+                                                  HERE.parent / "verify" / "variants.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up there
