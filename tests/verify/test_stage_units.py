@@ -119,3 +119,91 @@ def test_infra_suite_without_metadata_is_a_usage_error_not_a_skip() -> None:
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "--verify-plan" in proc.stderr
+
+
+# --- the plan the suite reads: from the packaging plan and a real RPM header ---
+
+TINY_SPEC = """\
+Name: demo
+Version: 2.0
+Release: 3
+Summary: tiny
+License: MIT
+BuildArch: noarch
+%description
+tiny
+%install
+mkdir -p %{buildroot}/usr/lib/systemd/system %{buildroot}/etc/demo
+echo '[Service]' > %{buildroot}/usr/lib/systemd/system/demo-api.service
+echo '[Service]' > %{buildroot}/usr/lib/systemd/system/demo-extra.service
+echo '[Service]' > %{buildroot}/usr/lib/systemd/system/demo-worker@.service
+echo '[DEFAULT]' > %{buildroot}/etc/demo/demo.conf
+%files
+/usr/lib/systemd/system/demo-api.service
+/usr/lib/systemd/system/demo-extra.service
+/usr/lib/systemd/system/demo-worker@.service
+%config(noreplace) /etc/demo/demo.conf
+"""
+
+
+@pytest.fixture(scope="module")
+def tiny_rpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    top = tmp_path_factory.mktemp("rpmbuild")
+    spec = top / "demo.spec"
+    spec.write_text(TINY_SPEC)
+    subprocess.run(["rpmbuild", "-bb", "--define", f"_topdir {top}", str(spec)],
+                   check=True, capture_output=True)
+    return next((top / "RPMS" / "noarch").glob("demo-2.0-3.noarch.rpm"))
+
+
+def test_read_rpm_of_a_real_package(tiny_rpm: Path) -> None:
+    from phoenix.packaging.verify_plan import read_rpm
+
+    info = read_rpm(tiny_rpm)
+    assert (info.name, info.version, info.release, info.arch) == ("demo", "2.0", "3", "noarch")
+    assert info.nvr == "demo-2.0-3"
+    assert info.config_files == ("/etc/demo/demo.conf",)
+    # Template units are not started by enable --now: nothing to instantiate them with.
+    assert info.units == ("demo-api.service", "demo-extra.service")
+
+
+def test_verify_plan_from_the_packaging_plan_and_the_rpm(tiny_rpm: Path) -> None:
+    from types import SimpleNamespace as NS
+
+    from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+
+    plan = NS(name="demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"],
+              state_dirs=["/var/lib/demo"],
+              services=[NS(name="demo-api", unit="demo-api.service", wsgi=True, phoenix=True),
+                        NS(name="demo-gone", unit="demo-gone.service", wsgi=False, phoenix=True)])
+    vp = build_verify_plan(plan, read_rpm(tiny_rpm))
+    assert (vp.package, vp.version, vp.release) == ("demo", "2.0", "3")
+    # Every unit the RPM ships is started, and the planned one it lacks is reported.
+    assert vp.units == ["demo-api.service", "demo-extra.service", "demo-gone.service"]
+    assert vp.missing_units == ["demo-gone.service"]
+    assert [(h.unit, h.config_file, h.port_option) for h in vp.http] == [("demo-api.service", "/etc/demo/demo.conf", "port")]
+
+
+def test_verify_plan_refuses_an_rpm_of_another_project(tiny_rpm: Path) -> None:
+    from types import SimpleNamespace as NS
+
+    from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+
+    with pytest.raises(UserError, match="the RPM is package 'demo' but the project plans 'apollo'"):
+        build_verify_plan(NS(name="apollo", services=[], config_files=[]), read_rpm(tiny_rpm))
+
+
+def test_verify_plan_of_apollo_names_its_units_files_and_http_service() -> None:
+    from phoenix.packaging.generate import load_plan
+    from phoenix.packaging.verify_plan import RpmInfo, build_verify_plan
+
+    plan = load_plan(ROOT)
+    rpm = RpmInfo(path=Path("apollo.rpm"), name="apollo", version="1", release="1", arch="x86_64",
+                  files=("/usr/lib/systemd/system/apollo-api.service",
+                         "/usr/lib/systemd/system/apollo-periodic.service"), config_files=())
+    vp = build_verify_plan(plan, rpm)
+    assert vp.user == "apollo" and vp.group == "apollo"
+    assert vp.units == ["apollo-api.service", "apollo-periodic.service"] and vp.missing_units == []
+    assert set(vp.config_files) == {"/etc/apollo/apollo.conf", "/etc/apollo/api-paste.ini"}
+    assert [h.unit for h in vp.http] == ["apollo-api.service"]
+    assert "/var/lib/apollo" in vp.state_dirs
