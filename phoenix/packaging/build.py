@@ -103,8 +103,6 @@ def build(
     id for ``rpmsign --addsign``. ``reuse=False`` always rebuilds.
     """
     if box == "vagrant":
-        box = "nspawn"  # --box vagrant: the VM verifies; the build stays in the clean nspawn box
-    if box == "vagrant":
         # A Vagrant VM verifies; building there would only be slower. The
         # build runs in the nspawn box, the same clean root the VM is made of.
         box = "nspawn"
