@@ -61,6 +61,13 @@ class BuildInputs:
     requirements: list[str] = field(default_factory=list)
     # (tag number, file name in SOURCES, path in the project or None when built here)
     sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+    # The spec to build, rendered for ``version``; None: build ``spec`` as it is.
+    # The committed spec may carry an older version (it cannot follow every
+    # commit), so a plan's inputs always carry a fresh rendering.
+    spec_text: str | None = None
+
+    def spec_bytes(self) -> bytes:
+        return self.spec_text.encode() if self.spec_text is not None else self.spec.read_bytes()
 
 
 def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
@@ -71,6 +78,11 @@ def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
     spec = Path(spec) if spec else Path("rpm") / f"{plan.name}.spec"
     if not spec.is_absolute():
         spec = project_dir / spec
+    spec_text = None
+    if hasattr(plan, "spec_path"):
+        from phoenix.packaging import generate
+
+        spec_text = generate.render_plan(plan)[spec.relative_to(project_dir).as_posix()]
     return BuildInputs(
         name=plan.name,
         version=str(plan.version),
@@ -78,6 +90,7 @@ def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
         install_mode=getattr(plan, "install_mode", "bundled"),
         requirements=list(getattr(plan, "requirements", []) or []),
         sources=[tuple(s) for s in (getattr(plan, "sources", None) or [])],  # type: ignore[misc]
+        spec_text=spec_text,
     )
 
 
@@ -112,7 +125,7 @@ def build(
     inp = inputs or load_inputs(project_dir)
     dist = (dist_dir or project_dir / "dist").resolve()
     with runner.stage("build") as produced:
-        if not inp.spec.is_file():
+        if inp.spec_text is None and not inp.spec.is_file():
             raise UserError(f"{inp.spec}: no spec; run tools/build-rpm --stage generate first")
         epoch = reproducible.source_date_epoch(project_dir)
         constraints = project_dir / "upper-constraints.txt"
@@ -143,7 +156,7 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
         # before its long rebuild starts.
         with rpmbuild.workdir(inp.name) as top:
             collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
-            built = rpmbuild.build_srpm(inp.spec, top, epoch)
+            built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch)
             srpm_tmp = tmp / built.name
             shutil.copy2(built, srpm_tmp)
             if box == "host":
@@ -167,6 +180,16 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
     _remember(dist, key, srpm, rpms)
     return BuildResult(inp.name, inp.version, inp.spec, srpm, rpms, dist, epoch, box,
                        skipped=False, inputs_hash=key, signed_with=sign)
+
+
+def _spec_file(inp: BuildInputs, top: Path) -> Path:
+    """The spec to hand to rpmbuild: the rendered text in the work folder, or the file itself."""
+    if inp.spec_text is None:
+        return inp.spec
+    path = top / "SPECS" / inp.spec.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(inp.spec_text)
+    return path
 
 
 def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: int,
@@ -245,7 +268,7 @@ def inputs_hash(project_dir: Path, inp: BuildInputs, epoch: int, box: str,
         h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
 
     add("recipe", RECIPE.encode())
-    add("spec", inp.spec.read_bytes())
+    add("spec", inp.spec_bytes())
     add("meta", json.dumps([inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
                             sorted(map(list, inp.sources)), epoch, box_key(box), sign or ""]).encode())
     if constraints_file:

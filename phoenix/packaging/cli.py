@@ -119,9 +119,10 @@ def run_stages(args: argparse.Namespace) -> int:
         generate.write(project_dir)
         return 0
     if args.stage in (None, "build"):
-        # The spec's Version follows pbr (git) and changes with every commit:
-        # build from a freshly generated spec, never a committed one that lags.
-        generate.write(project_dir)
+        # Units and spec follow setup.cfg before every build; a version-only
+        # difference (a new commit) is left out of the tree: the build renders
+        # the spec it builds with the current version itself.
+        generate.write(project_dir, keep_version=True)
 
     from phoenix.packaging import build, lint
 

@@ -8,8 +8,11 @@ The version and the changelog date come from git (pbr), not from setup.cfg,
 and change with every commit; a committed spec cannot follow them. So the
 drift check renders with the version and date *written in the committed
 spec* and reports only real drift (new entry point, changed data_files,
-template change...). The build stage regenerates before building, so the
-spec it builds always carries the current version.
+template change...). For the same reason ``write(keep_version=True)``
+(what the default ``tools/build-rpm`` run does before building) leaves the
+files alone when only the version and date moved, so a build never dirties
+the checkout; the build stage renders the spec it builds itself, with the
+current version (``build.inputs_from_plan``).
 """
 from __future__ import annotations
 
@@ -61,12 +64,20 @@ def render(project_dir: Path) -> dict[str, str]:
     return render_plan(load_plan(project_dir))
 
 
-def write(project_dir: Path) -> list[Path]:
-    """Generate and write the files; remove generated units that are no longer planned."""
+def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
+    """Generate and write the files; remove generated units that are no longer planned.
+
+    ``keep_version``: when the committed files differ from a fresh rendering
+    only by the version and changelog date (a new commit), write nothing.
+    """
     project_dir = Path(project_dir).resolve()
     with runner.stage("generate") as produced:
         plan = load_plan(project_dir)
         files = render_plan(plan)
+        if keep_version and plan.spec_path.is_file():
+            pinned = render_plan(_pinned(plan, plan.spec_path.read_text(errors="replace")))
+            if _matches(project_dir, pinned):
+                files = pinned
         written: list[Path] = []
         for rel, text in files.items():
             path = project_dir / rel
@@ -79,6 +90,15 @@ def write(project_dir: Path) -> list[Path]:
             runner.log(f"    removed {stale.relative_to(project_dir)} (no longer generated)")
         produced.append(f"{len(files)} files ({len(written)} changed) for {plan.name} {plan.version}")
     return [project_dir / rel for rel in files]
+
+
+def _matches(project_dir: Path, files: dict[str, str]) -> bool:
+    """True when every file is on disk with this text and no stale generated file is left."""
+    for rel, text in files.items():
+        path = project_dir / rel
+        if not path.is_file() or path.read_text(errors="replace") != text:
+            return False
+    return not _stale_generated(project_dir, files)
 
 
 def check(project_dir: Path) -> int:
