@@ -58,12 +58,13 @@ def run_for(mode: str, seconds: float) -> tuple[int, list[str]]:
 
 
 def test_a_crash_looping_worker_is_respawned_with_backoff():
-    status, lines = run_for('crash', 2.5)
+    status, lines = run_for('crash', 3.5)
     assert status == 0, lines
     forks = json.loads(lines[-1])['forks']
-    # Immediate respawn after the first crash, then one attempt per second;
-    # without the backoff this would be hundreds of forks.
-    assert 3 <= forks <= 6, forks
+    # Immediate respawn after the first crash, then one attempt per second
+    # (about 5 in 3.5 s; the margins absorb a loaded 2-core machine, where the
+    # first forks can lag); without the backoff this would be hundreds.
+    assert 3 <= forks <= 8, forks
 
 
 def test_ready_then_stopping_and_a_clean_exit():

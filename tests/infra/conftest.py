@@ -12,7 +12,6 @@ inside the box, because what must answer is what the admin configured.
 """
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
@@ -37,8 +36,8 @@ def _load_meta(config: pytest.Config) -> Meta:
             "(tools/build-rpm --verify writes it and runs this suite for you)"
         )
     try:
-        return Meta.from_json(json.loads(Path(path).read_text()))
-    except (OSError, ValueError, KeyError) as exc:
+        return Meta.read(Path(path))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise pytest.UsageError(f"{path}: cannot read the verify metadata ({exc})") from None
 
 

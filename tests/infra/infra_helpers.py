@@ -7,53 +7,16 @@ from __future__ import annotations
 
 import configparser
 import shlex
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
 
-
-@dataclass(frozen=True)
-class HttpCheck:
-    """One WSGI service: where its ports are configured and what answers 200."""
-
-    unit: str
-    config_file: str
-    section: str
-    port_option: str
-    host_option: str
-    healthcheck: str
+from phoenix.packaging.verify_plan import HttpCheck, VerifyPlan
 
 
-@dataclass(frozen=True)
-class Meta:
-    """What the package promises, as the verify stage read it from the plan."""
-
-    package: str
-    version: str
-    release: str
-    user: str
-    group: str
-    config_files: list[str]
-    units: list[str]
-    state_dirs: list[str]
-    http: list[HttpCheck]
-    max_exposure: float
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Meta":
-        return cls(
-            package=data["package"],
-            version=data["version"],
-            release=data["release"],
-            user=data["user"],
-            group=data["group"],
-            config_files=list(data["config_files"]),
-            units=list(data["units"]),
-            state_dirs=list(data.get("state_dirs", [])),
-            http=[HttpCheck(**h) for h in data.get("http", [])],
-            max_exposure=float(data.get("max_exposure", 2.0)),
-        )
+# The metadata the verify stage writes (dist/verify-plan.json): one class for
+# both sides, so the suite reads exactly what the stage wrote.
+Meta = VerifyPlan
 
 
 # --- helpers the tests share -------------------------------------------------
