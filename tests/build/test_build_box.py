@@ -13,7 +13,7 @@ import pytest
 
 from phoenix.packaging import build
 
-from conftest import DATA, git_commit_all, hello_inputs, make_hello_repo
+from hello_project import DATA, git_commit_all, hello_inputs, make_hello_repo
 from pkgcheck import rpm_q, unpack
 
 

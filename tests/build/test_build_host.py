@@ -11,7 +11,7 @@ from pathlib import Path
 
 from phoenix.packaging import build, lint
 
-from conftest import hello_inputs
+from hello_project import hello_inputs
 from pkgcheck import grep_payload, rpm_q, unpack
 
 
@@ -46,7 +46,7 @@ def test_payload_has_no_buildroot_path(hello_host_build: build.BuildResult, tmp_
 
 
 def test_build_time_and_host_are_the_commit_stamp(hello_host_build: build.BuildResult) -> None:
-    from conftest import HELLO_COMMIT_EPOCH
+    from hello_project import HELLO_COMMIT_EPOCH
 
     for pkg in hello_host_build.packages:
         assert rpm_q(pkg, "--qf", "%{BUILDTIME} %{BUILDHOST}") == f"{HELLO_COMMIT_EPOCH} reproducible"

@@ -9,7 +9,7 @@ import pytest
 from phoenix.packaging import build
 from phoenix.packaging.errors import UserError
 
-from conftest import DATA, git_commit_all, hello_inputs
+from hello_project import DATA, git_commit_all, hello_inputs
 
 
 @pytest.fixture

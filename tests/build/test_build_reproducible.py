@@ -13,7 +13,7 @@ from pathlib import Path
 
 from phoenix.packaging import build, reproducible
 
-from conftest import HELLO_COMMIT_EPOCH, hello_inputs, make_hello_repo
+from hello_project import HELLO_COMMIT_EPOCH, hello_inputs, make_hello_repo
 from pkgcheck import sha256
 
 

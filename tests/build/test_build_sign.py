@@ -57,7 +57,7 @@ def test_unknown_key_is_a_usage_error(hello_host_build: build.BuildResult, gnupg
 
 
 def test_build_with_sign_signs_what_lands_in_dist(hello_repo: Path, gnupghome, tmp_path: Path) -> None:
-    from conftest import hello_inputs
+    from hello_project import hello_inputs
 
     home, uid = gnupghome
     result = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
