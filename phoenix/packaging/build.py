@@ -63,7 +63,7 @@ class BuildInputs:
     sources: list[tuple[int, str, str | None]] = field(default_factory=list)
     # The spec to build, rendered for ``version``; None: build ``spec`` as it is.
     # The committed spec may carry an older version (it cannot follow every
-    # commit), so a plan's inputs always carry a fresh rendering.
+    # commit): see generate.spec_to_build.
     spec_text: str | None = None
 
     def spec_bytes(self) -> bytes:
@@ -82,7 +82,7 @@ def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
     if hasattr(plan, "spec_path"):
         from phoenix.packaging import generate
 
-        spec_text = generate.render_plan(plan)[spec.relative_to(project_dir).as_posix()]
+        spec_text = generate.spec_to_build(plan)
     return BuildInputs(
         name=plan.name,
         version=str(plan.version),

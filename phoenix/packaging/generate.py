@@ -92,6 +92,25 @@ def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
     return [project_dir / rel for rel in files]
 
 
+def spec_to_build(plan: SpecPlan) -> str | None:
+    """The spec text the build stage should build, or None to build the file as it is.
+
+    The committed spec may lag the version (it cannot follow every commit):
+    when it is what we would generate but for the version and date, the build
+    gets a fresh rendering with the current version. A spec edited by hand
+    (or from an older template) is built as it is: the edit wins, and
+    ``--check`` reports it as drift.
+    """
+    rel = f"rpm/{plan.name}.spec"
+    fresh = render_plan(plan)[rel]
+    if not plan.spec_path.is_file():
+        return fresh
+    committed = plan.spec_path.read_text(errors="replace")
+    if committed in (fresh, render_plan(_pinned(plan, committed))[rel]):
+        return fresh
+    return None
+
+
 def _matches(project_dir: Path, files: dict[str, str]) -> bool:
     """True when every file is on disk with this text and no stale generated file is left."""
     for rel, text in files.items():

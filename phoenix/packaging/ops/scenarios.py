@@ -318,7 +318,16 @@ def main_crash(target: Target, items: int = 20) -> ScenarioResult:
     before = target.show(target.unit, "MainPID", "NRestarts")
     started = time.monotonic()
     target.sh(f"kill -9 {before['MainPID']}")
-    waited = target.client("wait", {"port": target.ports[0], "timeout": 30})
+    # The killed parent's workers can answer for a moment until systemd stops
+    # the old cgroup: wait for the *new* main process to be up (Type=notify:
+    # active means READY=1, all listeners open) before probing the port.
+    deadline = started + 30
+    while time.monotonic() < deadline:
+        now = target.show(target.unit, "MainPID", "ActiveState")
+        if now["MainPID"] not in ("0", before["MainPID"]) and now["ActiveState"] == "active":
+            break
+        time.sleep(0.1)
+    waited = target.client("wait", {"port": target.ports[0], "timeout": max(1.0, deadline - time.monotonic())})
     back = time.monotonic() - started
     after = target.show(target.unit, "MainPID", "NRestarts", "ActiveState")
     checked = target.client("check", {"items": seeded["items"]}) if waited["ok"] else \
