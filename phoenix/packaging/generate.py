@@ -173,7 +173,7 @@ def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:
     """Files that carry our mark but are no longer generated.
 
     A removed service leaves its unit in systemd/; a renamed project leaves
-    its old spec in rpm/. Files without the mark (rpm/<name>.rpmlintrc, a
+    its old spec in rpm/. Files without the mark (rpm/rpmlintrc, a
     hand-written unit) are never touched.
     """
     out = []

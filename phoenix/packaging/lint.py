@@ -2,7 +2,10 @@
 
 Filters come from two rpmlintrc files, each filter with a comment saying why:
 the toolkit's (``phoenix/packaging/data/rpmlintrc``: what follows from how
-build-rpm packages every project) and the project's ``rpm/<name>.rpmlintrc``.
+build-rpm packages every project) and the project's ``rpm/rpmlintrc`` (or
+``rpm/<name>.rpmlintrc``). ``rpm/rpmlintrc`` is preferred: rpmlint auto-loads
+a ``<name>.rpmlintrc`` next to the spec, and a plain ``rpmlint rpm/<name>.spec``
+then reports the filters meant for the built packages as unused errors.
 A lint of the same files with the same filters is not repeated.
 """
 from __future__ import annotations
@@ -52,13 +55,18 @@ def rpmlint_command() -> list[str]:
                     "or pip install rpmlint")
 
 
+def project_rpmlintrc(project_dir: Path, name: str | None) -> Path | None:
+    """The project's rpmlintrc: rpm/rpmlintrc, else rpm/<name>.rpmlintrc (see module doc)."""
+    for candidate in (project_dir / "rpm" / "rpmlintrc",
+                      project_dir / "rpm" / f"{name}.rpmlintrc" if name else None):
+        if candidate is not None and candidate.is_file():
+            return candidate
+    return None
+
+
 def rpmlintrc_files(project_dir: Path, name: str | None) -> list[Path]:
-    files = [DEFAULT_RPMLINTRC]
-    if name:
-        project_rc = project_dir / "rpm" / f"{name}.rpmlintrc"
-        if project_rc.is_file():
-            files.append(project_rc)
-    return files
+    project_rc = project_rpmlintrc(project_dir, name)
+    return [DEFAULT_RPMLINTRC, *([project_rc] if project_rc else [])]
 
 
 def parse_summary(output: str) -> tuple[int, int]:
@@ -127,7 +135,9 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None)
             raise CheckFailed(
                 f"rpmlint found {report.errors} errors:\n{shown}"
                 + (f"\n    ... and {more} more" if more > 0 else "")
-                + f"\nfix them, or add a filter with a comment saying why to rpm/{name}.rpmlintrc"
+                + "\nfix them, or add a filter with a comment saying why to "
+                + str((project_rpmlintrc(project_dir, name) or project_dir / "rpm" / "rpmlintrc")
+                      .relative_to(project_dir))
             )
     return report
 

@@ -10,7 +10,7 @@ from phoenix.packaging import build, cli, lint
 from phoenix.packaging.errors import CheckFailed
 
 REPO = Path(__file__).resolve().parents[2]
-RPMLINTRCS = sorted([lint.DEFAULT_RPMLINTRC, *REPO.glob("rpm/*.rpmlintrc"),
+RPMLINTRCS = sorted([lint.DEFAULT_RPMLINTRC, *REPO.glob("rpm/*rpmlintrc"),
                      *REPO.glob("tests/build/data/*/rpm/*.rpmlintrc")])
 
 
@@ -34,7 +34,8 @@ def test_every_filter_has_a_comment_saying_why(rcfile: Path) -> None:
 
 
 def test_the_repo_has_a_project_rpmlintrc() -> None:
-    assert (REPO / "rpm" / "apollo.rpmlintrc") in RPMLINTRCS
+    assert (REPO / "rpm" / "rpmlintrc") in RPMLINTRCS
+    assert lint.project_rpmlintrc(REPO, "apollo") == REPO / "rpm" / "rpmlintrc"
 
 
 def test_summary_line_is_parsed() -> None:
@@ -62,7 +63,7 @@ def test_errors_fail_the_stage_and_are_printed(unfiltered_copy: Path, capsys) ->
     assert "==> lint FAILED" in err
     assert "rpmlint found 1 errors" in err
     assert "hello.x86_64: E: no-binary" in err
-    assert "rpm/hello.rpmlintrc" in err  # says where a justified filter would go
+    assert "rpm/rpmlintrc" in err  # says where a justified filter would go
 
 
 def test_project_rpmlintrc_is_applied_and_a_clean_lint_is_not_repeated(
