@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Sequence
 
 from phoenix.packaging import runner
-from phoenix.packaging.errors import ToolkitError, UserError
+from phoenix.packaging.errors import UserError, report_errors
 
 STAGES = ("generate", "build", "lint", "verify")
 
@@ -87,21 +87,17 @@ def default_project_dir() -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if args_list[:1] == ["box"]:
-            from phoenix.packaging.box.cli import main as box_main
+    if args_list[:1] == ["box"]:
+        from phoenix.packaging.box.cli import main as box_main
 
-            return box_main(args_list[1:])
-        parser = build_parser()
-        args = parser.parse_args(args_list)
+        return box_main(args_list[1:])
+
+    def body() -> int:
+        args = build_parser().parse_args(args_list)
         runner.set_verbose(args.verbose)
         return run_stages(args)
-    except ToolkitError as exc:
-        print(f"build-rpm: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print("build-rpm: interrupted", file=sys.stderr)
-        return 130
+
+    return report_errors("build-rpm", body)
 
 
 def run_stages(args: argparse.Namespace) -> int:

@@ -6,7 +6,8 @@ check, 2 for bad input or usage).
 """
 from __future__ import annotations
 
-from typing import Sequence
+import sys
+from typing import Callable, Sequence
 
 
 class ToolkitError(Exception):
@@ -50,3 +51,20 @@ def _quote(argv: Sequence[str]) -> str:
     import shlex
 
     return " ".join(shlex.quote(str(a)) for a in argv)
+
+
+def report_errors(prog: str, body: Callable[[], int]) -> int:
+    """Run a command's body; a ToolkitError becomes one line on stderr and its exit status.
+
+    Shared by every command-line entry point (tools/build-rpm, its box
+    subcommand, tools/build-box) so a user mistake never shows a traceback
+    and Ctrl-C exits 130.
+    """
+    try:
+        return body()
+    except ToolkitError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return exc.exit_status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 from phoenix.packaging import runner
-from phoenix.packaging.errors import ToolkitError, UserError
+from phoenix.packaging.errors import UserError, report_errors
 
 DESCRIPTION = """\
 Manage the box: a Debian 12 (bookworm) root made once with debootstrap and
@@ -79,11 +79,7 @@ def main(argv: Sequence[str]) -> int:
     if not args.command:
         parser.print_help()
         return 2
-    try:
-        return COMMANDS[args.command](args)
-    except ToolkitError as exc:
-        print(f"build-rpm box: error: {exc}", file=sys.stderr)
-        return exc.exit_status
+    return report_errors("build-rpm box", lambda: COMMANDS[args.command](args))
 
 
 def cmd_create(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ import sys
 from typing import Sequence
 
 from phoenix.packaging import runner
-from phoenix.packaging.errors import ToolkitError
+from phoenix.packaging.errors import report_errors
 
 
 def current_key() -> str:
@@ -68,7 +68,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true", help="show every command run")
     args = parser.parse_args(argv)
     runner.set_verbose(args.verbose)
-    try:
+
+    def body() -> int:
         if args.list:
             for row in list_boxes():
                 mark = "*" if row["current"] else " "
@@ -84,12 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         ensure_host()
         print(ensure_box(refresh=args.refresh))
         return 0
-    except ToolkitError as exc:
-        print(f"build-box: error: {exc}", file=sys.stderr)
-        return exc.exit_status
-    except KeyboardInterrupt:
-        print("build-box: interrupted", file=sys.stderr)
-        return 130
+
+    return report_errors("build-box", body)
 
 
 if __name__ == "__main__":
