@@ -248,10 +248,11 @@ class ProcessLauncher:
         self._stopping = True
         self.notify('STOPPING=1')
         LOG.info('Caught stop signal, stopping %d workers', len(self.children))
-        # The parent's copies of the listening sockets go first: once the
-        # workers have served what is queued and closed theirs, the port is
-        # closed and a client gets "connection refused" (safe to retry), not
-        # a connection the kernel accepted and then reset.
+        # The listening sockets stop taking new connections (a SYN filter)
+        # and the parent's copies go first: once the workers have served what
+        # is queued and closed theirs, the port is closed and a client gets
+        # "connection refused" (safe to retry), never a connection the kernel
+        # accepted and then reset.
         if self.on_close is not None:
             self.on_close()
         self._retire(list(self.children.values()))

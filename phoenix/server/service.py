@@ -20,6 +20,8 @@ import eventlet.wsgi
 from eventlet import greenio
 from oslo_config import cfg
 
+from phoenix.server import synfilter
+
 LOG = logging.getLogger(__name__)
 ACCESS_LOG = logging.getLogger('phoenix.wsgi.access')
 
@@ -181,12 +183,19 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
 
 
 def retain_sockets(keep: Iterable[tuple[str, int]]) -> None:
-    """Close listening sockets a reloaded config no longer names."""
+    """Close listening sockets a reloaded config no longer names.
+
+    New connections are refused at the socket first: the workers still hold
+    copies and serve what is queued before they close theirs, and the filter
+    makes sure nothing is queued after their last accept (see synfilter).
+    """
     keep = set(keep)
     for key in list(_SOCKETS):
         if key not in keep:
             LOG.info('No longer listening on %s:%d', *key)
-            _SOCKETS.pop(key).close()
+            sock = _SOCKETS.pop(key)
+            synfilter.refuse_new_connections(sock)
+            sock.close()
 
 
 def close_sockets() -> None:

@@ -27,4 +27,9 @@ def test_restart_under_load_drops_no_accepted_request(start):
     start(share=old)
     load.join(60)
     assert results['failed'] == 0, results['samples']
-    assert results['refused_retries'] > 0 and results['ok'] > 0, results
+    # The load really crossed the restart: a client that connected while the
+    # port was closing was either refused and retried, or had its SYN dropped
+    # by the stop filter and got its answer from the new process after the
+    # SYN retransmission (about 1 s).
+    assert results['ok'] > 0, results
+    assert results['refused_retries'] > 0 or results['max_ms'] >= 900, results

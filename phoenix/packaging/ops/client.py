@@ -163,7 +163,8 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
         t.join()
     latencies.sort()
     pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0)
-    return {**totals, "samples": samples, "p50_ms": pct(0.50), "p99_ms": pct(0.99), "seconds": duration}
+    return {**totals, "samples": samples, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
+            "max_ms": latencies[-1] * 1000 if latencies else 0.0, "seconds": duration}
 
 
 def _read_answer(sock: socket.socket, timeout: float) -> bytes:

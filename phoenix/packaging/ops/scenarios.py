@@ -375,7 +375,7 @@ def restart(target: Target, seconds: float = 10.0, restart_after: float = 3.0) -
               "active": target.show(target.unit, "ActiveState")["ActiveState"]})
     line = (f"restart: systemctl restart under load took {f['restart_s']:.1f} s (pid {f['old_pid']} -> "
             f"{f['new_pid']}): {f['failed']} failed of {f['ok'] + f['failed']} requests, "
-            f"{f['refused_retries']} connection refusals retried")
+            f"{f['refused_retries']} connection refusals retried, slowest answer {f['max_ms'] / 1000:.1f} s")
     return ScenarioResult("restart", line, f, judge_restart(f))
 
 
