@@ -55,6 +55,9 @@ HARDENING: list[tuple[str, str]] = [
     ("SystemCallFilter", "~@privileged @resources"),
 ]
 
+#: fd-store slots of an HTTP unit: one listening socket per configured port
+FD_STORE_MAX = 16
+
 UNIT_KEYS = {
     "Description", "Documentation", "After", "Before", "Wants", "Requires", "BindsTo", "PartOf",
     "Conflicts", "ConditionPathExists", "StartLimitIntervalSec", "StartLimitBurst",
@@ -63,7 +66,7 @@ INSTALL_KEYS = {"WantedBy", "RequiredBy", "Alias", "Also"}
 SERVICE_KEYS = {
     "Type", "NotifyAccess", "User", "Group", "SupplementaryGroups", "ExecStart", "ExecStartPre", "ExecStartPost",
     "ExecReload", "ExecStop", "ExecStopPost", "Restart", "RestartSec", "TimeoutStartSec", "TimeoutStopSec",
-    "TimeoutSec", "WatchdogSec", "KillMode", "KillSignal", "Environment", "EnvironmentFile", "WorkingDirectory",
+    "TimeoutSec", "WatchdogSec", "FileDescriptorStoreMax", "KillMode", "KillSignal", "Environment", "EnvironmentFile", "WorkingDirectory",
     "StateDirectory", "StateDirectoryMode", "LogsDirectory", "LogsDirectoryMode", "RuntimeDirectory",
     "RuntimeDirectoryMode", "RuntimeDirectoryPreserve", "CacheDirectory", "ConfigurationDirectory",
     "LimitNOFILE", "LimitNPROC", "LimitCORE", "TasksMax", "MemoryMax", "MemoryHigh", "CPUQuota", "Nice",
@@ -111,6 +114,12 @@ def unit_for(service: "Service", plan: "SpecPlan") -> Sections:
         # The framework stops gracefully within graceful_shutdown_timeout; systemd
         # must wait longer than that before it escalates to SIGKILL.
         ("TimeoutStopSec", str(plan.timeout_stop_sec)),
+        # A phoenix HTTP service hands its listening sockets to systemd
+        # (FDSTORE=1) and gets them back on restart: connections arriving
+        # while it restarts wait in the backlog instead of being refused or
+        # reset. One descriptor per configured port.
+        *([("FileDescriptorStoreMax", str(FD_STORE_MAX))]
+          if service.phoenix and service.wsgi and not service.wsgi_script else []),
         ("StateDirectory", plan.name),
         ("StateDirectoryMode", "0750"),
         ("LogsDirectory", plan.name),

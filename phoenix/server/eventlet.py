@@ -151,4 +151,6 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
     except (WorkerConfigError, wsgi.PasteConfigError, OSError) as exc:
         LOG.error('%s', exc)
         return 2
+    # sockets systemd kept from the last run for ports no longer configured
+    service.retain_sockets(a for s in services for a in s.addresses)
     return serve(*services, reload_fn=_reload)

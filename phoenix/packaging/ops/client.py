@@ -153,8 +153,10 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
                 else:
                     totals["failed"] += 1
                     if len(samples) < 10:
-                        samples.append("%s %s port %d: %s" % ("POST" if write else "GET",
-                                                              time.strftime("%H:%M:%S"), port, outcome))
+                        now = time.time()
+                        samples.append("%s %s.%03d (started %.3f s earlier) port %d: %s" % (
+                            "POST" if write else "GET", time.strftime("%H:%M:%S", time.gmtime(now)),
+                            int(now * 1000) % 1000, time.monotonic() - started, port, outcome))
 
     pool = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]
     for t in pool:
