@@ -19,6 +19,11 @@ from phoenix.packaging.errors import UserError
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
+# Where the venv layer cache appears in the box (read-only), and how many
+# layers the cache keeps (each is one set of requirements, about 60 MB for apollo).
+VENV_CACHE_IN_BOX = "/var/cache/phoenix-venv-layers"
+VENV_LAYERS_KEPT = 4
+
 
 @contextlib.contextmanager
 def workdir(name: str) -> Iterator[Path]:
@@ -93,10 +98,57 @@ def rebuild_defines(bundled: bool) -> list[str]:
     return argv
 
 
+def venv_layer_cache() -> Path | None:
+    """Where the requirements' venv layers of earlier builds are kept; None: not used.
+
+    The spec (bundled mode) makes the layer from the wheels when it is not
+    given one, and saves it when asked (``phoenix_venv_cache_out``); see
+    templates/venv_layer.py. ``PHOENIX_VENV_CACHE`` moves the folder, ``0``
+    turns the cache off.
+    """
+    override = os.environ.get("PHOENIX_VENV_CACHE")
+    if override is not None:
+        return None if override.lower() in ("", "0", "no", "off", "false") else Path(override)
+    system = Path("/var/cache/phoenix/venv-layers")
+    try:
+        system.mkdir(parents=True, exist_ok=True)
+        if os.access(system, os.W_OK):
+            return system
+    except OSError:
+        pass
+    return Path.home() / ".cache" / "phoenix" / "venv-layers"
+
+
+def venv_layer_defines(cache_dir: str, out_dir: str) -> list[str]:
+    return ["--define", f"phoenix_venv_cache {cache_dir}", "--define", f"phoenix_venv_cache_out {out_dir}"]
+
+
+def keep_venv_layers(made: Path, cache: Path) -> list[Path]:
+    """Move the layers a build made (``made``/*.tar) into the cache; keep the newest few."""
+    kept = []
+    if not made.is_dir():
+        return kept
+    cache.mkdir(parents=True, exist_ok=True)
+    for layer in sorted(made.glob("venv-*.tar")):
+        partial = cache / (layer.name + ".partial")
+        shutil.copyfile(layer, partial)
+        os.replace(partial, cache / layer.name)
+        kept.append(cache / layer.name)
+        runner.log(f"    venv layer saved for the next builds: {cache / layer.name}")
+    if kept:
+        layers = sorted(cache.glob("venv-*.tar"), key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in layers[VENV_LAYERS_KEPT:]:
+            old.unlink(missing_ok=True)
+    return kept
+
+
 def rebuild_on_host(srpm: Path, topdir: Path, epoch: int, *, bundled: bool = False) -> list[Path]:
     """``rpmbuild --rebuild`` with the host's rpmbuild (``--box host``); RPMs in topdir/RPMS."""
     argv = ["rpmbuild", "--rebuild", "--define", f"_topdir {topdir}",
             *reproducible.rpm_defines(epoch), *rebuild_defines(bundled)]
+    cache = venv_layer_cache() if bundled else None
+    if cache is not None:
+        argv += venv_layer_defines(str(cache), str(topdir / "venv-layers"))
     if not host_has_rpmdb_of_system():
         argv.append("--nodeps")
     argv.append(str(srpm))
@@ -104,6 +156,8 @@ def rebuild_on_host(srpm: Path, topdir: Path, epoch: int, *, bundled: bool = Fal
     # PATH puts first (pyenv, a venv): the package runs on the system python3.
     env = {**reproducible.build_env(epoch), "PATH": SYSTEM_PATH}
     runner.run(argv, env=env, timeout=3600)
+    if cache is not None:
+        keep_venv_layers(topdir / "venv-layers", cache)
     return _collect(topdir / "RPMS", topdir / "out")
 
 
@@ -111,20 +165,34 @@ def rebuild_in_box(srpm: Path, out_dir: Path, epoch: int, *, bundled: bool = Fal
     """``rpmbuild --rebuild`` inside a throw-away copy of the cached box, offline.
 
     The SRPM goes to ``/build`` in the box (not ``/tmp``: the box mounts its
-    own tmpfs there); the RPMs come back from the box's ``/build/RPMS``.
+    own tmpfs there), itself a fresh tmpfs when there is memory for it
+    (scratch.py); the RPMs come back from the box's ``/build/RPMS``. The
+    venv layer cache is bound read-only; a layer the build made comes back
+    from ``/build/venv-layers``.
     """
+    from phoenix.packaging import scratch
     from phoenix.packaging.box import ensure_root, run_in, throwaway
 
     out_dir.mkdir(parents=True, exist_ok=True)
     root = ensure_root()
-    with throwaway(root) as box:
-        build = box / "build"
+    cache = venv_layer_cache() if bundled else None
+    with throwaway(root) as box, scratch.tmpfs() as tmpfs:
+        build = tmpfs or box / "build"
         build.mkdir(parents=True, exist_ok=True)
         shutil.copy2(srpm, build / srpm.name)
+        binds = [(tmpfs, "/build")] if tmpfs else []
+        ro_binds = []
         argv = ["rpmbuild", "--rebuild", "--define", "_topdir /build",
-                *reproducible.rpm_defines(epoch), *rebuild_defines(bundled), f"/build/{srpm.name}"]
+                *reproducible.rpm_defines(epoch), *rebuild_defines(bundled)]
+        if cache is not None:
+            cache.mkdir(parents=True, exist_ok=True)
+            ro_binds.append((cache, VENV_CACHE_IN_BOX))
+            argv += venv_layer_defines(VENV_CACHE_IN_BOX, "/build/venv-layers")
+        argv.append(f"/build/{srpm.name}")
         env = {**reproducible.build_env(epoch), "HOME": "/root", "PATH": SYSTEM_PATH}
-        run_in(box, argv, env=env, cwd="/build", network=False, timeout=3600)
+        run_in(box, argv, binds=binds, ro_binds=ro_binds, env=env, cwd="/build", network=False, timeout=3600)
+        if cache is not None:
+            keep_venv_layers(build / "venv-layers", cache)
         return _collect(build / "RPMS", out_dir)
 
 

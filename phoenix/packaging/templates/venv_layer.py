@@ -1,0 +1,179 @@
+"""Make the bundled virtualenv of a package while rpmbuild installs it, in two layers.
+
+The generated spec writes this file into the build folder and runs it: it is
+part of the spec, so the SRPM needs nothing else. The requirements' layer (a
+venv with every wheel of the wheels folder installed, no path naming the
+build root, byte-compiled) depends only on the wheels, the interpreter, the
+venv's final path and this file. A build host may pass a folder of layers an
+earlier build saved (``layer ... CACHE SAVE``): the layer is then unpacked
+instead of made, and the package gets the same bytes either way (the build
+tests compare them). Without one (Koji, mock) it is made here, offline.
+
+Rules for this file: it is pasted into the spec through a shell here-document
+and rpm expands macros there, so it holds no percent sign; Jinja renders it,
+so no brace pair of Jinja's either.
+"""
+import base64
+import compileall
+import csv
+import hashlib
+import importlib.util
+import os
+import py_compile
+import shutil
+import subprocess
+import sys
+
+MODE = py_compile.PycInvalidationMode.CHECKED_HASH
+
+
+def layer_key(venv_dir: str, wheels: str) -> str:
+    """What the layer depends on: this file, the interpreter, the venv path, the wheels."""
+    h = hashlib.sha256()
+    with open(__file__, "rb") as fh:
+        h.update(fh.read())
+    h.update(("\0" + venv_dir + "\0" + sys.version + "\0").encode())
+    try:
+        import ensurepip
+
+        h.update(ensurepip.version().encode())
+    except Exception:
+        pass
+    for name in sorted(os.listdir(wheels)):
+        if name.endswith(".whl"):
+            with open(os.path.join(wheels, name), "rb") as fh:
+                h.update(("\0" + name + "\0").encode() + hashlib.sha256(fh.read()).digest())
+    return h.hexdigest()[:32]
+
+
+def make_layer(buildroot: str, venv_dir: str, wheels: str, cache: str, save: str) -> None:
+    """The requirements' layer under BUILDROOT/VENV_DIR: from CACHE when it has it, else made."""
+    key = layer_key(venv_dir, wheels)
+    target = buildroot + venv_dir
+    cached = os.path.join(cache, "venv-" + key + ".tar") if cache else ""
+    if cached and os.path.isfile(cached):
+        os.makedirs(target)
+        subprocess.run(["tar", "-C", target, "-xf", cached], check=True)
+        print("venv layer " + key + ": unpacked from " + cached, flush=True)
+        return
+    print("venv layer " + key + ": made from the wheels", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", target], check=True)
+    names = sorted({name.split("-", 1)[0] for name in os.listdir(wheels) if name.endswith(".whl")})
+    subprocess.run([os.path.join(target, "bin", "python"), "-m", "pip", "install", "--find-links", wheels,
+                    "--no-compile", "--no-warn-script-location", "--upgrade", *names], check=True)
+    finish(buildroot, venv_dir, everything=True)
+    if save:
+        os.makedirs(save, exist_ok=True)
+        partial = os.path.join(save, "venv-" + key + ".tar.partial")
+        subprocess.run(["tar", "--sort=name", "-C", target, "-cf", partial, "."], check=True)
+        os.replace(partial, partial[: -len(".partial")])
+
+
+def finish(buildroot: str, venv_dir: str, everything: bool = False) -> None:
+    """Take the build root out of the venv and byte-compile what is not compiled yet.
+
+    ``everything``: a fresh layer, whose bytecode (written by pip and
+    setuptools while they ran, naming the build root) is all dropped and
+    compiled anew, in parallel.
+    """
+    target = buildroot + venv_dir
+    # Config and other files under etc/ belong in /etc (the spec installs them), not in the venv.
+    shutil.rmtree(os.path.join(target, "etc"), ignore_errors=True)
+    for dirpath, dirnames, filenames in os.walk(target):
+        if "direct_url.json" in filenames:
+            os.unlink(os.path.join(dirpath, "direct_url.json"))
+        if everything and "__pycache__" in dirnames:
+            dirnames.remove("__pycache__")
+            shutil.rmtree(os.path.join(dirpath, "__pycache__"))
+    changed = strip_buildroot(buildroot, target)
+    fix_records(target, changed)
+    if everything:
+        compileall.compile_dir(target, quiet=2, force=True, stripdir=buildroot, prependdir="/",
+                               invalidation_mode=MODE, workers=0)
+    else:
+        compile_missing(buildroot, target)
+
+
+def strip_buildroot(buildroot: str, target: str) -> set:
+    """Rewrite text files naming the build root; drop bytecode naming it (compiled again later)."""
+    proc = subprocess.run(["grep", "-rl", "--null", "-F", "-e", buildroot, target], stdout=subprocess.PIPE)
+    changed = set()
+    needle = buildroot.encode()
+    for raw in proc.stdout.split(b"\0"):
+        if not raw:
+            continue
+        path = os.fsdecode(raw)
+        if os.path.islink(path):
+            continue
+        if path.endswith(".pyc"):
+            os.unlink(path)
+            continue
+        with open(path, "rb") as fh:
+            data = fh.read()
+        if b"\0" in data:
+            continue  # binary: left for the spec's final check to report
+        with open(path, "r+b") as fh:
+            fh.write(data.replace(needle, b""))
+            fh.truncate()
+        changed.add(os.path.normpath(path))
+    return changed
+
+
+def fix_records(target: str, changed: set) -> None:
+    """pip's RECORD files follow the venv: rows of removed files go, rewritten files get their hash."""
+    for dirpath, dirnames, filenames in os.walk(target):
+        if not dirpath.endswith(".dist-info") or "RECORD" not in filenames:
+            continue
+        dirnames[:] = []
+        record = os.path.join(dirpath, "RECORD")
+        base = os.path.dirname(dirpath)
+        with open(record, newline="") as fh:
+            rows = list(csv.reader(fh))
+        out = []
+        for row in rows:
+            path = os.path.normpath(os.path.join(base, row[0])) if row else ""
+            if row and not os.path.lexists(path):
+                continue
+            if row and path in changed and len(row) >= 3 and row[1]:
+                with open(path, "rb") as fh:
+                    data = fh.read()
+                digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+                row = [row[0], "sha256=" + digest, str(len(data)), *row[3:]]
+            out.append(row)
+        if out != rows:
+            with open(record, "w", newline="") as fh:
+                csv.writer(fh).writerows(out)
+
+
+def compile_missing(buildroot: str, target: str) -> None:
+    """Compile each .py that has no bytecode yet, as compileall -f would (same bytes)."""
+    todo = []
+
+    def walk(folder: str) -> None:
+        for name in sorted(os.listdir(folder)):
+            path = os.path.join(folder, name)
+            if name.endswith(".py") and os.path.isfile(path):
+                if not os.path.exists(importlib.util.cache_from_source(path)):
+                    todo.append(path)
+            elif os.path.isdir(path) and not os.path.islink(path):
+                walk(path)
+
+    walk(target)
+    for path in todo:
+        compileall.compile_file(path, quiet=2, force=True, stripdir=buildroot, prependdir="/",
+                                invalidation_mode=MODE)
+
+
+def main(argv: list) -> int:
+    if argv[:1] == ["layer"] and len(argv) == 6:
+        make_layer(*argv[1:])
+    elif argv[:1] == ["finish"] and len(argv) == 3:
+        finish(argv[1], argv[2])
+    else:
+        sys.stderr.write("usage: layer BUILDROOT VENV_DIR WHEELS CACHE SAVE | finish BUILDROOT VENV_DIR\n")
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
