@@ -2,6 +2,7 @@
 # Eventlet first, before anything else is imported (DESIGN.md section 3).
 from phoenix.common import patching  # noqa: E402  (imports nothing but stdlib)
 
+patching.defer_sighup()  # a reload asked for during start-up waits for it
 patching.patch_for()
 
 import sys  # noqa: E402

@@ -7,6 +7,7 @@ behind), so an entry point imports this module first and calls
 """
 from __future__ import annotations
 
+import signal
 import sys
 import warnings
 from typing import Sequence
@@ -14,6 +15,7 @@ from typing import Sequence
 STANDARD_THREADS_FLAG = '--standard-threads'
 
 _patched: bool | None = None
+_early_sighup = False
 
 
 def quiet_eventlet_warnings() -> None:
@@ -49,3 +51,28 @@ def patch_for(argv: Sequence[str] | None = None) -> bool:
 def is_patched() -> bool:
     """Whether :func:`patch_for` monkey-patched this process."""
     return bool(_patched)
+
+
+def _note_sighup(signo: int, frame: object) -> None:
+    global _early_sighup
+    _early_sighup = True
+
+
+def defer_sighup() -> None:
+    """Remember a SIGHUP that arrives while the service is starting.
+
+    SIGHUP's default action ends the process, and the launcher installs its
+    reload handler only once config, paste pipeline and sockets are ready
+    (about a second). A service's entry point calls this on its first lines
+    (and ``phoenix.server.eventlet.run`` again); the launcher then runs the
+    reload that was asked for as soon as the service is ready.
+    """
+    if signal.getsignal(signal.SIGHUP) in (signal.SIG_DFL, None):
+        signal.signal(signal.SIGHUP, _note_sighup)
+
+
+def take_early_sighup() -> bool:
+    """Whether a SIGHUP came before the launcher's handlers (and forget it)."""
+    global _early_sighup
+    seen, _early_sighup = _early_sighup, False
+    return seen

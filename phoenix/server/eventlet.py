@@ -123,6 +123,7 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
     ``topic``/``server``/``serializer`` belong to rpc workers, which need a
     messaging transport (see :func:`get_workers`).
     """
+    patching.defer_sighup()  # for entry points that did not call it first thing
     env = os.environ
     if 'PROJECT_NAME' not in env:
         utils.init_env()

@@ -22,6 +22,7 @@ from typing import Callable, Protocol, Sequence
 
 from eventlet import patcher
 
+from phoenix.common import patching
 from phoenix.server import systemd
 
 LOG = logging.getLogger(__name__)
@@ -112,6 +113,9 @@ class ProcessLauncher:
         LOG.info('Started %s', ', '.join(s.describe() for s in self.services) or 'no services')
         self.notify('READY=1\nSTATUS=%s\nMAINPID=%d' % (
             '; '.join(s.describe() for s in self.services), os.getpid()))
+        if patching.take_early_sighup():
+            LOG.info('A SIGHUP came during start-up: reloading now')
+            self._signals.append(signal.SIGHUP)
 
     def wait(self) -> int:
         """Supervise workers until a stop signal; return the exit status."""

@@ -7,7 +7,7 @@ import socket
 import threading
 import time
 
-from apollo_proc import free_ports, http, listening_inodes, recv_until, wait_for
+from apollo_proc import answers, free_ports, http, listening_inodes, recv_until, wait_for
 
 
 def test_both_ports_answer_with_two_workers_and_share_data(start):
@@ -242,4 +242,34 @@ def test_port_in_use_fails_the_start(start):
 def test_standard_threads_flag_runs_unpatched(start):
     api = start(args=['--standard-threads'])
     assert http('GET', api.url('/healthcheck', 1))[0] == 200
+    assert api.stop() == 0
+
+
+def _catches(pid: int, signo: int) -> bool:
+    for line in open('/proc/%d/status' % pid):
+        if line.startswith('SigCgt:'):
+            return bool(int(line.split()[1], 16) & (1 << (signo - 1)))
+    return False
+
+
+def test_sighup_during_start_up_is_a_reload_once_ready(start, notify_socket):
+    """SIGHUP's default action ends a process; one that arrives while the
+    service is still loading its config must not kill it."""
+    path, sock = notify_socket
+    api = start(env={'NOTIFY_SOCKET': path}, wait=False)
+    wait_for(lambda: _catches(api.proc.pid, signal.SIGHUP), 10, interval=0.001,
+             what='the entry point to catch SIGHUP')
+    sock.setblocking(False)
+    try:
+        early = sock.recv(4096).decode()
+    except BlockingIOError:
+        early = ''
+    assert 'READY=1' not in early, 'too late to test: the service was already ready'
+    api.signal(signal.SIGHUP)
+    recv_until(sock, 'READY=1')              # started, then reloaded: READY again
+    recv_until(sock, 'READY=1')
+    assert api.proc.poll() is None, api.output()
+    for index in range(len(api.ports)):
+        wait_for(lambda: answers(api, index), 10, what='port %d' % api.ports[index])
+    assert 'A SIGHUP came during start-up: reloading now' in api.output()
     assert api.stop() == 0
