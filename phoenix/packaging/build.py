@@ -15,9 +15,10 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 from phoenix.packaging import reproducible, rpmbuild, runner, sources
 from phoenix.packaging.errors import UserError
@@ -108,12 +109,15 @@ def build(
     inputs: BuildInputs | None = None,
     dist_dir: Path | None = None,
     reuse: bool = True,
+    on_srpm: Callable[[str, Path, Path], None] | None = None,
 ) -> BuildResult:
     """Build the SRPM and RPMs of ``project_dir`` into ``dist_dir`` (default PROJECT/dist).
 
     ``box`` is ``nspawn`` (a throw-away copy of the cached Debian 12 box,
     networking off) or ``host`` (the host's rpmbuild). ``sign`` is a GPG key
     id for ``rpmsign --addsign``. ``reuse=False`` always rebuilds.
+    ``on_srpm(name, spec, srpm)`` is called once the SRPM exists, before the
+    RPMs are built (the CLI starts linting the spec and SRPM then).
     """
     if box == "vagrant":
         # A Vagrant VM verifies; building there would only be slower. The
@@ -138,13 +142,14 @@ def build(
                                  skipped=True, inputs_hash=key, signed_with=sign)
             runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
         else:
-            result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key)
+            result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm)
         produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
     return result
 
 
 def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str,
-           sign: str | None, constraints_file: Path | None, key: str) -> BuildResult:
+           sign: str | None, constraints_file: Path | None, key: str,
+           on_srpm: Callable[[str, Path, Path], None] | None = None) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
     bundled = inp.install_mode == "bundled"
@@ -159,6 +164,8 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
             built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch)
             srpm_tmp = tmp / built.name
             shutil.copy2(built, srpm_tmp)
+            if on_srpm is not None:
+                on_srpm(inp.name, inp.spec, srpm_tmp)
             if box == "host":
                 rpms_tmp = []
                 for r in rpmbuild.rebuild_on_host(srpm_tmp, top, epoch, bundled=bundled):
@@ -194,34 +201,42 @@ def _spec_file(inp: BuildInputs, top: Path) -> Path:
 
 def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: int,
                     constraints_file: Path | None) -> list[Path]:
-    """Put every SourceN of the plan into ``src_dir``: sdist, wheels, project files."""
+    """Put every SourceN of the plan into ``src_dir``: sdist, wheels, project files.
+
+    The sdist (a pbr subprocess) and the wheels tarball (gzip, which frees
+    the GIL) are made at the same time.
+    """
     made: list[Path] = []
     tags = {tag for tag, _, _ in inp.sources}
     entries = list(inp.sources) or [(0, f"{inp.name}-{inp.version}.tar.gz", None)]
     if inp.install_mode == "bundled" and 1 not in tags:
         entries.append((1, f"{inp.name}-{inp.version}-wheels.tar.gz", None))
-    for tag, filename, rel in sorted(entries, key=lambda e: e[0]):
-        filename = _expand(filename, inp)
-        if rel is not None:
-            src = project_dir / rel
-            if not src.is_file():
-                raise UserError(f"{inp.spec}: Source{tag} {filename} comes from {rel}, which does not exist; "
-                                "run tools/build-rpm --stage generate")
-            dst = src_dir / filename
-            shutil.copyfile(src, dst)
-        elif tag == 0:
-            dst = sources.make_sdist(project_dir, inp.name, inp.version, src_dir, epoch)
+    jobs: list[tuple[str, Future[Path]]] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for tag, filename, rel in sorted(entries, key=lambda e: e[0]):
+            filename = _expand(filename, inp)
+            if rel is not None:
+                src = project_dir / rel
+                if not src.is_file():
+                    raise UserError(f"{inp.spec}: Source{tag} {filename} comes from {rel}, which does not exist; "
+                                    "run tools/build-rpm --stage generate")
+                dst = src_dir / filename
+                shutil.copyfile(src, dst)
+                made.append(dst)
+            elif tag == 0:
+                jobs.append((filename, pool.submit(sources.make_sdist, project_dir, inp.name, inp.version,
+                                                   src_dir, epoch)))
+            elif tag == 1 and inp.install_mode == "bundled":
+                jobs.append((filename, pool.submit(sources.make_wheels_tarball, inp.name, inp.version,
+                                                   inp.requirements, constraints_file, src_dir, epoch)))
+            else:
+                raise UserError(f"{inp.spec}: Source{tag} {filename} has no path in the project "
+                                "and is not one the build makes (0 sdist, 1 wheels)")
+        for filename, job in jobs:
+            dst = job.result()
             if dst.name != filename:
                 dst = dst.rename(src_dir / filename)
-        elif tag == 1 and inp.install_mode == "bundled":
-            dst = sources.make_wheels_tarball(inp.name, inp.version, inp.requirements,
-                                              constraints_file, src_dir, epoch)
-            if dst.name != filename:
-                dst = dst.rename(src_dir / filename)
-        else:
-            raise UserError(f"{inp.spec}: Source{tag} {filename} has no path in the project "
-                            "and is not one the build makes (0 sdist, 1 wheels)")
-        made.append(dst)
+            made.append(dst)
     reproducible.set_mtimes(made, epoch)
     return made
 

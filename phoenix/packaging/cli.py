@@ -123,10 +123,14 @@ def run_stages(args: argparse.Namespace) -> int:
     from phoenix.packaging import build, lint
 
     result = None
-    if args.stage in (None, "build"):
-        result = build.build(project_dir, box=args.box, sign=args.sign)
-    if args.stage in (None, "lint"):
-        lint.lint(project_dir, result)
+    with lint.Prelint(project_dir) as prelint:
+        # Build and lint both run: the spec and the SRPM are linted while the
+        # box builds the RPM (lint.Prelint); the lint stage adds the RPMs.
+        early = prelint.start if args.stage is None and not args.sign else None
+        if args.stage in (None, "build"):
+            result = build.build(project_dir, box=args.box, sign=args.sign, on_srpm=early)
+        if args.stage in (None, "lint"):
+            lint.lint(project_dir, result, prelint=prelint)
     if args.verify or args.stage == "verify":
         from phoenix.packaging import verify
 

@@ -10,13 +10,19 @@ A lint of the same files with the same filters is not repeated.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import importlib.util
 import json
+import os
 import re
 import shutil
+import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import TracebackType
 from typing import Any, Sequence
 
 from phoenix.packaging import runner
@@ -43,8 +49,14 @@ class LintReport:
     cached: bool = False
 
 
+# rpmlint with rpm2archive hidden from it: see rpmlint_main.py.
+RPMLINT_MAIN = Path(__file__).with_name("rpmlint_main.py")
+
+
 def rpmlint_command() -> list[str]:
     """rpmlint of the toolkit's environment (PyPI rpmlint 2.x), else the host's."""
+    if importlib.util.find_spec("rpmlint") is not None:
+        return [sys.executable, str(RPMLINT_MAIN)]
     venv_rpmlint = Path(sys.executable).with_name("rpmlint")
     if venv_rpmlint.exists():
         return [str(venv_rpmlint)]
@@ -79,26 +91,123 @@ def parse_summary(output: str) -> tuple[int, int]:
     return int(m.group("errors")), int(m.group("warnings"))
 
 
-def run_rpmlint(files: Sequence[Path], rcfiles: Sequence[Path]) -> LintReport:
-    """One rpmlint run over ``files`` with the given rpmlintrc files."""
+def rpmlint_argv(files: Sequence[Path], rcfiles: Sequence[Path]) -> list[str]:
     argv = [*rpmlint_command(), "--ignore-unused-rpmlintrc"]
     for rc in rcfiles:
         argv += ["-r", str(rc)]
-    argv += [str(f) for f in files]
-    # rpmlint exits 64 when it found errors and 66 over the badness threshold:
-    # the summary line, parsed below, is the verdict.
-    proc = runner.run(argv, check=False, capture=True, env={"LC_ALL": "C.UTF-8"})
-    output = (proc.stdout or "") + (proc.stderr or "")
+    return argv + [str(f) for f in files]
+
+
+def rpmlint_env() -> dict[str, str]:
+    """rpmlint unpacks packages under TMPDIR: a tmpfs when there is one (5000 files: 1.4 s -> 0.3 s)."""
+    env = {"LC_ALL": "C.UTF-8"}
+    shm = Path("/dev/shm")
+    try:
+        st = os.statvfs(shm)
+        if os.access(shm, os.W_OK) and st.f_bavail * st.f_frsize > (1 << 30) and _is_tmpfs(shm):
+            env["TMPDIR"] = str(shm)
+    except OSError:
+        pass
+    return env
+
+
+def _is_tmpfs(path: Path) -> bool:
+    try:
+        for line in Path("/proc/mounts").read_text().splitlines():
+            fields = line.split()
+            if len(fields) > 2 and fields[1] == str(path):
+                return fields[2] == "tmpfs"
+    except OSError:
+        pass
+    return False
+
+
+def report_of(output: str, files: Sequence[Path]) -> LintReport:
     errors, warnings = parse_summary(output)
     error_lines = [line for line in output.splitlines() if re.search(r": E: ", line)]
     return LintReport(errors, warnings, error_lines, list(files), output)
 
 
-def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None) -> LintReport:
+def run_rpmlint(files: Sequence[Path], rcfiles: Sequence[Path]) -> LintReport:
+    """One rpmlint run over ``files`` with the given rpmlintrc files."""
+    # rpmlint exits 64 when it found errors and 66 over the badness threshold:
+    # the summary line, parsed below, is the verdict.
+    proc = runner.run(rpmlint_argv(files, rcfiles), check=False, capture=True, env=rpmlint_env())
+    return report_of((proc.stdout or "") + (proc.stderr or ""), files)
+
+
+def combined(first: LintReport, second: LintReport) -> LintReport:
+    """Two rpmlint runs as one: counts added (one run over both gives the same sums)."""
+    return LintReport(first.errors + second.errors, first.warnings + second.warnings,
+                      first.error_lines + second.error_lines, first.checked + second.checked,
+                      first.output.rstrip() + "\n" + second.output)
+
+
+class Prelint:
+    """rpmlint of the spec and the SRPM, run while the box builds the RPM (2 cores).
+
+    The build stage calls ``start`` once the SRPM exists; the lint stage
+    then only lints the RPMs and adds the two reports (``take``). The SRPM
+    is copied first: the build's own copy goes away before it ends. A
+    signed build is not prelinted: its SRPM changes after the build.
+    """
+
+    def __init__(self, project_dir: Path) -> None:
+        self.project_dir = project_dir
+        self._spec: Path | None = None
+        self._digest = ""
+        self._proc: subprocess.Popen[str] | None = None
+        self._tmp: tempfile.TemporaryDirectory[str] | None = None
+
+    def __enter__(self) -> "Prelint":
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def start(self, name: str, spec: Path, srpm: Path) -> None:
+        self.close()
+        self._tmp = tempfile.TemporaryDirectory(prefix="phoenix-prelint-")
+        copy = Path(self._tmp.name) / srpm.name
+        shutil.copyfile(srpm, copy)
+        self._spec, self._digest = spec, _sha256(copy)
+        argv = rpmlint_argv([spec, copy], rpmlintrc_files(self.project_dir, name))
+        if runner.VERBOSE:
+            runner.log("+ (while the RPM builds) " + " ".join(argv))
+        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                      stdin=subprocess.DEVNULL, env={**os.environ, **rpmlint_env()})
+
+    def take(self, spec: Path, srpm: Path) -> LintReport | None:
+        """The report on exactly these files, or None (not started, other files, failed)."""
+        if self._proc is None or spec != self._spec or _sha256(srpm) != self._digest:
+            return None
+        output, _ = self._proc.communicate()
+        self._proc = None
+        self.close()
+        try:
+            return report_of(output, [spec, srpm])
+        except CheckFailed:
+            return None
+
+    def close(self) -> None:
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
+         prelint: Prelint | None = None) -> LintReport:
     """Lint the spec, the SRPM and the RPMs of the last build; CheckFailed on any error.
 
     ``result`` is the build stage's BuildResult; with None (``--stage lint``)
     the packages in ``dist/`` and the spec in ``rpm/`` are linted.
+    ``prelint``: the spec and the SRPM were linted during the build already.
     """
     project_dir = project_dir.resolve()
     with runner.stage("lint") as produced:
@@ -117,18 +226,26 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None)
         rcfiles = rpmlintrc_files(project_dir, name)
         key = _lint_key(files, rcfiles)
         state = _read_state(dist)
+        early = None
         if state and state.get("key") == key:
             report = LintReport(state["errors"], state["warnings"], state.get("error_lines", []),
                                 files, cached=True)
             runner.log(f"    same files and filters as the last lint: {report.errors} errors, "
                        f"{report.warnings} warnings")
         else:
-            report = run_rpmlint(files, rcfiles)
+            early = None
+            if prelint is not None and result is not None and not result.signed_with:
+                early = prelint.take(spec, result.srpm)
+            if early is not None:
+                report = combined(early, run_rpmlint(result.rpms, rcfiles))
+            else:
+                report = run_rpmlint(files, rcfiles)
             if runner.VERBOSE:
                 runner.log(report.output.rstrip())
             _write_state(dist, key, report)
+        when = "; spec and SRPM linted while the RPM was built" if early is not None else ""
         produced.append(f"{report.errors} errors, {report.warnings} warnings "
-                        f"({len(packages)} packages and 1 spec checked)")
+                        f"({len(packages)} packages and 1 spec checked{when})")
         if report.errors:
             shown = "\n".join("    " + line for line in report.error_lines[:50])
             more = len(report.error_lines) - 50
@@ -166,6 +283,14 @@ def _lint_key(files: Sequence[Path], rcfiles: Sequence[Path]) -> str:
         h.update(version("rpmlint").encode())
     except Exception:
         pass
+    return h.hexdigest()
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
     return h.hexdigest()
 
 
