@@ -147,9 +147,12 @@ class Prelint:
     """rpmlint of the spec and the SRPM, run while the box builds the RPM (2 cores).
 
     The build stage calls ``start`` once the SRPM exists; the lint stage
-    then only lints the RPMs and adds the two reports (``take``). The SRPM
-    is copied first: the build's own copy goes away before it ends. A
-    signed build is not prelinted: its SRPM changes after the build.
+    then only lints the RPMs (``lint_rpms``) and adds the two reports
+    (``take``). The SRPM is copied first: the build's own copy goes away
+    before it ends. A signed build is not prelinted: its SRPM changes after
+    the build. ``start`` also starts the rpmlint that will check the RPMs, on
+    standby: it imports rpmlint and its checks (half a second) while the
+    RPM is built, then waits for its arguments (rpmlint_main.py).
     """
 
     def __init__(self, project_dir: Path) -> None:
@@ -157,6 +160,7 @@ class Prelint:
         self._spec: Path | None = None
         self._digest = ""
         self._proc: subprocess.Popen[str] | None = None
+        self._standby: subprocess.Popen[str] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "Prelint":
@@ -175,8 +179,13 @@ class Prelint:
         argv = rpmlint_argv([spec, copy], rpmlintrc_files(self.project_dir, name))
         if runner.VERBOSE:
             runner.log("+ (while the RPM builds) " + " ".join(argv))
+        env = {**os.environ, **rpmlint_env()}
         self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                      stdin=subprocess.DEVNULL, env={**os.environ, **rpmlint_env()})
+                                      stdin=subprocess.DEVNULL, env=env)
+        command = rpmlint_command()
+        if command[-1:] == [str(RPMLINT_MAIN)]:
+            self._standby = subprocess.Popen([*command, "--standby"], stdin=subprocess.PIPE,
+                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
 
     def take(self, spec: Path, srpm: Path) -> LintReport | None:
         """The report on exactly these files, or None (not started, other files, failed)."""
@@ -184,18 +193,29 @@ class Prelint:
             return None
         output, _ = self._proc.communicate()
         self._proc = None
-        self.close()
         try:
             return report_of(output, [spec, srpm])
         except CheckFailed:
             return None
 
+    def lint_rpms(self, rpms: Sequence[Path], rcfiles: Sequence[Path]) -> LintReport:
+        """rpmlint of the RPMs, by the standby rpmlint when there is one."""
+        standby, self._standby = self._standby, None
+        if standby is None:
+            return run_rpmlint(rpms, rcfiles)
+        argv = rpmlint_argv(rpms, rcfiles)
+        if runner.VERBOSE:
+            runner.log("+ (rpmlint on standby) " + " ".join(argv))
+        output, _ = standby.communicate(json.dumps(argv[len(rpmlint_command()):]) + "\n")
+        return report_of(output, rpms)
+
     def close(self) -> None:
-        if self._proc is not None:
-            with contextlib.suppress(OSError):
-                self._proc.kill()
-            self._proc.wait()
-            self._proc = None
+        for proc in (self._proc, self._standby):
+            if proc is not None:
+                with contextlib.suppress(OSError):
+                    proc.kill()
+                proc.wait()
+        self._proc = self._standby = None
         if self._tmp is not None:
             self._tmp.cleanup()
             self._tmp = None
@@ -237,7 +257,7 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
             if prelint is not None and result is not None and not result.signed_with:
                 early = prelint.take(spec, result.srpm)
             if early is not None:
-                report = combined(early, run_rpmlint(result.rpms, rcfiles))
+                report = combined(early, prelint.lint_rpms(result.rpms, rcfiles))
             else:
                 report = run_rpmlint(files, rcfiles)
             if runner.VERBOSE:
