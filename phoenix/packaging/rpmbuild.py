@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -124,13 +125,13 @@ def venv_layer_defines(cache_dir: str, out_dir: str) -> list[str]:
 
 
 def keep_venv_layers(made: Path, cache: Path) -> list[Path]:
-    """Move the layers a build made (``made``/*.tar) into the cache; keep the newest few."""
+    """Move the layers a build made (``made``/*.tar) into the cache; keep the most recently used few."""
     kept = []
     if not made.is_dir():
         return kept
     cache.mkdir(parents=True, exist_ok=True)
     for layer in sorted(made.glob("venv-*.tar")):
-        partial = cache / (layer.name + ".partial")
+        partial = cache / f"{layer.name}.{os.getpid()}.partial"
         shutil.copyfile(layer, partial)
         os.replace(partial, cache / layer.name)
         kept.append(cache / layer.name)
@@ -140,6 +141,13 @@ def keep_venv_layers(made: Path, cache: Path) -> list[Path]:
         for old in layers[VENV_LAYERS_KEPT:]:
             old.unlink(missing_ok=True)
     return kept
+
+
+def touch_used_layer(output: str | None, cache: Path) -> None:
+    """Mark the layer the build unpacked as just used: the cache keeps the most recently used."""
+    for match in re.finditer(r"^venv layer ([0-9a-f]+): unpacked from ", output or "", re.M):
+        with contextlib.suppress(OSError):
+            os.utime(cache / f"venv-{match.group(1)}.tar")
 
 
 def rebuild_on_host(srpm: Path, topdir: Path, epoch: int, *, bundled: bool = False) -> list[Path]:
@@ -155,8 +163,9 @@ def rebuild_on_host(srpm: Path, topdir: Path, epoch: int, *, bundled: bool = Fal
     # The distribution's interpreter and tools, not whatever a developer's
     # PATH puts first (pyenv, a venv): the package runs on the system python3.
     env = {**reproducible.build_env(epoch), "PATH": SYSTEM_PATH}
-    runner.run(argv, env=env, timeout=3600)
+    proc = runner.run(argv, env=env, timeout=3600)
     if cache is not None:
+        touch_used_layer(proc.stdout, cache)
         keep_venv_layers(topdir / "venv-layers", cache)
     return _collect(topdir / "RPMS", topdir / "out")
 
@@ -190,8 +199,10 @@ def rebuild_in_box(srpm: Path, out_dir: Path, epoch: int, *, bundled: bool = Fal
             argv += venv_layer_defines(VENV_CACHE_IN_BOX, "/build/venv-layers")
         argv.append(f"/build/{srpm.name}")
         env = {**reproducible.build_env(epoch), "HOME": "/root", "PATH": SYSTEM_PATH}
-        run_in(box, argv, binds=binds, ro_binds=ro_binds, env=env, cwd="/build", network=False, timeout=3600)
+        proc = run_in(box, argv, binds=binds, ro_binds=ro_binds, env=env, cwd="/build", network=False,
+                      timeout=3600)
         if cache is not None:
+            touch_used_layer(proc.stdout, cache)
             keep_venv_layers(build / "venv-layers", cache)
         return _collect(build / "RPMS", out_dir)
 

@@ -2,11 +2,12 @@
 
 The generated spec makes the requirements' layer of the virtualenv itself,
 or unpacks one an earlier build saved (templates/venv_layer.py). hello, with
-its spec generated, is built three times on the host: with the cache off,
-with an empty cache (the layer is made and saved) and with that cache (the
-layer is unpacked). The three RPMs must be byte-identical. A fourth build,
-from a cached layer with a marker file slipped in, proves the third one
-really took the layer from the cache.
+its spec generated, is built on the host: at a first commit with an empty
+cache (the layer is made and saved) and with the cache off; at a second
+commit (another epoch, another version) with the cache off and with the
+layer the first commit saved. At each commit the RPMs must be
+byte-identical. A last build, from a cached layer with a marker file slipped
+in, proves the cached builds really took the layer from the cache.
 """
 from __future__ import annotations
 
@@ -21,13 +22,17 @@ from phoenix.packaging import build, generate
 from pkgcheck import rpm_q, sha256
 
 
+def _commit(repo: Path, epoch: int, message: str) -> None:
+    env = {"GIT_COMMITTER_DATE": f"@{epoch} +0000", "GIT_AUTHOR_DATE": f"@{epoch} +0000", "PATH": "/usr/bin:/bin"}
+    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q",
+                    "-m", message], cwd=repo, check=True, env=env)
+
+
 def _generated_hello(where: Path) -> Path:
     repo = make_hello_repo(where)
     generate.write(repo)
-    subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
-    subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@example.org", "commit", "-q",
-                    "--date=@1767225600", "-m", "generated"], cwd=repo, check=True,
-                   env={"GIT_COMMITTER_DATE": "@1767225600 +0000", "PATH": "/usr/bin:/bin"})
+    _commit(repo, 1767225600, "generated")
     return repo
 
 
@@ -49,17 +54,22 @@ def test_cached_layer_gives_the_same_package(tmp_path: Path, monkeypatch: pytest
     assert "venv-layer.py layer" in (repo / "rpm" / "hello.spec").read_text()
     cache = tmp_path / "layers"
 
-    no_cache = _build(repo, tmp_path / "dist-off", "0", monkeypatch)
     made = _build(repo, tmp_path / "dist-made", str(cache), monkeypatch)
     layers = sorted(cache.glob("venv-*.tar"))
     assert len(layers) == 1, "the build without a layer saves the one it made"
-    reused = _build(repo, tmp_path / "dist-reused", str(cache), monkeypatch)
-
+    no_cache = _build(repo, tmp_path / "dist-off", "0", monkeypatch)
     assert _files(made) == _files(no_cache)
-    assert _files(reused) == _files(no_cache)
     assert sha256(made) == sha256(no_cache)
-    assert sha256(reused) == sha256(no_cache)
+
+    # A later commit, built with the layer the first one saved.
+    (repo / "README.rst").write_text((repo / "README.rst").read_text() + "\nA later commit.\n")
+    _commit(repo, 1767312000, "later")
+    no_cache = _build(repo, tmp_path / "dist-off-2", "0", monkeypatch)
+    reused = _build(repo, tmp_path / "dist-reused-2", str(cache), monkeypatch)
     assert sorted(cache.glob("venv-*.tar")) == layers, "a cache hit saves nothing new"
+    assert no_cache.name == reused.name != made.name
+    assert _files(reused) == _files(no_cache)
+    assert sha256(reused) == sha256(no_cache)
 
     # Tamper with the cached layer: a build that reads it ships the marker.
     marker = tmp_path / "MARKER"

@@ -34,9 +34,11 @@ def layer_key(venv_dir: str, wheels: str) -> str:
         h.update(fh.read())
     h.update(("\0" + venv_dir + "\0" + sys.version + "\0").encode())
     try:
+        # The pip (and setuptools) wheels venv seeds the layer with.
         import ensurepip
 
         h.update(ensurepip.version().encode())
+        h.update(repr(sorted(ensurepip._get_packages().items())).encode())
     except Exception:
         pass
     for name in sorted(os.listdir(wheels)):
@@ -53,9 +55,11 @@ def make_layer(buildroot: str, venv_dir: str, wheels: str, cache: str, save: str
     cached = os.path.join(cache, "venv-" + key + ".tar") if cache else ""
     if cached and os.path.isfile(cached):
         os.makedirs(target)
-        subprocess.run(["tar", "-C", target, "-xf", cached], check=True)
-        print("venv layer " + key + ": unpacked from " + cached, flush=True)
-        return
+        if subprocess.run(["tar", "-C", target, "-xf", cached]).returncode == 0:
+            print("venv layer " + key + ": unpacked from " + cached, flush=True)
+            return
+        # A layer removed or cut short meanwhile: make it, as without a cache.
+        shutil.rmtree(target)
     print("venv layer " + key + ": made from the wheels", flush=True)
     subprocess.run([sys.executable, "-m", "venv", target], check=True)
     names = sorted({name.split("-", 1)[0] for name in os.listdir(wheels) if name.endswith(".whl")})
