@@ -172,6 +172,10 @@ class Prelint:
 
     def start(self, name: str, spec: Path, srpm: Path) -> None:
         self.close()
+        try:
+            rpmlint_command()
+        except UserError:
+            return  # the lint stage reports it
         self._tmp = tempfile.TemporaryDirectory(prefix="phoenix-prelint-")
         copy = Path(self._tmp.name) / srpm.name
         shutil.copyfile(srpm, copy)
