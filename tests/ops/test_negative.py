@@ -196,6 +196,16 @@ def test_restart_client_retries_refused_connections_and_does_not_count_them():
     assert figures["failed"] == 0 and figures["refused_retries"] > 0 and figures["ok"] > 0
 
 
+def test_restart_reports_refusals_when_the_unit_keeps_its_sockets():
+    """With FileDescriptorStoreMax= the port never closes across a restart:
+    a refused connection means the service did not hand its sockets over."""
+    figures = {"failed": 0, "ok": 900, "samples": [], "active": "active", "refused_retries": 37}
+    assert scenarios.judge_restart({**figures, "fd_store_max": 0}) == []
+    problems = scenarios.judge_restart({**figures, "fd_store_max": 16})
+    assert any("37 connections refused although the unit keeps its listening sockets" in p
+               for p in problems), problems
+
+
 def test_reload_reports_a_restart_instead_of_a_reload():
     figures = {"old_pid": 10, "new_pid": 11, "applied_s": 0.3, "restored_s": 0.2, "option": "x"}
     assert scenarios.judge_reload(figures) == [
