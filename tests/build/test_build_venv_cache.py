@@ -7,7 +7,9 @@ cache (the layer is made and saved) and with the cache off; at a second
 commit (another epoch, another version) with the cache off and with the
 layer the first commit saved. At each commit the RPMs must be
 byte-identical. A last build, from a cached layer with a marker file slipped
-in, proves the cached builds really took the layer from the cache.
+in, proves the cached builds really took the layer from the cache. In the
+box, where the layer is seeded from the distribution's pip wheel rather than
+by ensurepip, the same three ways give the same bytes too.
 """
 from __future__ import annotations
 
@@ -78,3 +80,20 @@ def test_cached_layer_gives_the_same_package(tmp_path: Path, monkeypatch: pytest
         tar.add(marker, arcname="./MARKER")
     tampered = _build(repo, tmp_path / "dist-tampered", str(cache), monkeypatch)
     assert "/usr/lib/hello/MARKER" in rpm_q(tampered, "-l").split()
+
+
+def test_box_build_same_with_and_without_the_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same in the box, where the layer is seeded from the distribution's pip wheel (venv_layer.seed_wheels)."""
+    repo = _generated_hello(tmp_path)
+    cache = tmp_path / "layers"
+    built = {}
+    for label, setting in (("made", str(cache)), ("off", "0"), ("reused", str(cache))):
+        monkeypatch.setenv("PHOENIX_VENV_CACHE", setting)
+        result = build.build(repo, box="nspawn", dist_dir=tmp_path / f"dist-{label}", reuse=False)
+        built[label] = result.rpms[0]
+        if label == "made":
+            assert len(list(cache.glob("venv-*.tar"))) == 1
+    assert _files(built["made"]) == _files(built["off"]) == _files(built["reused"])
+    assert sha256(built["made"]) == sha256(built["off"]) == sha256(built["reused"])
+    files = [line.split()[0] for line in _files(built["off"])]
+    assert any(f.startswith("/usr/lib/hello/lib/python3") and "/pip/" in f for f in files), "pip is seeded"

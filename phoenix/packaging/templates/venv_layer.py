@@ -48,6 +48,21 @@ def layer_key(venv_dir: str, wheels: str) -> str:
     return h.hexdigest()[:32]
 
 
+def seed_wheels() -> list:
+    """The pip and setuptools wheel files ``python -m venv`` would seed a venv with, or []."""
+    try:
+        import ensurepip
+
+        paths = [package.wheel_path for package in ensurepip._get_packages().values()]
+    except Exception:
+        return []
+    if any(not path or not os.path.isfile(path) for path in paths):
+        return []
+    if not any(os.path.basename(path).startswith("pip-") for path in paths):
+        return []
+    return sorted(paths)
+
+
 def make_layer(buildroot: str, venv_dir: str, wheels: str, cache: str, save: str) -> None:
     """The requirements' layer under BUILDROOT/VENV_DIR: from CACHE when it has it, else made."""
     key = layer_key(venv_dir, wheels)
@@ -61,10 +76,26 @@ def make_layer(buildroot: str, venv_dir: str, wheels: str, cache: str, save: str
         # A layer removed or cut short meanwhile: make it, as without a cache.
         shutil.rmtree(target)
     print("venv layer " + key + ": made from the wheels", flush=True)
-    subprocess.run([sys.executable, "-m", "venv", target], check=True)
     names = sorted({name.split("-", 1)[0] for name in os.listdir(wheels) if name.endswith(".whl")})
-    subprocess.run([os.path.join(target, "bin", "python"), "-m", "pip", "install", "--find-links", wheels,
-                    "--no-compile", "--no-warn-script-location", "--upgrade", *names], check=True)
+    python = os.path.join(target, "bin", "python")
+    options = ["install", "--no-index", "--find-links", wheels, "--no-compile", "--no-warn-script-location",
+               "--upgrade"]
+    seeds = seed_wheels()
+    if seeds:
+        # What venv's ensurepip would install (its pip and setuptools wheels),
+        # in the same pip run as the wheels, and not byte-compiled: the
+        # bytecode ensurepip writes is thrown away below anyway.
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", target], check=True)
+        pip_wheel = next(path for path in seeds if os.path.basename(path).startswith("pip-"))
+        run_pip = "import runpy, sys; sys.path.insert(0, sys.argv.pop(1)); " \
+                  "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
+        folders = sorted({os.path.dirname(path) for path in seeds})
+        extra = [arg for folder in folders for arg in ("--find-links", folder)]
+        subprocess.run([python, "-c", run_pip, pip_wheel, *options, *extra, "pip", "setuptools", *names],
+                       check=True)
+    else:
+        subprocess.run([sys.executable, "-m", "venv", target], check=True)
+        subprocess.run([python, "-m", "pip", *options, *names], check=True)
     finish(buildroot, venv_dir, everything=True)
     if save:
         os.makedirs(save, exist_ok=True)
