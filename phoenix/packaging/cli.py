@@ -106,6 +106,11 @@ def run_stages(args: argparse.Namespace) -> int:
         raise UserError(f"{project_dir}: no such project directory; pass the folder holding setup.cfg")
     if args.ops and not args.verify and args.stage != "verify":
         raise UserError("--ops goes with --verify: run tools/build-rpm --verify --ops")
+    if args.ops and args.box == "vagrant":
+        # checked before the build: the scenarios need the box's own network
+        # namespace, a VM has only two forwarded loopback ports
+        raise UserError("--ops needs the nspawn box (its own network namespace); "
+                        "run tools/build-rpm --verify --ops without --box vagrant")
 
     from phoenix.packaging import generate
 

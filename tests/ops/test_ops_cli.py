@@ -28,3 +28,14 @@ def test_build_rpm_verify_ops_runs_every_scenario_and_writes_the_report(ops_vari
     report = json.loads((ops_variant.dist / "ops-report.json").read_text())
     assert [r["name"] for r in report] == [s.__name__ for s in SCENARIOS]
     assert all(r["ok"] and not r["problems"] for r in report), [r["problems"] for r in report]
+
+
+def test_ops_with_the_vagrant_box_is_refused_before_anything_is_built(tmp_path):
+    """The scenarios need the nspawn box's network namespace: say so at once
+    (exit 2, one line), not after a build and a VM boot."""
+    proc = subprocess.run([str(BUILD_RPM), "--verify", "--ops", "--box", "vagrant", str(tmp_path)],
+                          text=True, capture_output=True, timeout=120)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert "--ops needs the nspawn box" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert "==> build" not in proc.stdout + proc.stderr
+    assert list(tmp_path.iterdir()) == []
