@@ -129,3 +129,26 @@ def test_a_timed_out_command_does_not_outlive_run_in(box_root: Path) -> None:
     while _processes_with(b"sleep\x00301") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert _processes_with(b"sleep\x00301") == []
+
+
+def test_an_nspawn_whose_start_was_interrupted_is_killed_too(box_root: Path) -> None:
+    """A SIGTERM can land after nspawn was exec'd but before subprocess.Popen
+    returned (CI saw such an nspawn survive, with its container's `sleep`):
+    then nothing holds the process object and the command inside does not
+    carry the run's marker yet. The clean-up finds it by its --machine= and
+    returns only once it is gone."""
+    from phoenix.packaging.box import nspawn
+
+    with throwaway(box_root) as tree:
+        argv = nspawn.nspawn_argv(tree, ["sleep", "601"])
+        machine = next(a.split("=", 1)[1] for a in argv if a.startswith("--machine="))
+        orphan = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while len(_processes_with(b"sleep\x00601")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)   # nspawn and the sleep (the stub init renames itself)
+        assert len(_processes_with(b"sleep\x00601")) == 2
+        nspawn._kill_marked(machine)
+        assert _processes_with(b"sleep\x00601") == []
+        orphan.wait(timeout=5)
+    assert not tree.exists()

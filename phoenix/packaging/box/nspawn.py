@@ -63,15 +63,34 @@ def run_in(
         forget_machine(machine)
 
 
-def _kill_marked(machine: str) -> None:
+def _kill_marked(machine: str, wait: float = 10.0) -> None:
+    """SIGKILL what is left of a run, and wait until it is gone.
+
+    The command's processes carry PHOENIX_RUN in their environment; the
+    stub init of ``--as-pid2`` is a fork of nspawn (no exec), found by the
+    ``--machine=`` of its command line: killing it, the namespace's PID 1,
+    takes down anything in the container that escaped the marker. The
+    wait is what lets a caller remove the copy (and a test look) without
+    racing the kernel tearing the processes down.
+    """
     marker = f"PHOENIX_RUN={machine}".encode() + b"\0"
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and int(entry) != os.getpid():
+    name = f"--machine={machine}".encode() + b"\0"
+    deadline = time.monotonic() + wait
+    while True:
+        left = []
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit() or int(entry) == os.getpid():
+                continue
             try:
-                if marker in Path(f"/proc/{entry}/environ").read_bytes():
+                if (marker in Path(f"/proc/{entry}/environ").read_bytes()
+                        or name in Path(f"/proc/{entry}/cmdline").read_bytes()):
                     os.kill(int(entry), signal.SIGKILL)
+                    left.append(entry)
             except (OSError, ProcessLookupError):
                 continue
+        if not left or time.monotonic() >= deadline:
+            return
+        time.sleep(0.05)
 
 
 def nspawn_argv(
