@@ -76,6 +76,16 @@ def _owner(host, pid: int) -> str:
 
 
 def test_unit_processes_run_as_service_user(host, meta: Meta, unit: str) -> None:
+    # Only a running unit has processes to judge: one that fails and is
+    # restarted has a main PID for a few milliseconds per attempt (systemd's
+    # child before its exec fails), which would make this check pass or
+    # fail by chance.
+    q = shlex.quote(unit)
+    state = sh(host, f"systemctl show -p ActiveState --value {q}").stdout.strip()
+    sub = sh(host, f"systemctl show -p SubState --value {q}").stdout.strip()
+    if (state, sub) != ("active", "running"):
+        pytest.fail(f"unit {unit} is {state} ({sub}): no running service to check"
+                    f"{unit_diagnosis(host, unit)}", pytrace=False)
     main_pid, pids = _unit_pids(host, unit)
     if not main_pid:
         pytest.fail(f"unit {unit} has no main process (not running?){unit_diagnosis(host, unit)}", pytrace=False)
