@@ -312,7 +312,7 @@ def _reusable(dist: Path, key: str) -> dict[str, Any] | None:
         return None
     for name, digest in state.get("sha256", {}).items():
         path = dist / name
-        if not path.is_file() or _sha256(path) != digest:
+        if not path.is_file() or reproducible.file_sha256(path) != digest:
             return None
     return state
 
@@ -329,7 +329,7 @@ def _remember(dist: Path, key: str, srpm: Path, rpms: Sequence[Path]) -> None:
         "inputs": key,
         "srpm": srpm.name,
         "rpms": [r.name for r in rpms],
-        "sha256": {p.name: _sha256(p) for p in [srpm, *rpms]},
+        "sha256": {p.name: reproducible.file_sha256(p) for p in [srpm, *rpms]},
     }
     (dist / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
@@ -345,14 +345,6 @@ def _remove_old_packages(dist: Path, name: str) -> None:
     for path in dist.glob("*.rpm"):
         if pattern.match(path.name):
             path.unlink()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def _shown(path: Path, project_dir: Path) -> str:

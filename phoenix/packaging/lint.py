@@ -25,7 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Sequence
 
-from phoenix.packaging import runner
+from phoenix.packaging import reproducible, runner
 from phoenix.packaging.errors import CheckFailed, UserError
 
 DEFAULT_RPMLINTRC = Path(__file__).with_name("data") / "rpmlintrc"
@@ -179,7 +179,7 @@ class Prelint:
         self._tmp = tempfile.TemporaryDirectory(prefix="phoenix-prelint-")
         copy = Path(self._tmp.name) / srpm.name
         shutil.copyfile(srpm, copy)
-        self._spec, self._digest = spec, _sha256(copy)
+        self._spec, self._digest = spec, reproducible.file_sha256(copy)
         argv = rpmlint_argv([spec, copy], rpmlintrc_files(self.project_dir, name))
         if runner.VERBOSE:
             runner.log("+ (while the RPM builds) " + " ".join(argv))
@@ -193,7 +193,7 @@ class Prelint:
 
     def take(self, spec: Path, srpm: Path) -> LintReport | None:
         """The report on exactly these files, or None (not started, other files, failed)."""
-        if self._proc is None or spec != self._spec or _sha256(srpm) != self._digest:
+        if self._proc is None or spec != self._spec or reproducible.file_sha256(srpm) != self._digest:
             return None
         output, _ = self._proc.communicate()
         self._proc = None
@@ -307,14 +307,6 @@ def _lint_key(files: Sequence[Path], rcfiles: Sequence[Path]) -> str:
         h.update(version("rpmlint").encode())
     except Exception:
         pass
-    return h.hexdigest()
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            h.update(chunk)
     return h.hexdigest()
 
 

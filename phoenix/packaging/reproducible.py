@@ -8,6 +8,7 @@ that the same commit always gives the same bytes (DESIGN.md section 4).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import os
 import subprocess
@@ -160,3 +161,13 @@ def write_tarball(dst: Path, entries: list[tuple[tarfile.TarInfo, bytes | None]]
             gz.write(raw.getvalue())
     os.replace(tmp, dst)
     os.utime(dst, (epoch, epoch))
+
+
+def file_sha256(path: Path) -> str:
+    """A file's sha256, read in chunks (packages are tens of MB): what two
+    builds are compared by, and how dist/ and a prelinted SRPM are recognised."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

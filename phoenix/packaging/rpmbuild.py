@@ -15,7 +15,7 @@ import subprocess
 from pathlib import Path
 from typing import Iterator
 
-from phoenix.packaging import reproducible, runner
+from phoenix.packaging import cachedirs, reproducible, runner
 from phoenix.packaging.errors import UserError
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
@@ -110,14 +110,7 @@ def venv_layer_cache() -> Path | None:
     override = os.environ.get("PHOENIX_VENV_CACHE")
     if override is not None:
         return None if override.lower() in ("", "0", "no", "off", "false") else Path(override)
-    system = Path("/var/cache/phoenix/venv-layers")
-    try:
-        system.mkdir(parents=True, exist_ok=True)
-        if os.access(system, os.W_OK):
-            return system
-    except OSError:
-        pass
-    return Path.home() / ".cache" / "phoenix" / "venv-layers"
+    return cachedirs.cache_dir("venv-layers")
 
 
 def venv_layer_defines(cache_dir: str, out_dir: str) -> list[str]:

@@ -17,7 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from phoenix.packaging import reproducible, runner
+from phoenix.packaging import cachedirs, reproducible, runner
 from phoenix.packaging.errors import UserError
 
 # What `pip install --no-index` of the sdist needs besides the requirements:
@@ -86,14 +86,7 @@ def wheel_cache_root() -> Path:
     override = os.environ.get("PHOENIX_WHEEL_CACHE")
     if override:
         return Path(override)
-    system = Path("/var/cache/phoenix/wheels")
-    try:
-        system.mkdir(parents=True, exist_ok=True)
-        if os.access(system, os.W_OK):
-            return system
-    except OSError:
-        pass
-    return Path.home() / ".cache" / "phoenix" / "wheels"
+    return cachedirs.cache_dir("wheels")
 
 
 def requirement_lines(lines: Iterable[str]) -> list[str]:

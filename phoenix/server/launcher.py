@@ -252,11 +252,12 @@ class ProcessLauncher:
         self._stopping = True
         self.notify('STOPPING=1')
         LOG.info('Caught stop signal, stopping %d workers', len(self.children))
-        # The listening sockets stop taking new connections (a SYN filter)
-        # and the parent's copies go first: once the workers have served what
-        # is queued and closed theirs, the port is closed and a client gets
-        # "connection refused" (safe to retry), never a connection the kernel
-        # accepted and then reset.
+        # The parent's copies of the listening sockets go first (on_close:
+        # phoenix.server.service.close_sockets). Under systemd its fd store
+        # keeps the port open for the next process; otherwise a SYN filter
+        # stops new connections, and once the workers have served what is
+        # queued and closed theirs a client gets "connection refused" (safe
+        # to retry), never a connection the kernel accepted and then reset.
         if self.on_close is not None:
             self.on_close()
         self._retire(list(self.children.values()))

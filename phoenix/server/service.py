@@ -230,16 +230,22 @@ def listen(host: str, port: int, backlog: int) -> socket.socket:
     return sock
 
 
+def _unstore(name: str) -> None:
+    """systemd closes its copy of the socket stored under ``name``."""
+    if name:
+        systemd.notify('FDSTOREREMOVE=1\nFDNAME=%s' % name)
+
+
 def _close(key: tuple[str, int], forget: bool) -> None:
     """Close this process's copy; ``forget``: systemd lets go of its copy too."""
     sock = _SOCKETS.pop(key)
-    name = _STORED.pop(key, None)
-    if name is not None and forget:
-        systemd.notify('FDSTOREREMOVE=1\nFDNAME=%s' % name)
-        name = None
-    if name is None:
-        # This close may be the last one: refuse new connections first, so
-        # none is queued after the workers' last accept and then reset.
+    stored = _STORED.pop(key, None)
+    if forget and stored is not None:
+        _unstore(stored)
+    if forget or stored is None:
+        # Nobody keeps the socket open: this close may be the last one, so
+        # refuse new connections first (none queued after the workers' last
+        # accept and then reset).
         synfilter.refuse_new_connections(sock)
     sock.close()
 
@@ -256,13 +262,13 @@ def retain_sockets(keep: Iterable[tuple[str, int]]) -> None:
         if key not in keep:
             LOG.info('No longer listening on %s:%d', *key)
             _close(key, forget=True)
-    for address, (sock, name) in list(_inherited().items()):
+    inherited = _inherited()
+    for address, (sock, name) in list(inherited.items()):
         LOG.info('No longer listening on %s:%d (released the socket systemd kept)',
                  *address)
-        if name:
-            systemd.notify('FDSTOREREMOVE=1\nFDNAME=%s' % name)
+        _unstore(name)
         sock.close()
-        del _inherited()[address]
+        del inherited[address]
 
 
 def close_sockets() -> None:
