@@ -108,7 +108,8 @@ def main() -> int:
     args = parser.parse_args()
 
     sys.path.insert(0, str(REPO))
-    from phoenix.packaging import generate
+    sys.path.insert(0, str(REPO / "tools" / "phoenix-rpm"))  # the toolkit
+    from phoenix_rpm import generate
 
     work = Path(tempfile.mkdtemp(prefix="phoenix-bench-build-"))
     try:

@@ -21,8 +21,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "phoenix-rpm"))  # the toolkit
 
-from phoenix.packaging import generate  # noqa: E402
+from phoenix_rpm import generate  # noqa: E402
 
 TARGET_S = 0.2
 
@@ -89,7 +90,7 @@ def main() -> int:
         assert len(plan.services) + len(plan.tools) == 50
         n_data = len(plan.files) + len(plan.data_files)
         assert n_data == 200, n_data
-        import phoenix.packaging.runner as runner
+        import phoenix_rpm.runner as runner
         runner.log = lambda msg: None  # keep the figures on stdout readable
         first = timed(lambda: generate.write(project), 1)[0]
         warm = timed(lambda: generate.write(project), args.runs)
@@ -97,7 +98,7 @@ def main() -> int:
         check = timed(lambda: generate.check(project), args.runs)
         files = len(plan.generated_files)
         cli = timed(lambda: subprocess.run(
-            [sys.executable, "-m", "phoenix.packaging.cli", "--stage", "generate", str(project)],
+            [sys.executable, "-m", "phoenix_rpm.cli", "--stage", "generate", str(project)],
             check=True, capture_output=True, cwd=Path(__file__).resolve().parents[1]), 3)
     med = statistics.median(warm)
     print(f"project: 50 entry points ({len(plan.services)} services, {len(plan.tools)} tools), "

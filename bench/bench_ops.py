@@ -22,10 +22,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools" / "phoenix-rpm"))  # the toolkit
 
-from phoenix.packaging import verify  # noqa: E402
-from phoenix.packaging.ops import scenarios  # noqa: E402
-from phoenix.packaging.verify_plan import build_verify_plan  # noqa: E402
+from phoenix_rpm import verify  # noqa: E402
+from phoenix_rpm.ops import scenarios  # noqa: E402
+from phoenix_rpm.verify_plan import build_verify_plan  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     rpm = verify.main_rpm(verify.newest_rpms(project / "dist"), getattr(plan_model, "name", None))
     plan = build_verify_plan(plan_model, rpm)
 
-    from phoenix.packaging.box import booted, ensure_root
+    from phoenix_rpm.box import booted, ensure_root
 
     with booted(ensure_root()) as box:
         verify.install_rpm(box, rpm.path)

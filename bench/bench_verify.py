@@ -22,9 +22,10 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "tools" / "phoenix-rpm"))  # the toolkit
 
-from phoenix.packaging import verify  # noqa: E402
-from phoenix.packaging.verify_plan import build_verify_plan  # noqa: E402
+from phoenix_rpm import verify  # noqa: E402
+from phoenix_rpm.verify_plan import build_verify_plan  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -36,12 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     project = Path(args.project_dir).resolve()
 
     if args.build:
-        from phoenix.packaging.build import build
+        from phoenix_rpm.build import build
 
         rpms = build(project, box="nspawn").rpms
     else:
         rpms = verify.newest_rpms(project / "dist")
-    from phoenix.packaging.box import ensure_root
+    from phoenix_rpm.box import ensure_root
 
     ensure_root()  # warm: the cache exists before the first timed round
     plan_model = verify.load_plan(project)

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import ensure_root
+from phoenix_rpm.box import ensure_root
 
 
 @pytest.fixture(scope="session")

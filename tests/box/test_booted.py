@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import BootedBox, booted, cleanup_leftovers, lease, netns
+from phoenix_rpm.box import BootedBox, booted, cleanup_leftovers, lease, netns
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -85,7 +85,7 @@ def test_copy_in_lands_where_the_box_sees_it(box: BootedBox, tmp_path: Path) -> 
     assert box.exec(["cat", "/var/tmp/incoming/pkg.txt"]).stdout == "payload\n"
     box.copy_in(src, "/root/new-dir/")
     assert box.exec(["stat", "-c", "%U %n", "/root/new-dir/pkg.txt"]).stdout == "root /root/new-dir/pkg.txt\n"
-    from phoenix.packaging.errors import UserError
+    from phoenix_rpm.errors import UserError
 
     with pytest.raises(UserError, match="hidden"):
         box.copy_in(src, "/tmp/pkg.txt")
@@ -120,7 +120,7 @@ def test_two_boxes_at_once_do_not_collide(box_root: Path, box: BootedBox) -> Non
 _CHILD = """
 import sys, time
 from pathlib import Path
-from phoenix.packaging.box import booted
+from phoenix_rpm.box import booted
 with booted(Path(sys.argv[1])) as box:
     print(box.name, box.root, flush=True)
     time.sleep(600)
@@ -168,7 +168,7 @@ def test_testinfra_ssh_backend_reaches_the_box(box: BootedBox) -> None:
 
 
 def test_a_boot_that_misses_its_deadline_fails_clearly_and_leaves_nothing(box_root: Path) -> None:
-    from phoenix.packaging.errors import CheckFailed
+    from phoenix_rpm.errors import CheckFailed
 
     before = {le.name for le in lease.load_leases()}
     with pytest.raises(CheckFailed) as info:
@@ -263,8 +263,8 @@ def test_two_verifications_in_separate_processes_at_once(box_root: Path) -> None
 
 def test_an_sshd_that_never_answers_fails_with_its_status(box_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A box whose sshd cannot start: the error says so instead of hanging."""
-    from phoenix.packaging.box import boot as boot_mod, ssh
-    from phoenix.packaging.errors import CheckFailed
+    from phoenix_rpm.box import boot as boot_mod, ssh
+    from phoenix_rpm.errors import CheckFailed
 
     real_authorize = ssh.authorize
 

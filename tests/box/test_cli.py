@@ -7,13 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-from phoenix.packaging.box import root as root_mod
+from phoenix_rpm.box import root as root_mod
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def box(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "phoenix.packaging.cli", "box", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "phoenix_rpm.cli", "box", *args], cwd=REPO,
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
@@ -65,7 +65,7 @@ def test_rm_leftovers_and_run(box_root: Path) -> None:
 
 
 def test_a_root_in_use_is_not_removed(tmp_path: Path) -> None:
-    from phoenix.packaging.box import lease, throwaway
+    from phoenix_rpm.box import lease, throwaway
 
     fake = tmp_path / "cache" / "00aa11bb22cc33dd"
     (fake / "root/usr").mkdir(parents=True)
@@ -83,7 +83,7 @@ def test_a_root_in_use_is_not_removed(tmp_path: Path) -> None:
 
 
 def test_list_shows_a_running_box_with_its_address(box_root: Path) -> None:
-    from phoenix.packaging.box import booted
+    from phoenix_rpm.box import booted
 
     with booted(box_root) as running:
         listed = box("list").stdout

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import provides
+from phoenix_rpm.box import provides
 
 STATUS = """\
 Package: python3

@@ -5,7 +5,7 @@ import json
 import time
 from pathlib import Path
 
-from phoenix.packaging.box import ensure_root, root as root_mod, run_in
+from phoenix_rpm.box import ensure_root, root as root_mod, run_in
 
 
 def test_second_call_reuses_the_cached_root(box_root: Path) -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import root as root_mod
+from phoenix_rpm.box import root as root_mod
 
 
 @pytest.fixture

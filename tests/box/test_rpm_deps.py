@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import run_in, throwaway
+from phoenix_rpm.box import run_in, throwaway
 
 
 def _build_rpm(tmp_path: Path, name: str, requires: str) -> Path:

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging.box import run_in, throwaway
-from phoenix.packaging.errors import CommandFailed
+from phoenix_rpm.box import run_in, throwaway
+from phoenix_rpm.errors import CommandFailed
 
 
 def test_writes_go_to_the_overlay_and_vanish(box_root: Path) -> None:
@@ -96,7 +96,7 @@ def test_run_in_with_network_shares_the_hosts_interfaces(box_root: Path) -> None
 _CHILD = """
 import sys, time
 from pathlib import Path
-from phoenix.packaging.box import run_in, throwaway
+from phoenix_rpm.box import run_in, throwaway
 with throwaway(Path(sys.argv[1])) as tree:
     print(tree, flush=True)
     run_in(tree, ["sleep", "600"])
@@ -137,7 +137,7 @@ def test_an_nspawn_whose_start_was_interrupted_is_killed_too(box_root: Path) -> 
     then nothing holds the process object and the command inside does not
     carry the run's marker yet. The clean-up finds it by its --machine= and
     returns only once it is gone."""
-    from phoenix.packaging.box import nspawn
+    from phoenix_rpm.box import nspawn
 
     with throwaway(box_root) as tree:
         argv = nspawn.nspawn_argv(tree, ["sleep", "601"])

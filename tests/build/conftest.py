@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hello_project import hello_inputs, make_hello_repo
-from phoenix.packaging import build
+from phoenix_rpm import build
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from phoenix.packaging import build
+from phoenix_rpm import build
 
 DATA = Path(__file__).parent / "data"
 # The fixture project's commit time: every reproducible stamp derives from it.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import cli, generate
+from phoenix_rpm import cli, generate
 
 from pkgcheck import grep_payload, rpm_q, unpack
 
@@ -102,7 +102,7 @@ def test_second_run_with_no_change_is_quick(apollo_checkout: tuple[Path, str]) -
 
 def test_a_second_build_of_the_commit_is_byte_identical(apollo_checkout: tuple[Path, str], version: str,
                                                         tmp_path: Path) -> None:
-    from phoenix.packaging import build
+    from phoenix_rpm import build
 
     from pkgcheck import sha256
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import build
+from phoenix_rpm import build
 
 from hello_project import DATA, git_commit_all, hello_inputs, make_hello_repo
 from pkgcheck import rpm_q, unpack

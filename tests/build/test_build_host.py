@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from phoenix.packaging import build, lint
+from phoenix_rpm import build, lint
 
 from hello_project import hello_inputs
 from pkgcheck import grep_payload, rpm_q, unpack

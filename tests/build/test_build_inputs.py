@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import build
-from phoenix.packaging.errors import UserError
+from phoenix_rpm import build
+from phoenix_rpm.errors import UserError
 
 from hello_project import DATA, git_commit_all, hello_inputs
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import build, cli, lint
-from phoenix.packaging.errors import CheckFailed
+from phoenix_rpm import build, cli, lint
+from phoenix_rpm.errors import CheckFailed
 
 REPO = Path(__file__).resolve().parents[2]
 RPMLINTRCS = sorted([lint.DEFAULT_RPMLINTRC, *REPO.glob("rpm/*rpmlintrc"),

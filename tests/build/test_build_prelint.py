@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from phoenix.packaging import build, lint
+from phoenix_rpm import build, lint
 
 
 def _findings(report: lint.LintReport) -> list[str]:

@@ -11,7 +11,7 @@ import tarfile
 import time
 from pathlib import Path
 
-from phoenix.packaging import build, reproducible
+from phoenix_rpm import build, reproducible
 
 from hello_project import HELLO_COMMIT_EPOCH, hello_inputs, make_hello_repo
 from pkgcheck import sha256

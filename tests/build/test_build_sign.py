@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import build, sign
-from phoenix.packaging.errors import UserError
+from phoenix_rpm import build, sign
+from phoenix_rpm.errors import UserError
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 from hello_project import make_hello_repo
-from phoenix.packaging import build, generate
+from phoenix_rpm import build, generate
 from pkgcheck import rpm_q, sha256
 
 

@@ -17,9 +17,9 @@ from typing import Any, Iterator
 
 import pytest
 
-from phoenix.packaging import verify
-from phoenix.packaging.ops import scenarios
-from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+from phoenix_rpm import verify
+from phoenix_rpm.ops import scenarios
+from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
 HERE = Path(__file__).resolve().parent
 
@@ -49,8 +49,8 @@ def ops_variant() -> Any:
 
 @pytest.fixture(scope="session")
 def ops_target(ops_variant: Any) -> Iterator[scenarios.Target]:
-    from phoenix.packaging.box import booted, ensure_root
-    from phoenix.packaging.generate import load_plan
+    from phoenix_rpm.box import booted, ensure_root
+    from phoenix_rpm.generate import load_plan
 
     rpm = read_rpm(ops_variant.rpm())
     plan = build_verify_plan(load_plan(ops_variant.project), rpm)

@@ -22,7 +22,7 @@ from typing import Iterator
 
 import pytest
 
-from phoenix.packaging.ops import badinput, client, scenarios
+from phoenix_rpm.ops import badinput, client, scenarios
 
 
 class _Broken(http.server.BaseHTTPRequestHandler):
@@ -261,8 +261,8 @@ def test_resources_reports_a_unit_without_limits():
 
 
 def test_load_seconds_comes_from_the_environment_and_rejects_nonsense(monkeypatch):
-    from phoenix.packaging import ops
-    from phoenix.packaging.errors import UserError
+    from phoenix_rpm import ops
+    from phoenix_rpm.errors import UserError
 
     monkeypatch.delenv("PHOENIX_OPS_LOAD_SECONDS", raising=False)
     assert ops.load_seconds() == 60.0

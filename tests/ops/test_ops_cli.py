@@ -11,7 +11,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from phoenix.packaging.ops import SCENARIOS
+from phoenix_rpm.ops import SCENARIOS
 
 BUILD_RPM = Path(__file__).resolve().parents[2] / "tools" / "build-rpm"
 

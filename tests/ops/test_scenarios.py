@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from phoenix.packaging.ops import scenarios
+from phoenix_rpm.ops import scenarios
 
 
 def _check(result: scenarios.ScenarioResult) -> scenarios.ScenarioResult:

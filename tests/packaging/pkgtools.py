@@ -29,7 +29,7 @@ def copy_fixture(name: str, dest: Path) -> Path:
 def build_rpm(*args: str | os.PathLike[str], env: dict[str, str] | None = None,
               shim: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the CLI: through tools/build-rpm (``shim``) or the module it executes."""
-    argv = [str(REPO / "tools" / "build-rpm")] if shim else [str(PYTHON), "-m", "phoenix.packaging.cli"]
+    argv = [str(REPO / "tools" / "build-rpm")] if shim else [str(PYTHON), "-m", "phoenix_rpm.cli"]
     full_env = dict(os.environ)
     full_env["PYTHONPATH"] = str(REPO)
     full_env.update(env or {})

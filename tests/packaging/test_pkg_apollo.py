@@ -5,7 +5,7 @@ import os
 import re
 import subprocess
 
-from phoenix.packaging import generate
+from phoenix_rpm import generate
 from pkgtools import PYTHON, REPO, build_rpm, rpmspec_parsed, run, section
 
 

@@ -12,8 +12,8 @@ from typing import Callable
 
 import pytest
 
-from phoenix.packaging import generate
-from phoenix.packaging.errors import UserError
+from phoenix_rpm import generate
+from phoenix_rpm.errors import UserError
 from pkgtools import build_rpm
 
 SETUP_CFG = """\

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import generate
+from phoenix_rpm import generate
 from pkgtools import EPOCH, build_rpm, copy_fixture
 
 ENV = {"PBR_VERSION": "1.2.3", "SOURCE_DATE_EPOCH": EPOCH}

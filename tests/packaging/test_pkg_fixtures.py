@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from specfile import Specfile
 
-from phoenix.packaging import generate
+from phoenix_rpm import generate
 from pkgtools import EPOCH, REPO, copy_fixture, read_unit, rpmspec_parsed, rpmspec_query, section
 
 
@@ -205,7 +205,7 @@ def test_project_template_override(tmp_path: Path) -> None:
     project = copy_fixture("wsgi", tmp_path)
     templates = project / "rpm" / "templates"
     templates.mkdir(parents=True)
-    original = (REPO / "phoenix" / "packaging" / "templates" / "spec.j2").read_text()
+    original = (REPO / "tools" / "phoenix-rpm" / "phoenix_rpm" / "templates" / "spec.j2").read_text()
     (templates / "spec.j2").write_text(original.replace("%description\n", "%description\nCustomised.\n\n", 1))
     generate.write(project)
     assert "Customised." in (project / "rpm" / "eos.spec").read_text()

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import generate, rpmtext
+from phoenix_rpm import generate, rpmtext
 from pkgtools import rpmspec_parsed, section
 
 SETUP = """\

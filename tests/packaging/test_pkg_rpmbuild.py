@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import generate
+from phoenix_rpm import generate
 from pkgtools import EPOCH, REPO, copy_fixture, run
 
 VERSION = "1.2.3"

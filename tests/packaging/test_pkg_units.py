@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import generate
+from phoenix_rpm import generate
 from pkgtools import EPOCH, REPO, copy_fixture, exposure, read_unit, verify_units
 
 MAX_EXPOSURE = 2.0

@@ -1,6 +1,6 @@
 """The generated spec through the real build stage: two checkouts of one commit, identical RPMs.
 
-This is the contract with phoenix/packaging/build.py (docs/packaging.md):
+This is the contract with tools/phoenix-rpm/phoenix_rpm/build.py (docs/packaging.md):
 ``generate.load_plan`` gives the version and the numbered Sources, the build
 stage makes the sdist and the wheels tarball, rpmbuild runs on the host. Two
 checkouts made at different times must give byte-identical packages: that
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import build, generate
+from phoenix_rpm import build, generate
 from pkgtools import FIXTURES, run
 
 COMMIT_EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC

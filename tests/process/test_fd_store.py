@@ -18,7 +18,7 @@ import threading
 import time
 
 from apollo_proc import BIN, Service, answers, free_ports, listening_inodes, wait_for, write_config
-from phoenix.packaging.ops import client
+from phoenix_rpm.ops import client
 
 
 # Moves the stored descriptors to 3.. and execs the service with LISTEN_PID set

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
-from phoenix.packaging.ops import client
+from phoenix_rpm.ops import client
 
 
 def test_restart_under_load_drops_no_accepted_request(start):

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phoenix.packaging.vagrant import driver, image, libvirtd
+from phoenix_rpm.vagrant import driver, image, libvirtd
 
 
 def test_qemu_conf_keys_are_replaced_or_appended() -> None:
@@ -60,7 +60,7 @@ def test_vagrantfile_uses_the_same_macs_and_binds_forwards_to_loopback() -> None
 def test_ops_scenarios_get_a_clear_error_in_a_vm(tmp_path: Path) -> None:
     import pytest
 
-    from phoenix.packaging.errors import UserError
+    from phoenix_rpm.errors import UserError
 
     vm = driver.VagrantVM("b", tmp_path / "vagrant-abc123")
     with pytest.raises(UserError, match="--ops needs the nspawn box"):

@@ -19,9 +19,9 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import vagrant
-from phoenix.packaging.vagrant import driver, image, libvirtd
-from phoenix.packaging.verify import newest_rpms, parse_junit
+from phoenix_rpm import vagrant
+from phoenix_rpm.vagrant import driver, image, libvirtd
+from phoenix_rpm.verify import newest_rpms, parse_junit
 
 ROOT = Path(__file__).resolve().parents[2]
 BUILD_RPM = ROOT / "tools" / "build-rpm"

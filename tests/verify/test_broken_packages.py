@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from variants import V1, WORK, Variant, sync_copy
-from phoenix.packaging.verify import parse_junit
+from phoenix_rpm.verify import parse_junit
 
 MISSING_PROGRAM = "/usr/lib/apollo/bin/apollo-api-does-not-exist"
 

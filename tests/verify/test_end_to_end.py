@@ -10,8 +10,8 @@ from __future__ import annotations
 import subprocess
 
 from variants import Variant
-from phoenix.packaging.verify import parse_junit
-from phoenix.packaging.verify_plan import VerifyPlan
+from phoenix_rpm.verify import parse_junit
+from phoenix_rpm.verify_plan import VerifyPlan
 
 
 def test_verify_exits_0_and_reports_the_phases(apollo_v1: Variant, verified_v1: subprocess.CompletedProcess[str]) -> None:
@@ -53,7 +53,7 @@ def test_the_suite_checked_what_the_package_ships(apollo_v1: Variant, verified_v
 def _names(variant: Variant) -> list[str]:
     import xml.etree.ElementTree as ET
 
-    from phoenix.packaging import verify
+    from phoenix_rpm import verify
 
     out = []
     for case in ET.parse(variant.dist / "verify-junit.xml").getroot().iter("testcase"):

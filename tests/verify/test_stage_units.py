@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from phoenix.packaging import verify
-from phoenix.packaging.errors import UserError
-from phoenix.packaging.verify_plan import HttpCheck, VerifyPlan
+from phoenix_rpm import verify
+from phoenix_rpm.errors import UserError
+from phoenix_rpm.verify_plan import HttpCheck, VerifyPlan
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -110,12 +110,12 @@ def test_verify_refuses_other_boxes(tmp_path: Path) -> None:
 def test_infra_suite_is_not_collected_by_the_host_run() -> None:
     proc = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-p", "no:cacheprovider", "tests"],
                           cwd=ROOT, capture_output=True, text=True)
-    assert "tests/infra/" not in proc.stdout
+    assert "phoenix_rpm/infra/" not in proc.stdout
     assert "tests/verify/test_stage_units.py" in proc.stdout
 
 
 def test_infra_suite_without_metadata_is_a_usage_error_not_a_skip() -> None:
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "tests/infra"],
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(verify.SUITE_DIR)],
                           cwd=ROOT, capture_output=True, text=True)
     assert proc.returncode == 4, proc.stdout + proc.stderr
     assert "--verify-plan" in proc.stderr
@@ -157,7 +157,7 @@ def tiny_rpm(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_read_rpm_of_a_real_package(tiny_rpm: Path) -> None:
-    from phoenix.packaging.verify_plan import read_rpm
+    from phoenix_rpm.verify_plan import read_rpm
 
     info = read_rpm(tiny_rpm)
     assert (info.name, info.version, info.release, info.arch) == ("demo", "2.0", "3", "noarch")
@@ -170,7 +170,7 @@ def test_read_rpm_of_a_real_package(tiny_rpm: Path) -> None:
 def test_verify_plan_from_the_packaging_plan_and_the_rpm(tiny_rpm: Path) -> None:
     from types import SimpleNamespace as NS
 
-    from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+    from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
     plan = NS(name="demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"],
               state_dirs=["/var/lib/demo"],
@@ -187,15 +187,15 @@ def test_verify_plan_from_the_packaging_plan_and_the_rpm(tiny_rpm: Path) -> None
 def test_verify_plan_refuses_an_rpm_of_another_project(tiny_rpm: Path) -> None:
     from types import SimpleNamespace as NS
 
-    from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+    from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
     with pytest.raises(UserError, match="the RPM is package 'demo' but the project plans 'apollo'"):
         build_verify_plan(NS(name="apollo", services=[], config_files=[]), read_rpm(tiny_rpm))
 
 
 def test_verify_plan_of_apollo_names_its_units_files_and_http_service() -> None:
-    from phoenix.packaging.generate import load_plan
-    from phoenix.packaging.verify_plan import RpmInfo, build_verify_plan
+    from phoenix_rpm.generate import load_plan
+    from phoenix_rpm.verify_plan import RpmInfo, build_verify_plan
 
     plan = load_plan(ROOT)
     rpm = RpmInfo(path=Path("apollo.rpm"), name="apollo", version="1", release="1", arch="x86_64",

@@ -1,4 +1,4 @@
-"""Every check of tests/infra can fail, and says what is wrong when it does.
+"""Every check of phoenix_rpm/infra can fail, and says what is wrong when it does.
 
 A good apollo 1.0.0 is installed and started in one box, then the box is
 tampered with the way admins and bad packages break systems (no rebuild
@@ -17,8 +17,8 @@ import re
 import pytest
 
 from variants import Variant
-from phoenix.packaging import verify
-from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+from phoenix_rpm import verify
+from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
 EXTRA = "/etc/apollo/not-packaged.conf"
 DROPIN = """[Service]
@@ -38,8 +38,8 @@ NoNewPrivileges=no
 
 @pytest.fixture(scope="module")
 def tampered(built_v1: Variant, tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    from phoenix.packaging.box import booted, ensure_root
-    from phoenix.packaging.generate import load_plan
+    from phoenix_rpm.box import booted, ensure_root
+    from phoenix_rpm.generate import load_plan
 
     rpm = read_rpm(built_v1.rpm())
     plan = build_verify_plan(load_plan(built_v1.project), rpm)

@@ -23,8 +23,8 @@ from typing import Any, Iterator
 import pytest
 
 from variants import CONF_COMMENT, V1, V2, Variant
-from phoenix.packaging import verify
-from phoenix.packaging.verify_plan import build_verify_plan, read_rpm
+from phoenix_rpm import verify
+from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
 CONF = "/etc/apollo/apollo.conf"
 UNITS = ("apollo-api.service", "apollo-periodic.service")
@@ -97,8 +97,8 @@ def wait_status(box: Any, url: str, timeout: float = 20.0) -> str:
 
 @pytest.fixture(scope="module")
 def observed(built_v1: Variant, apollo_v2: Variant, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Observed]:
-    from phoenix.packaging.box import booted, ensure_root
-    from phoenix.packaging.generate import load_plan
+    from phoenix_rpm.box import booted, ensure_root
+    from phoenix_rpm.generate import load_plan
 
     rpm1, rpm2 = read_rpm(built_v1.rpm()), read_rpm(apollo_v2.rpm())
     plan2 = build_verify_plan(load_plan(apollo_v2.project), rpm2)

@@ -82,7 +82,7 @@ class Variant:
             self.build_rpm("--stage", "build")
             return
         after_generate(self.project)
-        code = ("import sys; from pathlib import Path; from phoenix.packaging.build import build; "
+        code = ("import sys; from pathlib import Path; from phoenix_rpm.build import build; "
                 "build(Path(sys.argv[1]), box='nspawn')")
         proc = subprocess.run([sys.executable, "-c", code, str(self.project)], env=self.env, text=True,
                               capture_output=True, timeout=1800, cwd=ROOT)

@@ -1,0 +1,365 @@
+"""The build stage: sdist (pbr) -> SRPM -> ``rpmbuild --rebuild`` in a clean box -> dist/.
+
+Inputs come from the packaging plan (``generate.load_plan``): the spec, the
+version, the install mode, the runtime requirements and the numbered sources.
+The build is skipped, and says so, when ``dist/`` already holds packages
+built from the same inputs: same spec, same project files, same
+requirements, same box, same signing key.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+from phoenix_rpm import reproducible, rpmbuild, runner, sources
+from phoenix_rpm.errors import UserError
+
+STATE_FILE = ".phoenix-build.json"
+BOXES = ("nspawn", "host")
+
+# Bump when the way packages are made changes, so old dist/ contents are rebuilt.
+RECIPE = "phoenix-build-2"
+
+
+@dataclass
+class BuildResult:
+    """What the build stage produced; lint and verify take it as their input."""
+
+    name: str
+    version: str
+    spec: Path
+    srpm: Path
+    rpms: list[Path]
+    dist_dir: Path
+    epoch: int
+    box: str
+    skipped: bool = False
+    inputs_hash: str = ""
+    signed_with: str | None = None
+
+    @property
+    def packages(self) -> list[Path]:
+        return [self.srpm, *self.rpms]
+
+
+@dataclass
+class BuildInputs:
+    """The slice of the packaging plan the build needs (``SpecPlan`` satisfies it)."""
+
+    name: str
+    version: str
+    spec: Path
+    install_mode: str = "bundled"
+    requirements: list[str] = field(default_factory=list)
+    # (tag number, file name in SOURCES, path in the project or None when built here)
+    sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+    # The spec to build, rendered for ``version``; None: build ``spec`` as it is.
+    # The committed spec may carry an older version (it cannot follow every
+    # commit): see generate.spec_to_build.
+    spec_text: str | None = None
+
+    def spec_bytes(self) -> bytes:
+        return self.spec_text.encode() if self.spec_text is not None else self.spec.read_bytes()
+
+
+def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
+    """Adapt whatever ``generate.load_plan`` returns to ``BuildInputs``."""
+    if isinstance(plan, BuildInputs):
+        return plan
+    spec = getattr(plan, "spec_path", None) or getattr(plan, "spec", None)
+    spec = Path(spec) if spec else Path("rpm") / f"{plan.name}.spec"
+    if not spec.is_absolute():
+        spec = project_dir / spec
+    spec_text = None
+    if hasattr(plan, "spec_path"):
+        from phoenix_rpm import generate
+
+        spec_text = generate.spec_to_build(plan)
+    return BuildInputs(
+        name=plan.name,
+        version=str(plan.version),
+        spec=spec,
+        install_mode=getattr(plan, "install_mode", "bundled"),
+        requirements=list(getattr(plan, "requirements", []) or []),
+        sources=[tuple(s) for s in (getattr(plan, "sources", None) or [])],  # type: ignore[misc]
+        spec_text=spec_text,
+    )
+
+
+def load_inputs(project_dir: Path) -> BuildInputs:
+    from phoenix_rpm import generate
+
+    return inputs_from_plan(project_dir, generate.load_plan(project_dir))
+
+
+def build(
+    project_dir: Path,
+    box: str = "nspawn",
+    sign: str | None = None,
+    *,
+    inputs: BuildInputs | None = None,
+    dist_dir: Path | None = None,
+    reuse: bool = True,
+    on_srpm: Callable[[str, Path, Path], None] | None = None,
+) -> BuildResult:
+    """Build the SRPM and RPMs of ``project_dir`` into ``dist_dir`` (default PROJECT/dist).
+
+    ``box`` is ``nspawn`` (a throw-away copy of the cached Debian 12 box,
+    networking off) or ``host`` (the host's rpmbuild). ``sign`` is a GPG key
+    id for ``rpmsign --addsign``. ``reuse=False`` always rebuilds.
+    ``on_srpm(name, spec, srpm)`` is called once the SRPM exists, before the
+    RPMs are built (the CLI starts linting the spec and SRPM then).
+    """
+    if box == "vagrant":
+        # A Vagrant VM verifies; building there would only be slower. The
+        # build runs in the nspawn box, the same clean root the VM is made of.
+        box = "nspawn"
+    if box not in BOXES:
+        raise UserError(f"--box {box}: the build runs in 'nspawn' or on the 'host'")
+    project_dir = project_dir.resolve()
+    inp = inputs or load_inputs(project_dir)
+    dist = (dist_dir or project_dir / "dist").resolve()
+    with runner.stage("build") as produced:
+        if inp.spec_text is None and not inp.spec.is_file():
+            raise UserError(f"{inp.spec}: no spec; run tools/build-rpm --stage generate first")
+        epoch = reproducible.source_date_epoch(project_dir)
+        constraints = project_dir / "upper-constraints.txt"
+        constraints_file = constraints if constraints.is_file() else None
+        key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file)
+        previous = _reusable(dist, key) if reuse else None
+        if previous is not None:
+            result = BuildResult(inp.name, inp.version, inp.spec, dist / previous["srpm"],
+                                 [dist / r for r in previous["rpms"]], dist, epoch, box,
+                                 skipped=True, inputs_hash=key, signed_with=sign)
+            runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
+        else:
+            result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm)
+        produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
+    return result
+
+
+def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str,
+           sign: str | None, constraints_file: Path | None, key: str,
+           on_srpm: Callable[[str, Path, Path], None] | None = None) -> BuildResult:
+    dist.mkdir(parents=True, exist_ok=True)
+    _forget(dist)
+    bundled = inp.install_mode == "bundled"
+    with tempfile.TemporaryDirectory(prefix="phoenix-build-") as tmp_name:
+        tmp = Path(tmp_name)
+        # The fixed work folder is locked only while its paths matter: the
+        # SRPM records them, and so does a host rebuild. The box has its own
+        # fixed /build, so a box build frees the folder for the next build
+        # before its long rebuild starts.
+        with rpmbuild.workdir(inp.name) as top:
+            collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
+            built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch)
+            srpm_tmp = tmp / built.name
+            shutil.copy2(built, srpm_tmp)
+            if on_srpm is not None:
+                on_srpm(inp.name, inp.spec, srpm_tmp)
+            if box == "host":
+                rpms_tmp = []
+                for r in rpmbuild.rebuild_on_host(srpm_tmp, top, epoch, bundled=bundled):
+                    shutil.copy2(r, tmp / r.name)
+                    rpms_tmp.append(tmp / r.name)
+        if box != "host":
+            rpms_tmp = rpmbuild.rebuild_in_box(srpm_tmp, tmp / "rpms", epoch, bundled=bundled)
+        _remove_old_packages(dist, inp.name)
+        srpm = dist / srpm_tmp.name
+        shutil.copy2(srpm_tmp, srpm)
+        rpms = []
+        for r in rpms_tmp:
+            shutil.copy2(r, dist / r.name)
+            rpms.append(dist / r.name)
+    if sign:
+        from phoenix_rpm import sign as signing
+
+        signing.sign([srpm, *rpms], sign)
+    _remember(dist, key, srpm, rpms)
+    return BuildResult(inp.name, inp.version, inp.spec, srpm, rpms, dist, epoch, box,
+                       skipped=False, inputs_hash=key, signed_with=sign)
+
+
+def _spec_file(inp: BuildInputs, top: Path) -> Path:
+    """The spec to hand to rpmbuild: the rendered text in the work folder, or the file itself."""
+    if inp.spec_text is None:
+        return inp.spec
+    path = top / "SPECS" / inp.spec.name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(inp.spec_text)
+    return path
+
+
+def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: int,
+                    constraints_file: Path | None) -> list[Path]:
+    """Put every SourceN of the plan into ``src_dir``: sdist, wheels, project files.
+
+    The sdist (a pbr subprocess) and the wheels tarball (gzip, which frees
+    the GIL) are made at the same time.
+    """
+    made: list[Path] = []
+    tags = {tag for tag, _, _ in inp.sources}
+    entries = list(inp.sources) or [(0, f"{inp.name}-{inp.version}.tar.gz", None)]
+    if inp.install_mode == "bundled" and 1 not in tags:
+        entries.append((1, f"{inp.name}-{inp.version}-wheels.tar.gz", None))
+    jobs: list[tuple[str, Future[Path]]] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for tag, filename, rel in sorted(entries, key=lambda e: e[0]):
+            filename = _expand(filename, inp)
+            if rel is not None:
+                src = project_dir / rel
+                if not src.is_file():
+                    raise UserError(f"{inp.spec}: Source{tag} {filename} comes from {rel}, which does not exist; "
+                                    "run tools/build-rpm --stage generate")
+                dst = src_dir / filename
+                shutil.copyfile(src, dst)
+                made.append(dst)
+            elif tag == 0:
+                jobs.append((filename, pool.submit(sources.make_sdist, project_dir, inp.name, inp.version,
+                                                   src_dir, epoch)))
+            elif tag == 1 and inp.install_mode == "bundled":
+                jobs.append((filename, pool.submit(sources.make_wheels_tarball, inp.name, inp.version,
+                                                   inp.requirements, constraints_file, src_dir, epoch)))
+            else:
+                raise UserError(f"{inp.spec}: Source{tag} {filename} has no path in the project "
+                                "and is not one the build makes (0 sdist, 1 wheels)")
+        for filename, job in jobs:
+            dst = job.result()
+            if dst.name != filename:
+                dst = dst.rename(src_dir / filename)
+            made.append(dst)
+    reproducible.set_mtimes(made, epoch)
+    return made
+
+
+def _expand(filename: str, inp: BuildInputs) -> str:
+    return (filename.replace("%{name}", inp.name).replace("%{version}", inp.version)
+            .replace("%name", inp.name).replace("%version", inp.version))
+
+
+def project_files(project_dir: Path) -> list[Path]:
+    """The files a pbr sdist can draw from: git's tracked files, else every file."""
+    proc = subprocess.run(["git", "ls-files", "-z"], cwd=project_dir, capture_output=True)
+    if proc.returncode == 0 and proc.stdout:
+        names = sorted(n for n in proc.stdout.decode().split("\0") if n)
+        return [project_dir / n for n in names]
+    out = []
+    for dirpath, dirnames, filenames in os.walk(project_dir):
+        dirnames[:] = sorted(d for d in dirnames if d not in reproducible._NOT_INPUTS
+                             and not d.endswith(".egg-info"))
+        out += [Path(dirpath) / f for f in sorted(filenames)]
+    return out
+
+
+def box_key(box: str) -> str:
+    """Identity of the build environment: the box's cache key, or the host's rpmbuild."""
+    if box == "host":
+        proc = subprocess.run(["rpmbuild", "--version"], capture_output=True, text=True)
+        return "host:" + proc.stdout.strip()
+    try:
+        from phoenix_rpm.box.root import box_key as root_key
+
+        return "nspawn:" + root_key()
+    except ImportError:
+        pass
+    return "nspawn"
+
+
+def inputs_hash(project_dir: Path, inp: BuildInputs, epoch: int, box: str,
+                sign: str | None, constraints_file: Path | None) -> str:
+    """sha256 over everything that can change the packages' bytes."""
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("recipe", RECIPE.encode())
+    add("spec", inp.spec_bytes())
+    add("meta", json.dumps([inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
+                            sorted(map(list, inp.sources)), epoch, box_key(box), sign or ""]).encode())
+    if constraints_file:
+        add("constraints", constraints_file.read_bytes())
+    add("defines", " ".join(reproducible.rpm_defines(epoch)).encode())
+    for path in project_files(project_dir):
+        rel = path.relative_to(project_dir).as_posix()
+        if rel.startswith("dist/"):
+            continue
+        try:
+            if path.is_symlink():
+                add("link:" + rel, os.readlink(path).encode())
+            elif path.is_file():
+                add("file:" + rel, path.read_bytes())
+            else:
+                add("missing:" + rel, b"")
+        except OSError:
+            add("missing:" + rel, b"")
+    return h.hexdigest()
+
+
+def _reusable(dist: Path, key: str) -> dict[str, Any] | None:
+    """The last build's record when its inputs match and its packages are intact."""
+    state = _read_state(dist)
+    if not state or state.get("inputs") != key:
+        return None
+    for name, digest in state.get("sha256", {}).items():
+        path = dist / name
+        if not path.is_file() or reproducible.file_sha256(path) != digest:
+            return None
+    return state
+
+
+def _read_state(dist: Path) -> dict[str, Any] | None:
+    try:
+        return json.loads((dist / STATE_FILE).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _remember(dist: Path, key: str, srpm: Path, rpms: Sequence[Path]) -> None:
+    state = {
+        "inputs": key,
+        "srpm": srpm.name,
+        "rpms": [r.name for r in rpms],
+        "sha256": {p.name: reproducible.file_sha256(p) for p in [srpm, *rpms]},
+    }
+    (dist / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
+
+
+def _forget(dist: Path) -> None:
+    (dist / STATE_FILE).unlink(missing_ok=True)
+    (dist / ".phoenix-lint.json").unlink(missing_ok=True)
+
+
+def _remove_old_packages(dist: Path, name: str) -> None:
+    """Packages of an earlier version would be linted and installed with the new ones."""
+    pattern = re.compile(rf"^{re.escape(name)}(-[A-Za-z0-9_.+~^-]+)?\.rpm$")
+    for path in dist.glob("*.rpm"):
+        if pattern.match(path.name):
+            path.unlink()
+
+
+def _shown(path: Path, project_dir: Path) -> str:
+    """Paths under the working directory are shown relative to it (dist/...)."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def dist_packages(dist: Path, name: str | None = None) -> tuple[list[Path], list[Path]]:
+    """(SRPMs, binary RPMs) found in ``dist`` (lint --stage lint uses what is there)."""
+    def mine(p: Path) -> bool:
+        return name is None or p.name.startswith(name + "-")
+
+    srpms = sorted(p for p in dist.glob("*.src.rpm") if mine(p))
+    rpms = sorted(p for p in dist.glob("*.rpm") if mine(p) and not p.name.endswith(".src.rpm"))
+    return srpms, rpms

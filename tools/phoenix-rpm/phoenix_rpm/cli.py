@@ -1,0 +1,160 @@
+"""``tools/build-rpm``: the command-line contract of DESIGN.md section 7.
+
+Parses arguments, runs the stages in order and turns every ToolkitError into
+one line on stderr and its exit status (0 ok, 1 a check failed, 2 bad input).
+Stage logic lives in its own module; this file only wires them together.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from phoenix_rpm import runner
+from phoenix_rpm.errors import UserError, report_errors
+
+STAGES = ("generate", "build", "lint", "verify")
+
+DESCRIPTION = """\
+Generate the systemd units and the .spec of a pbr project from its setup.cfg,
+build the SRPM and RPM in a clean box, lint them with rpmlint and, with
+--verify, install them in a freshly booted box and test the running services.
+
+stages, in order (each can run alone with --stage):
+  generate   setup.cfg -> rpm/<name>.spec, systemd/*.service, sysusers/tmpfiles
+  build      sdist (pbr) -> SRPM -> rpmbuild --rebuild in a clean box -> dist/
+  lint       rpmlint on the spec, the SRPM and the RPMs
+  verify     boot a box, rpm -ivh, systemctl enable --now, testinfra suite
+
+boxes (clean build and verification roots, cached):
+  tools/build-rpm box create|list|rm     see: tools/build-rpm box --help
+"""
+
+EPILOG = """\
+examples:
+  tools/build-rpm                       generate + build + lint the repo root
+  tools/build-rpm --verify              ... and verify in a booted box
+  tools/build-rpm --stage generate      only write rpm/ and systemd/
+  tools/build-rpm --check               exit 1 with a diff when rpm/ or systemd/ drift
+  tools/build-rpm ~/src/myservice       package another pbr project
+
+exit status: 0 success, 1 a check failed (lint, drift, verification),
+             2 bad input or usage.
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="tools/build-rpm",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "project_dir", nargs="?", default=None, metavar="PROJECT_DIR",
+        help="the pbr project to package (default: the repository root)",
+    )
+    parser.add_argument("--stage", choices=STAGES, help="run only this stage")
+    parser.add_argument(
+        "--check", action="store_true",
+        help="exit 1 with a diff when the committed rpm/ and systemd/ files "
+        "differ from what setup.cfg generates now; writes nothing",
+    )
+    parser.add_argument(
+        "--verify", action="store_true",
+        help="after build and lint, verify the RPM in a freshly booted box "
+        "(junit XML in dist/verify-junit.xml)",
+    )
+    parser.add_argument(
+        "--ops", action="store_true",
+        help="with --verify: also run the load/fault/least-privilege scenarios",
+    )
+    parser.add_argument(
+        "--box", choices=("nspawn", "host", "vagrant"), default="nspawn",
+        help="where to build and verify: a systemd-nspawn box (default), the "
+        "host itself (build only), or a Vagrant VM (verify)",
+    )
+    parser.add_argument("--sign", metavar="KEYID", help="sign the RPMs with rpmsign --addsign")
+    parser.add_argument("-v", "--verbose", action="store_true", help="show every command run")
+    return parser
+
+
+PROJECT_FILES = ("setup.cfg", "pyproject.toml")
+
+
+def default_project_dir(start: Path | None = None) -> Path:
+    """The project you stand in: the current folder or its nearest parent with a
+    setup.cfg or pyproject.toml (the way git finds its repository).
+
+    Never this toolkit's own checkout by accident: run from a user's project,
+    build-rpm packages that project.
+    """
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    raise UserError(f"{here}: no setup.cfg or pyproject.toml here or in any parent folder; "
+                    "run build-rpm inside a pbr project or pass its folder (build-rpm PROJECT_DIR)")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_list = list(sys.argv[1:] if argv is None else argv)
+    if args_list[:1] == ["box"]:
+        from phoenix_rpm.box.cli import main as box_main
+
+        return box_main(args_list[1:])
+
+    def body() -> int:
+        args = build_parser().parse_args(args_list)
+        runner.set_verbose(args.verbose)
+        return run_stages(args)
+
+    return report_errors("build-rpm", body)
+
+
+def run_stages(args: argparse.Namespace) -> int:
+    project_dir = Path(args.project_dir or default_project_dir()).resolve()
+    if not project_dir.is_dir():
+        raise UserError(f"{project_dir}: no such project directory; pass the folder holding setup.cfg")
+    if args.ops and not args.verify and args.stage != "verify":
+        raise UserError("--ops goes with --verify: run tools/build-rpm --verify --ops")
+    if args.ops and args.box == "vagrant":
+        # checked before the build: the scenarios need the box's own network
+        # namespace, a VM has only two forwarded loopback ports
+        raise UserError("--ops needs the nspawn box (its own network namespace); "
+                        "run tools/build-rpm --verify --ops without --box vagrant")
+
+    from phoenix_rpm import generate
+
+    if args.check:
+        return generate.check(project_dir)
+    if args.stage == "generate":
+        generate.write(project_dir)
+        return 0
+    if args.stage in (None, "build"):
+        # Units and spec follow setup.cfg before every build; a version-only
+        # difference (a new commit) is left out of the tree: the build renders
+        # the spec it builds with the current version itself.
+        generate.write(project_dir, keep_version=True)
+
+    from phoenix_rpm import build, lint
+
+    result = None
+    with lint.Prelint(project_dir) as prelint:
+        # Build and lint both run: the spec and the SRPM are linted while the
+        # box builds the RPM (lint.Prelint); the lint stage adds the RPMs.
+        early = prelint.start if args.stage is None and not args.sign else None
+        if args.stage in (None, "build"):
+            result = build.build(project_dir, box=args.box, sign=args.sign, on_srpm=early)
+        if args.stage in (None, "lint"):
+            lint.lint(project_dir, result, prelint=prelint)
+    if args.verify or args.stage == "verify":
+        from phoenix_rpm import verify
+
+        return verify.verify(project_dir, result, box=args.box, ops=args.ops)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,205 @@
+"""The generate stage: project -> plan -> rpm/<name>.spec and systemd/ files.
+
+``write()`` renders everything in memory first, so bad input writes nothing,
+then replaces each file atomically (temporary file + rename). ``check()``
+renders the same way and diffs against the committed files.
+
+The version and the changelog date come from git (pbr), not from setup.cfg,
+and change with every commit; a committed spec cannot follow them. So the
+drift check renders with the version and date *written in the committed
+spec* and reports only real drift (new entry point, changed data_files,
+template change...). For the same reason ``write(keep_version=True)``
+(what the default ``tools/build-rpm`` run does before building) leaves the
+files alone when only the version and date moved, so a build never dirties
+the checkout; the build stage renders the spec it builds itself, with the
+current version (``build.inputs_from_plan``).
+"""
+from __future__ import annotations
+
+import calendar
+import dataclasses
+import difflib
+import os
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from phoenix_rpm import pyproject, runner, setupcfg, spec, units
+from phoenix_rpm.errors import UserError
+from phoenix_rpm.model import Project
+from phoenix_rpm.plan import SpecPlan, make_plan
+
+
+def load_project(project_dir: Path) -> Project:
+    """setup.cfg with a [metadata] name wins (pbr reads it first); else PEP 621 pyproject.toml."""
+    project_dir = Path(project_dir).resolve()
+    cfg = project_dir / "setup.cfg"
+    toml = project_dir / "pyproject.toml"
+    if cfg.is_file():
+        parser, _ = setupcfg.read_config(cfg)
+        if parser.has_section("metadata") or not pyproject.has_project_table(toml):
+            return setupcfg.load(project_dir)
+    if toml.is_file():
+        return pyproject.load(project_dir)
+    raise UserError(f"{cfg}: no setup.cfg (and no pyproject.toml with a [project] table); "
+                    "run build-rpm on a pbr project folder")
+
+
+def load_plan(project_dir: Path) -> SpecPlan:
+    """The packaging plan the build and verify stages read (see docs/packaging.md)."""
+    return make_plan(load_project(Path(project_dir)))
+
+
+def render_plan(plan: SpecPlan) -> dict[str, str]:
+    """Relative path -> text of every generated file (systemd/ first, the spec last)."""
+    env = spec.environment(plan.project_dir)
+    out = units.render_unit_files(plan, env)
+    out[f"rpm/{plan.name}.spec"] = spec.render_spec(plan, env)
+    return out
+
+
+def render(project_dir: Path) -> dict[str, str]:
+    return render_plan(load_plan(project_dir))
+
+
+def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
+    """Generate and write the files; remove generated units that are no longer planned.
+
+    ``keep_version``: when the committed files differ from a fresh rendering
+    only by the version and changelog date (a new commit), write nothing.
+    """
+    project_dir = Path(project_dir).resolve()
+    with runner.stage("generate") as produced:
+        plan = load_plan(project_dir)
+        files = render_plan(plan)
+        if keep_version and plan.spec_path.is_file():
+            pinned = render_plan(_pinned(plan, plan.spec_path.read_text(errors="replace")))
+            if _matches(project_dir, pinned):
+                files = pinned
+        written: list[Path] = []
+        for rel, text in files.items():
+            path = project_dir / rel
+            if path.is_file() and path.read_text(errors="replace") == text:
+                continue
+            _atomic_write(path, text)
+            written.append(path)
+        for stale in _stale_generated(project_dir, files):
+            stale.unlink()
+            runner.log(f"    removed {stale.relative_to(project_dir)} (no longer generated)")
+        produced.append(f"{len(files)} files ({len(written)} changed) for {plan.name} {plan.version}")
+    return [project_dir / rel for rel in files]
+
+
+def spec_to_build(plan: SpecPlan) -> str | None:
+    """The spec text the build stage should build, or None to build the file as it is.
+
+    The committed spec may lag the version (it cannot follow every commit):
+    when it is what we would generate but for the version and date, the build
+    gets a fresh rendering with the current version. A spec edited by hand
+    (or from an older template) is built as it is: the edit wins, and
+    ``--check`` reports it as drift.
+    """
+    rel = f"rpm/{plan.name}.spec"
+    fresh = render_plan(plan)[rel]
+    if not plan.spec_path.is_file():
+        return fresh
+    committed = plan.spec_path.read_text(errors="replace")
+    if committed in (fresh, render_plan(_pinned(plan, committed))[rel]):
+        return fresh
+    return None
+
+
+def _matches(project_dir: Path, files: dict[str, str]) -> bool:
+    """True when every file is on disk with this text and no stale generated file is left."""
+    for rel, text in files.items():
+        path = project_dir / rel
+        if not path.is_file() or path.read_text(errors="replace") != text:
+            return False
+    return not _stale_generated(project_dir, files)
+
+
+def check(project_dir: Path) -> int:
+    """Exit status: 0 when rpm/ and systemd/ match what would be generated, else 1 and a diff on stdout."""
+    project_dir = Path(project_dir).resolve()
+    plan = load_plan(project_dir)
+    committed_spec = plan.spec_path
+    if committed_spec.is_file():
+        plan = _pinned(plan, committed_spec.read_text(errors="replace"))
+    files = render_plan(plan)
+    diffs: list[str] = []
+    for rel, text in files.items():
+        path = project_dir / rel
+        old = path.read_text(errors="replace") if path.is_file() else ""
+        if old != text:
+            diffs += difflib.unified_diff(old.splitlines(True), text.splitlines(True),
+                                          f"a/{rel}" if old else "/dev/null", f"b/{rel}")
+    for stale in _stale_generated(project_dir, files):
+        rel = str(stale.relative_to(project_dir))
+        diffs += difflib.unified_diff(stale.read_text(errors="replace").splitlines(True), [],
+                                      f"a/{rel}", "/dev/null")
+    if diffs:
+        sys.stdout.writelines(d if d.endswith("\n") else d + "\n" for d in diffs)
+        sys.stdout.flush()
+        runner.log(f"build-rpm: rpm/ and systemd/ drift from {plan.config_file.name}; "
+                   "run tools/build-rpm --stage generate and commit the result")
+        return 1
+    runner.log(f"build-rpm: rpm/ and systemd/ are up to date with {plan.config_file.name}")
+    return 0
+
+
+def _pinned(plan: SpecPlan, committed: str) -> SpecPlan:
+    """Take the version, release and changelog date from the committed spec (see module doc)."""
+    version = re.search(r"^Version:\s*(\S+)", committed, re.M)
+    date = re.search(r"^\* (\w{3} \w{3} \d{2} \d{4}) ", committed, re.M)
+    changes: dict = {}
+    if version:
+        changes["version"] = version.group(1)
+    if date:
+        try:
+            changes["changelog_epoch"] = calendar.timegm(time.strptime(date.group(1) + " 12", "%a %b %d %Y %H"))
+        except ValueError:
+            pass
+    if not changes:
+        return plan
+    pinned = dataclasses.replace(plan, **changes)
+    pinned.sources = [(n, f.replace(f"-{plan.version}", f"-{pinned.version}", 1) if n < 10 else f, p)
+                      for n, f, p in plan.sources]
+    return pinned
+
+
+def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:
+    """Files that carry our mark but are no longer generated.
+
+    A removed service leaves its unit in systemd/; a renamed project leaves
+    its old spec in rpm/. Files without the mark (rpm/rpmlintrc, a
+    hand-written unit) are never touched.
+    """
+    out = []
+    for folder, pattern in (("systemd", "*"), ("rpm", "*.spec")):
+        for path in sorted((project_dir / folder).glob(pattern)):
+            rel = f"{folder}/{path.name}"
+            if rel in files or not path.is_file():
+                continue
+            try:
+                head = path.read_text(errors="replace")[:300]
+            except OSError:
+                continue
+            if units.GENERATED_MARK in head:
+                out.append(path)
+    return out
+
+
+def _atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,335 @@
+"""Parsing helpers both project formats share: data_files, requirements, version.
+
+setup.cfg and pyproject.toml differ in syntax but not in meaning, so the
+meaning lives here once: pbr's data_files rules, requirements.txt, pbr's
+version, and the ``[phoenix:rpm]`` override keys. Every failure is a
+``UserError`` of one line: ``<file>:<line>: <where>: <problem>; <what to do>``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import shlex
+import subprocess
+import threading
+from pathlib import Path
+from typing import Iterable, Iterator
+
+from phoenix_rpm.errors import UserError
+from phoenix_rpm.model import DataFile, Requirement
+
+# Characters rpm's %files would treat as a glob, or that cannot be quoted in a
+# spec line at all. Spaces and '%' are fine: spec.py quotes and escapes them.
+UNSAFE_NAME = re.compile(r'[*?\[\]{}"\\\n\r\t]')
+GLOB_CHARS = re.compile(r"[*?\[]")
+
+OVERRIDE_KEYS = (
+    "services", "tools", "user", "group", "install_mode", "venv_dir",
+    "release", "logrotate", "extra_files", "unit_overrides",
+)
+
+
+def bad(path: Path | str, problem: str, fix: str, line: int | None = None) -> UserError:
+    """One-line error: file (and line), what is wrong, what to do."""
+    where = f"{path}:{line}" if line else f"{path}"
+    return UserError(f"{where}: {problem}; {fix}")
+
+
+def line_of(text: str, needle: str, start: int = 1) -> int | None:
+    """1-based number of the first line at or after ``start`` that is ``needle``, else contains it."""
+    lines = text.splitlines()
+    for number, line in enumerate(lines, 1):
+        if number >= start and line.strip() == needle.strip():
+            return number
+    for number, line in enumerate(lines, 1):
+        if number >= start and needle in line:
+            return number
+    return None
+
+
+# --- data_files -----------------------------------------------------------
+
+def expand_data_files(
+    project_dir: Path, value: str, cfg: Path, raw: str, key_line: int | None,
+    label: str = "[files] data_files",
+) -> list[DataFile]:
+    """Expand pbr's ``data_files`` value exactly as pbr does, but loudly.
+
+    pbr's rules (pbr/hooks/files.py and pbr/setupcfg.py): ``target = a b`` and
+    ``target =`` followed by indented source lines; several targets; quoted
+    names (shlex); ``target = dir/*`` (a trailing ``*`` only) installs the
+    tree under ``dir/`` keeping sub-folders. pbr silently installs nothing
+    for a glob that matches nothing and setuptools fails late on a missing
+    file or a bare directory: here each is an error that names the line.
+    """
+    out: list[DataFile] = []
+    seen: dict[str, str] = {}
+    target: str | None = None
+    lineno = key_line or 0
+    for raw_line in value.splitlines():
+        line = raw_line.strip()
+        if not line:
+            continue
+        here = line_of(raw, line, lineno) if key_line else None
+        lineno = here or lineno
+        where = f"{label}"
+        try:
+            if "=" in line and line.rstrip().endswith("*"):
+                tgt, pattern = line.split("=", 1)
+                target = check_target(tgt, cfg, here, where)
+                prefix = pattern.strip()[:-1]
+                out += _walk_glob(project_dir, target, prefix, cfg, here, where)
+                continue
+            if "=" in line:
+                tgt, rest = line.split("=", 1)
+                target = check_target(tgt, cfg, here, where)
+                sources = shlex.split(rest)
+            else:
+                if target is None:
+                    raise bad(cfg, f"{where}: first line {line!r} has no 'target ='",
+                              "start with a target folder, e.g. 'etc/<name> = etc/<name>/<name>.conf'", here)
+                sources = shlex.split(line)
+        except ValueError as exc:  # shlex: unbalanced quotes
+            raise bad(cfg, f"{where}: cannot split {line!r} ({exc})", "balance the quotes", here) from None
+        for src in sources:
+            out.append(_one_source(project_dir, target, src, cfg, here, where))
+    for df in out:
+        if df.target in seen:
+            raise bad(cfg, f"{label}: two sources install to the same path {df.target!r} "
+                      f"({seen[df.target]!r} and {df.source!r})",
+                      "remove one of them or install them to different targets", _line(raw, df.source))
+        seen[df.target] = df.source
+    return out
+
+
+def _line(raw: str, needle: str) -> int | None:
+    return line_of(raw, needle) if raw else None
+
+
+def check_target(text: str, cfg: Path, line: int | None, where: str) -> str:
+    """A data_files target: relative to the prefix, inside it, and a name rpm can hold."""
+    try:
+        parts = shlex.split(text.strip())
+    except ValueError as exc:
+        raise bad(cfg, f"{where}: cannot split target {text.strip()!r} ({exc})", "balance the quotes", line) from None
+    if not parts:
+        raise bad(cfg, f"{where}: empty target before '='", "name a folder relative to the prefix, e.g. etc/<name>", line)
+    target = parts[0].strip().rstrip("/")
+    if target.startswith("/"):
+        raise bad(cfg, f"{where}: absolute target {target!r}",
+                  "write it relative to the install prefix (etc/<name> is installed to /etc/<name>)", line)
+    if ".." in target.split("/"):
+        raise bad(cfg, f"{where}: target {target!r} leaves the install prefix", "remove the '..'", line)
+    _check_name(target, cfg, line, where)
+    return target
+
+
+def _check_name(name: str, cfg: Path, line: int | None, where: str) -> None:
+    if UNSAFE_NAME.search(name):
+        raise bad(cfg, f"{where}: {name!r} contains a glob, quote, backslash or control character "
+                  "that an rpm %files line cannot hold", "rename the file (spaces and '%' are fine)", line)
+
+
+def _one_source(project_dir: Path, target: str, src: str, cfg: Path, line: int | None, where: str) -> DataFile:
+    if GLOB_CHARS.search(src):
+        raise bad(cfg, f"{where}: {src!r}: pbr expands only a trailing '*' on a 'target = folder/*' line",
+                  "list the files, or install the folder with 'target = folder/*'", line)
+    _check_name(src, cfg, line, where)
+    path = project_dir / src
+    if path.is_dir():
+        raise bad(cfg, f"{where}: {src!r} is a folder; pbr copies files only",
+                  f"write '{target} = {src.rstrip('/')}/*' to install the whole folder", line)
+    if not path.is_file():
+        raise bad(cfg, f"{where}: {src!r} does not exist in {project_dir}",
+                  "fix the path or add the file", line)
+    return DataFile(target=f"{target}/{Path(src).name}" if target else Path(src).name, source=src,
+                    where=f"{cfg.name}:{line}" if line else cfg.name)
+
+
+def _walk_glob(project_dir: Path, target: str, prefix: str, cfg: Path, line: int | None, where: str) -> list[DataFile]:
+    try:
+        prefix = "".join(shlex.split(prefix))
+    except ValueError as exc:
+        raise bad(cfg, f"{where}: cannot split {prefix!r} ({exc})", "balance the quotes", line) from None
+    if GLOB_CHARS.search(prefix):
+        raise bad(cfg, f"{where}: {prefix + '*'!r}: pbr expands only one trailing '*'",
+                  "use 'target = folder/*' or list the files", line)
+    base = project_dir / prefix
+    found: list[DataFile] = []
+    if base.is_dir():
+        for dirpath, dirnames, fnames in os.walk(base):
+            dirnames.sort()
+            rel = os.path.relpath(dirpath, base)
+            sub = "" if rel == "." else rel.replace(os.sep, "/")
+            for fname in sorted(fnames):
+                src = os.path.relpath(os.path.join(dirpath, fname), project_dir).replace(os.sep, "/")
+                _check_name(src, cfg, line, where)
+                tdir = f"{target}/{sub}" if sub else target
+                found.append(DataFile(target=f"{tdir}/{fname}", source=src,
+                                      where=f"{cfg.name}:{line}" if line else cfg.name))
+    if not found:
+        raise bad(cfg, f"{where}: {prefix + '*'!r} matches no file", "fix the folder name or remove the line", line)
+    return found
+
+
+def expand_globs(project_dir: Path, target: str, patterns: Iterable[str], cfg: Path, where: str) -> list[DataFile]:
+    """setuptools' ``[tool.setuptools.data-files]``: each entry is a glob (``**`` allowed)."""
+    import glob
+
+    target = target.strip().rstrip("/")
+    out: list[DataFile] = []
+    for pattern in patterns:
+        if GLOB_CHARS.search(pattern):
+            matches = sorted(glob.glob(pattern, root_dir=project_dir, recursive=True))
+            matches = [m for m in matches if (project_dir / m).is_file()]
+            if not matches:
+                raise bad(cfg, f"{where} {target!r}: {pattern!r} matches no file",
+                          "fix the pattern or remove it")
+            for m in matches:
+                _check_name(m, cfg, None, where)
+                out.append(DataFile(f"{target}/{Path(m).name}", m.replace(os.sep, "/"), cfg.name))
+        else:
+            out.append(_one_source(project_dir, target, pattern, cfg, None, f"{where} {target!r}"))
+    return out
+
+
+def check_duplicates(files: list[DataFile], cfg: Path, where: str) -> None:
+    seen: dict[str, str] = {}
+    for df in files:
+        if df.target in seen:
+            raise bad(cfg, f"{where}: two sources install to the same path {df.target!r} "
+                      f"({seen[df.target]!r} and {df.source!r})",
+                      "remove one of them or install them to different targets")
+        seen[df.target] = df.source
+
+
+# --- requirements ---------------------------------------------------------
+
+def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path, where: str = "") -> list[Requirement]:
+    """Parse PEP 508 lines; pip options other than ``-r`` are refused (they mean nothing in an RPM)."""
+    from packaging.requirements import InvalidRequirement
+    from packaging.requirements import Requirement as PepRequirement
+
+    out: list[Requirement] = []
+    for number, raw in lines:
+        line = re.sub(r"(^|\s)#.*$", "", raw).strip()
+        if not line:
+            continue
+        if line.startswith(("-r ", "--requirement")):
+            inc = path.parent / line.split(None, 1)[1].strip()
+            if not inc.is_file():
+                raise bad(path, f"{where}included file {inc.name!r} does not exist", "fix the -r line", number)
+            out += read_requirements(inc)
+            continue
+        if line.startswith("-"):
+            raise bad(path, f"{where}pip option {line!r} is not a runtime requirement",
+                      "keep only 'name>=version' lines (indexes and editables belong to pip's config)", number)
+        try:
+            req = PepRequirement(line)
+        except InvalidRequirement as exc:
+            reason = str(exc).splitlines()[0]
+            raise bad(path, f"{where}{line!r} is not a valid requirement ({reason})",
+                      "write it as 'name>=version' (PEP 508)", number) from None
+        out.append(Requirement(req.name, str(req.specifier), str(req.marker) if req.marker else "", line))
+    return out
+
+
+def read_requirements(path: Path) -> list[Requirement]:
+    if not path.is_file():
+        return []
+    return parse_requirement_lines(enumerate(path.read_text().splitlines(), 1), path)
+
+
+# --- version --------------------------------------------------------------
+
+_CWD_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _chdir(path: Path) -> Iterator[None]:
+    """pbr reads git from the current directory; hold a lock while we move there."""
+    with _CWD_LOCK:
+        old = os.getcwd()
+        os.chdir(path)
+        try:
+            yield
+        finally:
+            os.chdir(old)
+
+
+RPM_VERSION = re.compile(r"^[A-Za-z0-9._+~^]+$")
+
+
+def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -> str:
+    """The version pbr's sdist will carry: PBR_VERSION wins, then git, then PKG-INFO.
+
+    Computed with pbr itself (``pbr.packaging``), in the project directory, so
+    it is the same string ``python setup.py sdist`` puts in the tarball name.
+    """
+    env = os.environ.get("PBR_VERSION") or os.environ.get("OSLO_PACKAGE_VERSION")
+    if env:
+        version = env
+        origin = "PBR_VERSION"
+    else:
+        version = ""
+        origin = "git (pbr)"
+        if _in_git(project_dir):
+            from pbr import packaging as pbr_packaging
+
+            with _chdir(project_dir):
+                try:
+                    version = pbr_packaging._get_version_from_git(declared)  # noqa: SLF001
+                except Exception as exc:  # pbr raises ValueError & co. on bad tags
+                    raise bad(cfg, f"pbr cannot compute a version from git ({exc})",
+                              "fix the tags or set PBR_VERSION") from None
+        if not version:
+            pkg_info = project_dir / "PKG-INFO"
+            if pkg_info.is_file():
+                m = re.search(r"^Version:\s*(\S+)", pkg_info.read_text(), re.M)
+                version = m.group(1) if m else ""
+                origin = "PKG-INFO"
+        if not version and declared:
+            version, origin = declared, "metadata version"
+        if not version:
+            raise bad(cfg, "no version: not a git checkout, no PKG-INFO, no PBR_VERSION",
+                      "tag the repository (git tag 1.0.0) or set PBR_VERSION=1.0.0")
+    if not RPM_VERSION.match(version):
+        raise bad(cfg if origin != "PBR_VERSION" else "PBR_VERSION",
+                  f"version {version!r} (from {origin}) is not a valid rpm Version",
+                  "use letters, digits, '.', '+' and '~' only (no '-')")
+    return version
+
+
+def _in_git(project_dir: Path) -> bool:
+    try:
+        proc = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=project_dir, capture_output=True, text=True)
+    except FileNotFoundError:
+        return False
+    return proc.returncode == 0
+
+
+def last_commit_epoch(project_dir: Path) -> int | None:
+    """SOURCE_DATE_EPOCH if set, else the last commit's time: never the wall clock."""
+    sde = os.environ.get("SOURCE_DATE_EPOCH")
+    if sde and sde.isdigit():
+        return int(sde)
+    try:
+        proc = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture_output=True, text=True)
+    except FileNotFoundError:
+        return None
+    out = proc.stdout.strip()
+    return int(out) if proc.returncode == 0 and out.isdigit() else None
+
+
+def split_list(value: str) -> list[str]:
+    return [v for v in re.split(r"[\s,]+", value.strip()) if v]
+
+
+def parse_bool(value: str, cfg: Path, key: str) -> bool:
+    low = value.strip().lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise bad(cfg, f"{key} = {value!r} is not a boolean", "write true or false")

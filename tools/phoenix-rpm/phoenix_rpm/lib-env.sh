@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# Shared bootstrap for tools/build-rpm, tools/run-tests and tools/build-box of a
+# checkout: make sure the host packages and the Python environment exist,
+# quickly when they do. Ships inside the toolkit (package data): an installed
+# toolkit sources it for the host packages of the Vagrant path.
+#
+# Why a shell prelude: on a fresh Debian 12 machine there is no virtualenv yet,
+# so the first thing that runs cannot be the Python toolkit itself.
+
+# The checkout: tools/phoenix-rpm/phoenix_rpm/lib-env.sh -> three folders up.
+PHOENIX_ROOT="${PHOENIX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)}"
+PHOENIX_TOOLKIT="$PHOENIX_ROOT/tools/phoenix-rpm"
+PHOENIX_VENV="${PHOENIX_VENV:-$PHOENIX_ROOT/.venv}"
+
+# Host packages the toolkit drives (rpmbuild, rpmlint's rpm bindings, the box).
+PHOENIX_APT_PACKAGES=(rpm python3-rpm python3-venv python3-dev gcc debootstrap
+    systemd-container iproute2 openssh-client netcat-openbsd curl git gnupg wrk libmagic1 cpio rpm2cpio logrotate)
+PHOENIX_DNF_PACKAGES=(rpm-build rpmlint python3-rpm python3-devel gcc debootstrap
+    systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign logrotate)
+
+# Only for the Vagrant path (tools/build-rpm --verify --box vagrant, tests/vagrant):
+# installed on first use by phoenix_vagrant_packages, not for every build.
+# Debian: a hand-started libvirtd (no libvirt-daemon-system, so no default NAT network).
+PHOENIX_VAGRANT_APT_PACKAGES=(vagrant vagrant-libvirt libvirt-daemon libvirt-daemon-driver-qemu
+    libvirt-clients qemu-system-x86 qemu-utils e2fsprogs)
+PHOENIX_VAGRANT_DNF_PACKAGES=(vagrant vagrant-libvirt libvirt-daemon libvirt-daemon-driver-qemu
+    libvirt-client qemu-system-x86 qemu-img e2fsprogs)
+
+_phoenix_say() { printf '[phoenix] %s\n' "$*" >&2; }
+
+phoenix_host_packages() {
+    local missing=() pkg
+    if command -v dpkg-query >/dev/null 2>&1; then
+        for pkg in "${PHOENIX_APT_PACKAGES[@]}"; do
+            dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q 'install ok installed' \
+                || missing+=("$pkg")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        if [ "$(id -u)" != 0 ]; then
+            _phoenix_say "error: missing host packages: ${missing[*]}; run as root or: sudo apt-get install ${missing[*]}"
+            exit 2
+        fi
+        _phoenix_say "installing host packages with apt-get: ${missing[*]}"
+        apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            "${missing[@]}" >&2
+    elif command -v rpm >/dev/null 2>&1 && command -v dnf >/dev/null 2>&1; then
+        for pkg in "${PHOENIX_DNF_PACKAGES[@]}"; do
+            rpm -q "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+        done
+        [ ${#missing[@]} -eq 0 ] && return 0
+        if [ "$(id -u)" != 0 ]; then
+            _phoenix_say "error: missing host packages: ${missing[*]}; run as root or: sudo dnf install ${missing[*]}"
+            exit 2
+        fi
+        _phoenix_say "installing host packages with dnf: ${missing[*]}"
+        dnf install -y -q "${missing[@]}" >&2
+    else
+        _phoenix_say "warning: unknown package manager; make sure these are installed: ${PHOENIX_APT_PACKAGES[*]}"
+    fi
+}
+
+phoenix_python() {
+    # The distribution's python3 first: its rpm bindings (python3-rpm) are the
+    # ones the PyPI 'rpm' shim loads, and it is what a fresh machine has.
+    if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
+}
+
+phoenix_venv() {
+    local stamp="$PHOENIX_VENV/.phoenix-stamp" want
+    want="$(cat "$PHOENIX_ROOT/requirements.txt" "$PHOENIX_ROOT/test-requirements.txt" \
+        "$PHOENIX_ROOT/upper-constraints.txt" "$PHOENIX_ROOT/setup.cfg" \
+        "$PHOENIX_TOOLKIT/requirements.txt" "$PHOENIX_TOOLKIT/pyproject.toml" 2>/dev/null | sha256sum | cut -c1-16)"
+    if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+        return 0
+    fi
+    local started=$SECONDS
+    _phoenix_say "creating the Python environment in $PHOENIX_VENV"
+    [ -x "$PHOENIX_VENV/bin/python" ] || "$(phoenix_python)" -m venv "$PHOENIX_VENV" >&2
+    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >&2
+    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check -c "$PHOENIX_ROOT/upper-constraints.txt" setuptools wheel >&2
+    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check \
+        -c "$PHOENIX_ROOT/upper-constraints.txt" \
+        -r "$PHOENIX_ROOT/requirements.txt" -r "$PHOENIX_ROOT/test-requirements.txt" \
+        -r "$PHOENIX_TOOLKIT/requirements.txt" >&2
+    # The project itself, editable, so that apollo-api & co. are on PATH in the venv.
+    PBR_VERSION="${PBR_VERSION:-0.0.0}" "$PHOENIX_VENV/bin/pip" install -q \
+        --disable-pip-version-check --no-build-isolation --no-deps -e "$PHOENIX_ROOT" >&2
+    # The toolkit, editable: `build-rpm` in the venv runs this checkout's code.
+    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
+        --no-deps -e "$PHOENIX_TOOLKIT" >&2
+    echo "$want" > "$stamp"
+    _phoenix_say "Python environment ready ($((SECONDS - started)) s)"
+}
+
+phoenix_vagrant_packages() {
+    # The Vagrant path's host packages, through the same check-then-install as the base ones.
+    local PHOENIX_APT_PACKAGES=("${PHOENIX_VAGRANT_APT_PACKAGES[@]}")
+    local PHOENIX_DNF_PACKAGES=("${PHOENIX_VAGRANT_DNF_PACKAGES[@]}")
+    phoenix_host_packages
+}

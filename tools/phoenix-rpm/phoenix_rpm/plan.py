@@ -1,0 +1,440 @@
+"""The packaging plan: every decision about where things go, as plain data.
+
+``make_plan(project)`` turns the parsed model into a ``SpecPlan``: which
+entry points are services, the service user, the install mode, where each
+data file lands on the target and with which owner and mode, the numbered
+Sources of the spec. Templates only lay this out; the build and verify
+stages read it (``generate.load_plan``).
+"""
+from __future__ import annotations
+
+import configparser
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phoenix_rpm import entrypoints, units
+from phoenix_rpm.inputs import bad, last_commit_epoch
+from phoenix_rpm.model import EntryPoint, Overrides, Project
+
+SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
+                    "-server", "-daemon", "-listener", "-consumer", "-proxy")
+INSTALL_MODES = ("bundled", "system")
+DEFAULT_GRACEFUL_SHUTDOWN = 60
+# How much longer than the framework's graceful_shutdown_timeout systemd waits
+# before SIGKILL: the stop must be the framework's, not systemd's.
+STOP_MARGIN = 15
+USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
+# Paths under the prefix that other packages own (system mode: never %dir them).
+SHARED_DIRS = {"bin", "sbin", "lib", "lib64", "share", "share/doc", "share/man", "share/applications",
+               "share/icons", "share/locale", "share/licenses", "include", "libexec"}
+SHARED_DIRS |= {f"share/man/man{n}" for n in range(1, 10)}
+
+
+@dataclass
+class Service:
+    """A long-running entry point and its unit."""
+
+    name: str  # script name, e.g. apollo-api
+    unit: str  # apollo-api.service
+    entry_point: str  # apollo.cmd.api:main
+    group: str  # console_scripts | wsgi_scripts
+    wsgi: bool
+    phoenix: bool  # uses the framework: sends READY=1, takes --config-file
+    type: str  # notify | exec
+    script_path: str  # installed script, e.g. /usr/lib/apollo/bin/apollo-api
+    exec_start: str
+    description: str
+    overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def wsgi_script(self) -> bool:
+        """A pbr wsgi_scripts entry (wsgiref server), as opposed to a console script."""
+        return self.group == "wsgi_scripts"
+
+
+@dataclass
+class Tool:
+    """A command-line entry point: installed, linked into /usr/bin, no unit."""
+
+    name: str
+    entry_point: str
+    script_path: str
+    bin_link: str | None  # /usr/bin/<name> symlink in bundled mode
+
+
+@dataclass
+class InstalledFile:
+    """A file the spec installs itself (config and extra files), not pip."""
+
+    source: str  # relative to the project (and to the unpacked sdist)
+    dest: str  # absolute path on the target
+    mode: str
+    owner: str
+    group: str
+    config: bool
+    paste: bool = False
+
+
+@dataclass
+class SpecPlan:
+    """What the spec and the units are made from; build and verify read it too."""
+
+    project_dir: Path
+    config_file: Path
+    name: str
+    version: str
+    release: str
+    summary: str
+    license: str
+    url: str
+    packager: str
+    description: str
+    install_mode: str  # 'bundled' | 'system'
+    venv_dir: str | None  # bundled only
+    user: str | None
+    group: str | None
+    services: list[Service]
+    tools: list[Tool]
+    files: list[InstalledFile]  # config + extra files, installed by the spec
+    config_dirs: list[tuple[str, str, str, str]]  # (path, mode, owner, group) under /etc
+    data_files: list[tuple[str, str]]  # (dest, source) installed by pip (system mode lists them)
+    data_dirs: list[str]  # folders the package owns for those (system mode)
+    state_dir: str
+    log_dir: str
+    runtime_dir: str
+    graceful_shutdown_timeout: int
+    timeout_stop_sec: int
+    logrotate: bool
+    requirements: list[str]  # runtime requirement lines (requirements.txt)
+    rpm_requires: list[str]  # Requires: lines for system mode
+    packages: list[str]
+    license_files: list[str]
+    doc_files: list[str]
+    changelog_epoch: int
+    spec_path: Path
+    sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+
+    @property
+    def config_files(self) -> list[str]:
+        return [f.dest for f in self.files if f.config]
+
+    @property
+    def paste_files(self) -> list[str]:
+        return [f.dest for f in self.files if f.paste]
+
+    @property
+    def owned_dirs(self) -> list[str]:
+        return [self.state_dir, self.log_dir] if self.services else []
+
+    @property
+    def state_dirs(self) -> list[str]:
+        return self.owned_dirs
+
+    @property
+    def tmpfiles(self) -> bool:
+        return bool(self.owned_dirs)
+
+    @property
+    def sysusers(self) -> bool:
+        return self.user is not None
+
+    @property
+    def prefix(self) -> str:
+        return self.venv_dir if self.install_mode == "bundled" and self.venv_dir else "/usr"
+
+    @property
+    def generated_files(self) -> list[str]:
+        """Paths, relative to the project, that generate writes (the spec last)."""
+        out = [f"systemd/{s.unit}" for s in self.services]
+        if self.sysusers:
+            out.append(f"systemd/{self.name}.sysusers")
+        if self.tmpfiles:
+            out.append(f"systemd/{self.name}.tmpfiles")
+        if self.logrotate:
+            out.append(f"systemd/{self.name}.logrotate")
+        return out + [f"rpm/{self.name}.spec"]
+
+
+def make_plan(project: Project) -> SpecPlan:
+    ov = project.overrides
+    cfg = project.config_file
+    mode = (ov.install_mode or "bundled").strip()
+    if mode not in INSTALL_MODES:
+        raise bad(cfg, f"{_ov(ov)} install_mode = {mode!r}", "use 'bundled' (default) or 'system'")
+    venv_dir = None
+    if mode == "bundled":
+        venv_dir = (ov.venv_dir or f"/usr/lib/{project.name}").rstrip("/")
+        if not venv_dir.startswith("/") or " " in venv_dir or venv_dir.count("/") < 2 or "%" in venv_dir:
+            raise bad(cfg, f"{_ov(ov)} venv_dir = {venv_dir!r} is not an absolute folder of its own",
+                      f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
+    elif ov.venv_dir:
+        raise bad(cfg, f"{_ov(ov)} venv_dir is set but install_mode is 'system'", "remove venv_dir or use bundled")
+    services_eps, tools_eps = _split_services(project)
+    user = group = None
+    if services_eps:
+        user = (ov.user or _default_user(project.name)).strip()
+        group = (ov.group or user).strip()
+        for label, value in (("user", user), ("group", group)):
+            if not USER_NAME.match(value):
+                raise bad(cfg, f"{_ov(ov)} {label} = {value!r} is not a valid system account name",
+                          "use lower-case letters, digits, '_' and '-', at most 31 characters")
+            if value == "root":
+                raise bad(cfg, f"{_ov(ov)} {label} = root: services must not run as root",
+                          "remove the key: a system user named after the project is created")
+    elif ov.user or ov.group:
+        raise bad(cfg, f"{_ov(ov)} user/group set but the project has no service", "remove them or list services")
+    prefix = venv_dir if mode == "bundled" else "/usr"
+    bindir = f"{prefix}/bin"
+    files, config_dirs, data_files, data_dirs = _place_files(project, group, prefix)
+    main_conf = f"/etc/{project.name}/{project.name}.conf"
+    main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
+    graceful = _graceful_timeout(project, main_conf_source)
+    logs_to_files = _logs_to_files(project, main_conf_source)
+    cache: entrypoints.Cache = {}
+    services = []
+    for ep in services_eps:
+        info = entrypoints.inspect(project, ep, cache)
+        script = f"{bindir}/{ep.name}"
+        exec_start = script
+        if info.uses_framework and main_conf_source and not ep.is_wsgi:
+            exec_start += f" --config-file {main_conf}"
+        services.append(Service(
+            name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}", group=ep.group,
+            wsgi=ep.is_wsgi or ep.name.endswith("-api"), phoenix=info.uses_framework,
+            type="notify" if info.uses_framework and not ep.is_wsgi else "exec",
+            script_path=script, exec_start=exec_start,
+            description=f"{project.summary} ({ep.name})",
+            overrides=dict(ov.unit_overrides.get(ep.name, {})),
+        ))
+    for ep in tools_eps:
+        entrypoints.inspect(project, ep, cache)
+    tools = [Tool(ep.name, f"{ep.module}:{ep.func}", f"{bindir}/{ep.name}",
+                  f"/usr/bin/{ep.name}" if mode == "bundled" else None) for ep in tools_eps]
+    for script in project.extra.get("scripts", []):
+        base = Path(script).name
+        tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode == "bundled" else None))
+    _check_unit_overrides(project, services)
+    release = (ov.release or "1").strip()
+    if not re.match(r"^[A-Za-z0-9._+~]+$", release):
+        raise bad(cfg, f"{_ov(ov)} release = {release!r} is not a valid rpm Release", "use e.g. 1 or 2")
+    plan = SpecPlan(
+        project_dir=project.project_dir, config_file=cfg, name=project.name, version=project.version,
+        release=release, summary=project.summary, license=project.license or "LicenseRef-Unknown",
+        url=project.url, packager=_packager(project), description=project.description or project.summary,
+        install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=services, tools=tools,
+        files=files, config_dirs=config_dirs, data_files=data_files, data_dirs=data_dirs,
+        state_dir=f"/var/lib/{project.name}", log_dir=f"/var/log/{project.name}",
+        runtime_dir=f"/run/{project.name}", graceful_shutdown_timeout=graceful,
+        timeout_stop_sec=graceful + STOP_MARGIN,
+        logrotate=bool(services) and (ov.logrotate if ov.logrotate is not None else logs_to_files),
+        requirements=[r.line for r in project.requirements],
+        rpm_requires=_rpm_requires(project) if mode == "system" else [],
+        packages=project.packages, license_files=project.license_files, doc_files=project.doc_files,
+        changelog_epoch=last_commit_epoch(project.project_dir) or int(cfg.stat().st_mtime),
+        spec_path=project.project_dir / "rpm" / f"{project.name}.spec",
+    )
+    plan.sources = _sources(plan)
+    return plan
+
+
+def _ov(ov: Overrides) -> str:
+    """The override section's name as the user wrote it, for messages."""
+    return ov.source.split(" ", 1)[1] if " " in ov.source else "[phoenix:rpm]"
+
+
+def _default_user(name: str) -> str:
+    user = re.sub(r"[^a-z0-9_-]", "-", name.lower())
+    return user if re.match(r"^[a-z_]", user) else f"_{user}"
+
+
+def is_service_name(name: str) -> bool:
+    return name.endswith(SERVICE_SUFFIXES)
+
+
+def _split_services(project: Project) -> tuple[list[EntryPoint], list[EntryPoint]]:
+    """Services and tools: explicit lists win, else wsgi_scripts and the name suffixes."""
+    ov = project.overrides
+    scripts = {ep.name: ep for ep in project.scripts}
+    for label, names in (("services", ov.services), ("tools", ov.tools)):
+        for n in names or []:
+            if n not in scripts:
+                raise bad(project.config_file, f"{_ov(ov)} {label}: {n!r} is not a console_scripts or "
+                          "wsgi_scripts entry point", "use one of: " + (", ".join(scripts) or "(none)"))
+    both = set(ov.services or []) & set(ov.tools or [])
+    if both:
+        raise bad(project.config_file, f"{_ov(ov)} {sorted(both)[0]!r} is listed in both services and tools",
+                  "keep it in one list")
+    services, tools = [], []
+    for ep in project.scripts:
+        if ov.services is not None:
+            is_service = ep.name in ov.services
+        elif ov.tools is not None and ep.name in ov.tools:
+            is_service = False
+        else:
+            is_service = ep.is_wsgi or is_service_name(ep.name)
+        (services if is_service else tools).append(ep)
+    return services, tools
+
+
+def _place_files(
+    project: Project, group: str | None, prefix: str,
+) -> tuple[list[InstalledFile], list[tuple[str, str, str, str]], list[tuple[str, str]], list[str]]:
+    """Data files under etc/ go to /etc (never <prefix>/etc) as %config(noreplace)."""
+    files: list[InstalledFile] = []
+    dirs: dict[str, tuple[str, str, str, str]] = {}
+    data_files: list[tuple[str, str]] = []
+    data_dirs: set[str] = set()
+    own = f"etc/{project.name}"
+    for df in project.data_files:
+        if df.target == "etc" or df.target.startswith("etc/"):
+            dest = "/" + df.target
+            in_own = df.target.startswith(own + "/")
+            mine = in_own and group is not None
+            files.append(InstalledFile(df.source, dest, "0640" if mine else "0644", "root",
+                                       group if mine else "root", config=True,
+                                       paste=_is_paste(project.project_dir / df.source)))
+            # /etc/<name> and its sub-folders are the package's; /etc/logrotate.d & co. are not.
+            parent = Path(df.target).parent
+            while in_own and (str(parent) == own or str(parent).startswith(own + "/")):
+                dirs[f"/{parent}"] = (f"/{parent}", "0750" if group else "0755", "root", group or "root")
+                parent = parent.parent
+        else:
+            data_files.append((f"{prefix}/{df.target}", df.source))
+            parent = Path(df.target).parent
+            while str(parent) not in SHARED_DIRS and str(parent) != ".":
+                data_dirs.add(f"{prefix}/{parent}")
+                parent = parent.parent
+    if group is not None:  # the service's config folder, even before it holds a file
+        dirs.setdefault(f"/{own}", (f"/{own}", "0750", "root", group))
+    seen = {f.dest for f in files}
+    for dest, src in project.overrides.extra_files.items():
+        cfg = project.config_file
+        if not dest.startswith("/") or ".." in dest.split("/"):
+            raise bad(cfg, f"{_ov(project.overrides)} extra_files: target {dest!r} is not an absolute path",
+                      "write '/target/path = source/in/project'")
+        if not (project.project_dir / src).is_file():
+            raise bad(cfg, f"{_ov(project.overrides)} extra_files: {src!r} does not exist in {project.project_dir}",
+                      "fix the source path or add the file")
+        if dest in seen:
+            raise bad(cfg, f"{_ov(project.overrides)} extra_files: {dest!r} is already installed from data_files",
+                      "remove one of them")
+        seen.add(dest)
+        is_conf = dest.startswith("/etc/")
+        in_own = dest.startswith(f"/{own}/")
+        mine = in_own and group is not None
+        files.append(InstalledFile(src, dest, "0640" if mine else "0644", "root", group if mine else "root",
+                                   config=is_conf, paste=_is_paste(project.project_dir / src)))
+        parent = Path(dest).parent
+        while in_own and (str(parent) == f"/{own}" or str(parent).startswith(f"/{own}/")):
+            dirs[str(parent)] = (str(parent), "0750" if group else "0755", "root", group or "root")
+            parent = parent.parent
+    return files, sorted(dirs.values()), data_files, sorted(data_dirs)
+
+
+def _is_paste(path: Path) -> bool:
+    if path.name.endswith("paste.ini"):
+        return True
+    try:
+        head = path.read_text(errors="replace")[:20000]
+    except OSError:
+        return False
+    return bool(re.search(r"^\[(pipeline|app|composite|filter):", head, re.M))
+
+
+def _read_default(project: Project, source: str | None) -> configparser.SectionProxy | None:
+    if not source:
+        return None
+    parser = configparser.RawConfigParser(strict=False, interpolation=None)
+    try:
+        parser.read(project.project_dir / source)
+    except configparser.Error as exc:
+        raise bad(project.project_dir / source, f"cannot parse the shipped config ({exc.__class__.__name__})",
+                  "fix its ini syntax") from None
+    return parser["DEFAULT"]
+
+
+def _graceful_timeout(project: Project, source: str | None) -> int:
+    default = _read_default(project, source)
+    value = default.get("graceful_shutdown_timeout") if default is not None else None
+    if value is None or not value.strip():
+        return DEFAULT_GRACEFUL_SHUTDOWN
+    if not value.strip().isdigit():
+        raise bad(project.project_dir / str(source), f"[DEFAULT] graceful_shutdown_timeout = {value!r} "
+                  "is not a whole number of seconds", "write e.g. graceful_shutdown_timeout = 30")
+    return int(value.strip())
+
+
+def _logs_to_files(project: Project, source: str | None) -> bool:
+    default = _read_default(project, source)
+    if default is None:
+        return False
+    return any((default.get(k) or "").strip() for k in ("log_file", "log_dir", "log-file", "log-dir"))
+
+
+def _check_unit_overrides(project: Project, services: list[Service]) -> None:
+    names = {s.name for s in services}
+    ov = project.overrides
+    for service, keys in ov.unit_overrides.items():
+        if service not in names:
+            raise bad(project.config_file, f"{_ov(ov)} unit_overrides: {service!r} is not a service",
+                      "use one of: " + (", ".join(sorted(names)) or "(no services)"))
+        for key in keys:
+            if units.section_of(key) is None:
+                raise bad(project.config_file, f"{_ov(ov)} unit_overrides: {service}.{key}: unknown systemd key",
+                          "check the spelling (systemd.service(5), systemd.exec(5))")
+
+
+def _packager(project: Project) -> str:
+    author = project.author or f"{project.name} developers"
+    email = project.author_email or f"{project.name}@localhost"
+    return f"{author} <{email}>"
+
+
+def _rpm_requires(project: Project) -> list[str]:
+    """requirements.txt -> ``python3dist(name) >= x`` (Fedora's generator naming)."""
+    from packaging.markers import Marker
+    from packaging.requirements import Requirement as PepRequirement
+    from packaging.utils import canonicalize_name
+
+    out: list[str] = []
+    for req in project.requirements:
+        if req.marker and not Marker(req.marker).evaluate({"python_version": "3.11", "sys_platform": "linux",
+                                                           "platform_system": "Linux", "os_name": "posix"}):
+            continue
+        name = f"python3dist({canonicalize_name(req.name)})"
+        parts: list[str] = []
+        for spec in PepRequirement(req.line).specifier:
+            op, ver = spec.operator, spec.version
+            if op in (">=", ">", "<", "<="):
+                parts.append(f"{name} {op} {ver}")
+            elif op in ("==", "==="):
+                if "*" in ver:
+                    base = ver.rstrip(".*")
+                    parts += [f"{name} >= {base}", f"{name} < {_bump(base)}"]
+                else:
+                    parts.append(f"{name} = {ver}")
+            elif op == "~=":
+                parts += [f"{name} >= {ver}", f"{name} < {_bump(ver.rsplit('.', 1)[0])}"]
+        if not parts:
+            out.append(name)
+        elif len(parts) == 1:
+            out.append(parts[0])
+        else:
+            out.append("(" + " with ".join(parts) + ")")
+    return out
+
+
+def _bump(version: str) -> str:
+    head, _, last = version.rpartition(".")
+    nxt = str(int(last) + 1) if last.isdigit() else last
+    return f"{head}.{nxt}" if head else nxt
+
+
+def _sources(plan: SpecPlan) -> list[tuple[int, str, str | None]]:
+    out: list[tuple[int, str, str | None]] = [(0, f"{plan.name}-{plan.version}.tar.gz", None)]
+    if plan.install_mode == "bundled":
+        out.append((1, f"{plan.name}-{plan.version}-wheels.tar.gz", None))
+    for number, rel in enumerate((p for p in plan.generated_files if p.startswith("systemd/")), 10):
+        out.append((number, rel.split("/", 1)[1], rel))
+    return out

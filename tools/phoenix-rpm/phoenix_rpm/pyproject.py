@@ -1,0 +1,177 @@
+"""Read a PEP 621 ``pyproject.toml`` (pbr.build backend) into the project model.
+
+Same model as ``setupcfg.py``: ``[project]`` metadata, ``[project.scripts]``,
+``[project.entry-points.wsgi_scripts]``, ``[tool.setuptools.data-files]``
+(setuptools' glob syntax), ``[tool.phoenix.rpm]`` for overrides. The version
+is static (``[project] version``) or, when listed in ``dynamic``, pbr's.
+"""
+from __future__ import annotations
+
+import re
+import tomllib
+from pathlib import Path
+from typing import Any
+
+from phoenix_rpm import inputs
+from phoenix_rpm.inputs import bad
+from phoenix_rpm.model import EntryPoint, Overrides, Project
+from phoenix_rpm.setupcfg import LICENSE_NAMES, README_NAMES
+
+TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"line (\d+)", str(exc))
+        raise bad(path, f"not valid TOML ({exc})", "fix the syntax", int(m.group(1)) if m else None) from None
+
+
+def has_project_table(path: Path) -> bool:
+    """A pyproject.toml that declares the project (not only build-system/tool config)."""
+    return path.is_file() and "project" in read_toml(path)
+
+
+def load(project_dir: Path) -> Project:
+    path = project_dir / "pyproject.toml"
+    data = read_toml(path)
+    proj = data.get("project")
+    if not isinstance(proj, dict):
+        raise bad(path, "no [project] table", "add [project] with name = \"<project>\"")
+    name = str(proj.get("name", "")).strip()
+    if not name:
+        raise bad(path, "[project] name is missing", "add name = \"<project>\"")
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$", name):
+        raise bad(path, f"[project] name {name!r} is not a valid rpm package name",
+                  "use letters, digits, '.', '_', '+' and '-'")
+    backend = str(data.get("build-system", {}).get("build-backend", ""))
+    dynamic = proj.get("dynamic", []) or []
+    declared = None if "version" in dynamic else (str(proj["version"]) if "version" in proj else None)
+    if declared is None and "version" not in dynamic:
+        raise bad(path, "[project] has no version and does not list it in dynamic",
+                  "add version = \"1.0.0\" or dynamic = [\"version\"] (pbr computes it from git tags)")
+    if declared is not None and backend != "pbr.build":
+        version = declared  # a static version without pbr: taken as written
+        if not inputs.RPM_VERSION.match(version):
+            raise bad(path, f"[project] version {version!r} is not a valid rpm Version",
+                      "use letters, digits, '.', '+' and '~' only (no '-')")
+    else:
+        version = inputs.pbr_version(project_dir, name, declared, path)
+    license_value = proj.get("license", "")
+    if isinstance(license_value, dict):
+        license_value = license_value.get("text", "")
+    urls = proj.get("urls", {}) or {}
+    url = next((str(urls[k]) for k in ("Homepage", "homepage", "Home", "Source", "Repository") if k in urls),
+               next(iter(map(str, urls.values())), ""))
+    authors = proj.get("authors", []) or []
+    author = authors[0] if authors and isinstance(authors[0], dict) else {}
+    entry_points = _entry_points(proj, path)
+    tool = data.get("tool", {}) or {}
+    setuptools_cfg = tool.get("setuptools", {}) or {}
+    data_files = []
+    for target, patterns in (setuptools_cfg.get("data-files", {}) or {}).items():
+        if not isinstance(patterns, list):
+            raise bad(path, f"[tool.setuptools.data-files] {target!r} is not a list", "write target = [\"glob\", ...]")
+        inputs.check_target(target, path, None, "[tool.setuptools.data-files]")
+        data_files += inputs.expand_globs(project_dir, target, patterns, path, "[tool.setuptools.data-files]")
+    inputs.check_duplicates(data_files, path, "[tool.setuptools.data-files]")
+    phoenix_table = tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {}
+    overrides = _overrides(phoenix_table, path)
+    # pbr.build still runs pbr's setup.cfg hooks: [files] data_files,
+    # [entry_points] and our [phoenix:rpm] there apply when pyproject.toml
+    # does not say the same thing itself.
+    cfg = project_dir / "setup.cfg"
+    if cfg.is_file() and backend == "pbr.build":
+        from phoenix_rpm import setupcfg
+
+        parser, raw = setupcfg.read_config(cfg)
+        if not data_files and parser.has_section("files") and parser["files"].get("data_files"):
+            data_files = inputs.expand_data_files(project_dir, parser["files"]["data_files"], cfg, raw,
+                                                  inputs.line_of(raw, "data_files"))
+        if not entry_points:
+            entry_points = setupcfg.entry_points(parser, cfg, raw)
+        if not phoenix_table and parser.has_section(setupcfg.OVERRIDE_SECTION):
+            overrides = setupcfg.overrides(parser, cfg, raw)
+    if "dependencies" in dynamic or "dependencies" not in proj:
+        requirements = inputs.read_requirements(project_dir / "requirements.txt")
+    else:
+        deps = proj.get("dependencies") or []
+        requirements = inputs.parse_requirement_lines(((None, d) for d in deps), path, "[project] dependencies: ")
+    packages_cfg = setuptools_cfg.get("packages", [])
+    packages = list(packages_cfg) if isinstance(packages_cfg, list) else [name.replace("-", "_")]
+    readme = proj.get("readme")
+    if isinstance(readme, dict):
+        readme = readme.get("file")
+    docs = [readme] if isinstance(readme, str) and (project_dir / readme).is_file() else \
+        [n for n in README_NAMES if (project_dir / n).is_file()][:1]
+    return Project(
+        project_dir=project_dir,
+        config_file=path,
+        name=name,
+        version=version,
+        summary=str(proj.get("description", "")).strip() or name,
+        license=str(license_value).strip(),
+        url=url,
+        author=str(author.get("name", "")),
+        author_email=str(author.get("email", "")),
+        description="",
+        packages=packages,
+        packages_root=str((setuptools_cfg.get("package-dir", {}) or {}).get("", "")),
+        data_files=data_files,
+        entry_points=entry_points,
+        requirements=requirements,
+        overrides=overrides,
+        license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
+        doc_files=docs,
+        extra={"scripts": []},
+    )
+
+
+def _entry_points(proj: dict[str, Any], path: Path) -> list[EntryPoint]:
+    groups: list[tuple[str, str, dict[str, Any]]] = [
+        ("console_scripts", "[project.scripts]", proj.get("scripts", {}) or {}),
+        ("wsgi_scripts", "[project.entry-points.wsgi_scripts]",
+         (proj.get("entry-points", {}) or {}).get("wsgi_scripts", {}) or {}),
+    ]
+    out: list[EntryPoint] = []
+    seen: set[str] = set()
+    for group, label, table in groups:
+        for name, target in table.items():
+            target = re.sub(r"\s*\[.*\]$", "", str(target)).replace(" ", "")
+            if not TARGET.match(target):
+                raise bad(path, f"{label} {name} = {target!r} is not 'package.module:function'",
+                          "fix the entry point")
+            if name in seen:
+                raise bad(path, f"{label} script {name!r} is defined twice", "rename one of them")
+            seen.add(name)
+            module, func = target.split(":", 1)
+            out.append(EntryPoint(name, module, func, group, f"{path.name} {label}"))
+    return out
+
+
+def _overrides(table: dict[str, Any], path: Path) -> Overrides:
+    ov = Overrides(source=f"{path} [tool.phoenix.rpm]")
+    for key, value in table.items():
+        if key not in inputs.OVERRIDE_KEYS:
+            raise bad(path, f"[tool.phoenix.rpm] unknown key {key!r}", "use one of: " + ", ".join(inputs.OVERRIDE_KEYS))
+        if key in ("services", "tools"):
+            if not isinstance(value, list):
+                raise bad(path, f"[tool.phoenix.rpm] {key} is not a list", f"write {key} = [\"name\", ...]")
+            setattr(ov, key, [str(v) for v in value])
+        elif key == "logrotate":
+            if not isinstance(value, bool):
+                raise bad(path, f"[tool.phoenix.rpm] logrotate = {value!r} is not a boolean", "write true or false")
+            ov.logrotate = value
+        elif key == "extra_files":
+            if not isinstance(value, dict):
+                raise bad(path, "[tool.phoenix.rpm] extra_files is not a table", "write {\"/target\" = \"source\"}")
+            ov.extra_files = {str(k): str(v) for k, v in value.items()}
+        elif key == "unit_overrides":
+            if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
+                raise bad(path, "[tool.phoenix.rpm] unit_overrides is not a table of tables",
+                          "write [tool.phoenix.rpm.unit_overrides.<service>] Key = \"value\"")
+            ov.unit_overrides = {str(s): {str(k): str(v) for k, v in kv.items()} for s, kv in value.items()}
+        else:
+            setattr(ov, key, str(value))
+    return ov

@@ -1,0 +1,176 @@
+"""Read a pbr ``setup.cfg`` into the project model.
+
+Reads the file as text with ``configparser`` and never runs setup.py or
+imports the project: packaging must not execute the code it packages, and a
+broken project must give a clear one-line error, not a traceback from inside
+setuptools.
+"""
+from __future__ import annotations
+
+import configparser
+import re
+from pathlib import Path
+
+from phoenix_rpm import inputs
+from phoenix_rpm.inputs import bad, line_of
+from phoenix_rpm.model import EntryPoint, Overrides, Project
+
+OVERRIDE_SECTION = "phoenix:rpm"
+SCRIPT_GROUPS = ("console_scripts", "wsgi_scripts")
+ENTRY_POINT = re.compile(r"^(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)\s*=\s*(?P<module>[A-Za-z_][\w.]*)"
+                         r"(?:\s*:\s*(?P<func>[A-Za-z_][\w.]*))?\s*(?:\[[^\]]*\])?$")
+LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING")
+README_NAMES = ("README.md", "README.rst", "README.txt", "README")
+
+
+def read_config(cfg: Path) -> tuple[configparser.RawConfigParser, str]:
+    """Parse the ini file; syntax errors name the line."""
+    raw = cfg.read_text(encoding="utf-8", errors="replace")
+    # setuptools reads setup.cfg with '%' interpolation: a literal '%' (a file
+    # name such as 100%.txt) must be written '%%' there, or setuptools fails.
+    parser = configparser.ConfigParser(strict=True, interpolation=configparser.BasicInterpolation())
+    parser.optionxform = str  # type: ignore[assignment,method-assign]  # keep systemd Key case
+    try:
+        parser.read_string(raw, source=str(cfg))
+        for section in parser.sections():
+            for key in parser[section]:
+                try:
+                    parser.get(section, key)
+                except configparser.InterpolationError as exc:
+                    raise bad(cfg, f"[{section}] {key}: a lone '%' ({exc.__class__.__name__}): setuptools reads "
+                              "setup.cfg with % interpolation", "write a literal '%' as '%%'",
+                              line_of(raw, key)) from None
+    except configparser.DuplicateSectionError as exc:
+        raise bad(cfg, f"section [{exc.section}] appears twice", "merge the two sections", exc.lineno) from None
+    except configparser.DuplicateOptionError as exc:
+        raise bad(cfg, f"[{exc.section}] {exc.option} appears twice", "keep one of them", exc.lineno) from None
+    except configparser.MissingSectionHeaderError as exc:
+        raise bad(cfg, f"not an ini file: {exc.line.strip()!r} before any [section]",
+                  "start with [metadata]", exc.lineno) from None
+    except configparser.ParsingError as exc:
+        lineno, text = exc.errors[0] if exc.errors else (None, "")
+        raise bad(cfg, f"cannot parse line {text.strip()!r}", "fix the ini syntax (key = value, indented continuation lines)",
+                  lineno) from None
+    return parser, raw
+
+
+def load(project_dir: Path) -> Project:
+    cfg = project_dir / "setup.cfg"
+    parser, raw = read_config(cfg)
+    if not parser.has_section("metadata"):
+        raise bad(cfg, "no [metadata] section", "add [metadata] with at least name = <project>")
+    meta = parser["metadata"]
+    name = meta.get("name", "").strip()
+    if not name:
+        raise bad(cfg, "[metadata] name is missing", "add name = <project>", line_of(raw, "[metadata]"))
+    _check_package_name(name, cfg, line_of(raw, "name"))
+    files = parser["files"] if parser.has_section("files") else {}
+    packages = inputs.split_list(files.get("packages", name.replace("-", "_")))
+    data_value = files.get("data_files", "")
+    data_files = inputs.expand_data_files(project_dir, data_value, cfg, raw, line_of(raw, "data_files"))
+    eps = entry_points(parser, cfg, raw)
+    scripts = inputs.split_list(files.get("scripts", ""))
+    for script in scripts:
+        if not (project_dir / script).is_file():
+            raise bad(cfg, f"[files] scripts: {script!r} does not exist", "fix the path or remove it",
+                      line_of(raw, script))
+    description_file = meta.get("description_file", meta.get("description-file", "")).strip()
+    docs = [description_file] if description_file and (project_dir / description_file).is_file() else \
+        [n for n in README_NAMES if (project_dir / n).is_file()][:1]
+    project = Project(
+        project_dir=project_dir,
+        config_file=cfg,
+        name=name,
+        version=inputs.pbr_version(project_dir, name, meta.get("version", "").strip() or None, cfg),
+        summary=meta.get("summary", "").strip() or name,
+        license=meta.get("license", "").strip(),
+        url=(meta.get("home_page", "") or meta.get("home-page", "") or meta.get("url", "")).strip(),
+        author=meta.get("author", "").strip(),
+        author_email=meta.get("author_email", meta.get("author-email", "")).strip(),
+        description=meta.get("description", "").strip(),
+        packages=packages,
+        packages_root=files.get("packages_root", "").strip(),
+        data_files=data_files,
+        entry_points=eps,
+        requirements=inputs.read_requirements(project_dir / "requirements.txt"),
+        overrides=overrides(parser, cfg, raw),
+        license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
+        doc_files=docs,
+        extra={"scripts": scripts},
+    )
+    return project
+
+
+def _check_package_name(name: str, cfg: Path, line: int | None) -> None:
+    if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$", name):
+        raise bad(cfg, f"[metadata] name {name!r} is not a valid rpm package name",
+                  "use letters, digits, '.', '_', '+' and '-'", line)
+
+
+def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> list[EntryPoint]:
+    out: list[EntryPoint] = []
+    if not parser.has_section("entry_points"):
+        return out
+    seen: dict[str, str] = {}
+    for group in SCRIPT_GROUPS:
+        value = parser["entry_points"].get(group, "")
+        for line in value.splitlines():
+            line = line.strip()
+            if not line or line.startswith("#"):
+                continue
+            lineno = line_of(raw, line)
+            m = ENTRY_POINT.match(line)
+            if not m:
+                raise bad(cfg, f"[entry_points] {group}: {line!r} is not 'name = package.module:function'",
+                          "fix the entry point", lineno)
+            if not m.group("func"):
+                raise bad(cfg, f"[entry_points] {group}: {m.group('name')} names no function",
+                          "write 'name = package.module:function'", lineno)
+            ep_name = m.group("name")
+            if ep_name in seen:
+                raise bad(cfg, f"[entry_points] script {ep_name!r} is defined twice ({seen[ep_name]} and {group})",
+                          "rename one of them: both would install bin/" + ep_name, lineno)
+            seen[ep_name] = group
+            out.append(EntryPoint(ep_name, m.group("module"), m.group("func"), group,
+                                  f"{cfg.name}:{lineno}" if lineno else cfg.name))
+    return out
+
+
+def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Overrides:
+    ov = Overrides(source=f"{cfg} [{OVERRIDE_SECTION}]")
+    if not parser.has_section(OVERRIDE_SECTION):
+        return ov
+    section = parser[OVERRIDE_SECTION]
+    start = line_of(raw, f"[{OVERRIDE_SECTION}]") or 1
+    for key, value in section.items():
+        lineno = line_of(raw, key, start)
+        if key not in inputs.OVERRIDE_KEYS:
+            raise bad(cfg, f"[{OVERRIDE_SECTION}] unknown key {key!r}",
+                      "use one of: " + ", ".join(inputs.OVERRIDE_KEYS), lineno)
+        if key in ("services", "tools"):
+            setattr(ov, key, inputs.split_list(value))
+        elif key == "logrotate":
+            ov.logrotate = inputs.parse_bool(value, cfg, f"[{OVERRIDE_SECTION}] logrotate")
+        elif key == "extra_files":
+            for line in value.splitlines():
+                if not line.strip():
+                    continue
+                if "=" not in line:
+                    raise bad(cfg, f"[{OVERRIDE_SECTION}] extra_files: {line.strip()!r} has no '='",
+                              "write '/target/path = source/in/project'", line_of(raw, line.strip(), start))
+                target, src = (p.strip() for p in line.split("=", 1))
+                ov.extra_files[target] = src
+        elif key == "unit_overrides":
+            for line in value.splitlines():
+                if not line.strip():
+                    continue
+                lhs, sep, val = line.partition("=")
+                service, dot, unit_key = lhs.strip().rpartition(".")
+                if not sep or not dot or not service or not unit_key:
+                    raise bad(cfg, f"[{OVERRIDE_SECTION}] unit_overrides: {line.strip()!r} is not "
+                              "'<service>.<Key> = <value>'", "e.g. apollo-api.LimitNOFILE = 65536",
+                              line_of(raw, line.strip(), start))
+                ov.unit_overrides.setdefault(service, {})[unit_key] = val.strip()
+        else:
+            setattr(ov, key, value.strip())
+    return ov

@@ -1,0 +1,411 @@
+"""The verify stage: install the RPM in a freshly booted box and test it running.
+
+The proof no other packaging step gives (DESIGN.md sections 5 and 7): on a
+clean system, exactly ``rpm -ivh <rpm>`` (no ``--nodeps``) installs the
+package, ``systemctl enable --now`` starts every service unit it ships, and
+the testinfra suite in phoenix_rpm/infra, run over ssh against the box, finds each
+service running as its own user, hardened, listening and healthy.
+
+The phases are small public functions (``install_rpm``, ``enable_now``,
+``wait_ready``, ``run_suite``) because the upgrade/erase scenario and the
+negative tests drive the same steps in other orders.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+from typing import Any, Callable, ContextManager, Sequence
+
+from phoenix_rpm import runner
+from phoenix_rpm.errors import CheckFailed, UserError
+from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, read_rpm
+
+# The testinfra suite ships inside the toolkit (package data), next to this module.
+SUITE_DIR = Path(__file__).resolve().with_name("infra")
+BOX_RPM_DIR = "/root/rpms"  # not /tmp: the box mounts its own tmpfs there
+READY_TIMEOUT = 30.0
+
+
+@dataclasses.dataclass
+class Timings:
+    """Seconds per verify phase, for the report and bench/bench_verify.py."""
+
+    boot: float = 0.0
+    install: float = 0.0
+    ready: float = 0.0
+    testinfra: float = 0.0
+    teardown: float = 0.0
+
+    @property
+    def total(self) -> float:
+        return self.boot + self.install + self.ready + self.testinfra + self.teardown
+
+
+@dataclasses.dataclass
+class SuiteResult:
+    """The testinfra run, read back from its junit XML."""
+
+    returncode: int
+    junit: Path
+    tests: int = 0
+    passed: int = 0
+    failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (test id, message)
+    skipped: int = 0
+    output: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0 and not self.failed and self.tests > 0
+
+
+@dataclasses.dataclass
+class VerifyReport:
+    """What one verification found: timings, the suite's outcome, start-up errors."""
+
+    plan: VerifyPlan
+    timings: Timings
+    suite: SuiteResult | None = None
+    problems: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.suite is not None and self.suite.ok
+
+
+# --- choosing what to verify -------------------------------------------------
+
+
+def newest_rpms(dist: Path) -> list[Path]:
+    """The binary RPMs of the newest build in dist/ (for ``--stage verify``)."""
+    rpms = [p for p in dist.glob("*.rpm") if not p.name.endswith(".src.rpm")]
+    if not rpms:
+        raise UserError(f"{dist}: no binary RPM to verify; run tools/build-rpm first "
+                        "(or tools/build-rpm --verify to build and verify at once)")
+    newest = max(p.stat().st_mtime for p in rpms)
+    # One build writes all its RPMs within seconds of each other.
+    return sorted(p for p in rpms if newest - p.stat().st_mtime < 120)
+
+
+def main_rpm(rpms: Sequence[Path], name: str | None) -> RpmInfo:
+    """The package named like the project (not -debuginfo or other subpackages)."""
+    infos = [read_rpm(p) for p in rpms if not p.name.endswith(".src.rpm")]
+    for info in infos:
+        if name is None or info.name == name:
+            return info
+    raise UserError(f"no RPM of package {name!r} among {', '.join(p.name for p in rpms)}; "
+                    "rebuild with tools/build-rpm")
+
+
+def load_plan(project_dir: Path) -> Any:
+    from phoenix_rpm.generate import load_plan as _load_plan
+
+    return _load_plan(project_dir)
+
+
+# --- phases, each usable alone ----------------------------------------------
+
+
+def install_rpm(box: Any, rpm: Path, *, upgrade: bool = False) -> subprocess.CompletedProcess[str]:
+    """Copy the RPM in and run exactly what a user types: ``rpm -ivh`` (or ``-Uvh``)."""
+    box.exec(["mkdir", "-p", BOX_RPM_DIR])
+    box.copy_in(rpm, f"{BOX_RPM_DIR}/{rpm.name}")
+    argv = ["rpm", "-Uvh" if upgrade else "-ivh", f"{BOX_RPM_DIR}/{rpm.name}"]
+    proc = box.exec(argv, check=False, timeout=300)
+    if proc.returncode != 0:
+        out = ((proc.stdout or "") + (proc.stderr or "")).strip()
+        raise CheckFailed(f"{' '.join(argv)} failed in the box (exit {proc.returncode}):\n{out[-3000:]}")
+    return proc
+
+
+def enable_now(box: Any, units: Sequence[str]) -> str | None:
+    """``systemctl enable --now`` every unit; returns systemctl's complaint, if any.
+
+    A unit that fails to start is not fatal here: the suite then says which
+    unit is down and why (status and journal), which is the useful message.
+    """
+    if not units:
+        return None
+    proc = box.exec(["systemctl", "enable", "--now", *units], check=False, timeout=120)
+    if proc.returncode != 0:
+        return ((proc.stderr or "") + (proc.stdout or "")).strip() or f"exit status {proc.returncode}"
+    return None
+
+
+_READY_PROBE = r"""
+import configparser, json, subprocess, sys, time, urllib.request
+plan = json.loads(sys.argv[1]); deadline = time.monotonic() + float(sys.argv[2])
+urls = []
+for h in plan["http"]:
+    c = configparser.ConfigParser(interpolation=None, strict=False)
+    c.read(h["config_file"])
+    sec = c.defaults() if h["section"] == "DEFAULT" else c[h["section"]]
+    host = sec.get(h["host_option"], "0.0.0.0").strip()
+    host = "127.0.0.1" if host in ("", "0.0.0.0", "*") else ("[::1]" if host == "::" else host)
+    for p in sec.get(h["port_option"], "").replace(",", " ").split():
+        urls.append(f"http://{host}:{p}{h['healthcheck']}")
+pending = list(urls)
+while time.monotonic() < deadline:
+    show = subprocess.run(["systemctl", "show", "-p", "ActiveState,SubState", *plan["units"]],
+                          capture_output=True, text=True).stdout.split("\n\n")
+    states = [dict(l.split("=", 1) for l in block.split() if "=" in l) for block in show if block.strip()]
+    # A unit that failed, or is waiting to be restarted after failing, will
+    # not become ready by waiting: stop and let the suite say why.
+    if any(st.get("ActiveState") in ("failed", "inactive") or st.get("SubState") == "auto-restart" for st in states):
+        break
+    for u in list(pending):
+        try:
+            if urllib.request.urlopen(u, timeout=2).status == 200:
+                pending.remove(u)
+        except Exception:
+            pass
+    if not pending and all(st.get("ActiveState") == "active" for st in states):
+        print("ready"); sys.exit(0)
+    time.sleep(0.2)
+print("not ready:", " ".join(pending)); sys.exit(1)
+"""
+
+
+def wait_ready(box: Any, plan: VerifyPlan, timeout: float = READY_TIMEOUT) -> bool:
+    """Poll inside the box until every unit is active and every port answers 200.
+
+    Type=notify units are started once READY=1 arrives, so this is usually
+    instant; it bounds the wait and lets a failed unit end it early.
+    """
+    proc = box.exec(["python3", "-c", _READY_PROBE, json.dumps(plan.to_json()), str(timeout)],
+                    check=False, timeout=timeout + 15)
+    return proc.returncode == 0
+
+
+# testinfra appends the host to every test id ("[unit-ssh://phx-1a2b3c]"): a
+# throw-away box name that would make every report differ; drop it.
+_HOST_ID = re.compile(r"(\[|-)[a-z]+://[^\]]*\]$")
+
+
+def parse_junit(path: Path) -> tuple[int, int, int, list[tuple[str, str]]]:
+    """(tests, passed, skipped, [(test id, first line of the failure)]) of a junit XML."""
+    root = ET.parse(path).getroot()
+    tests = passed = skipped = 0
+    failed: list[tuple[str, str]] = []
+    for case in root.iter("testcase"):
+        tests += 1
+        module = (case.get("classname") or "").rsplit(".", 1)[-1]
+        name = f"{module}::{case.get('name', '')}" if module else case.get("name", "")
+        name = _HOST_ID.sub(lambda m: "]" if m.group(1) == "-" else "", name)
+        bad = case.find("failure")
+        if bad is None:
+            bad = case.find("error")
+        if bad is not None:
+            message = (bad.get("message") or bad.text or "").strip()
+            # pytest prefixes the exception type; the check's own words are the news.
+            for prefix in ("Failed: ", "AssertionError: "):
+                message = message.removeprefix(prefix)
+            failed.append((name, message))
+        elif case.find("skipped") is not None:
+            skipped += 1
+        else:
+            passed += 1
+    return tests, passed, skipped, failed
+
+
+def muxed_ssh_config(config: Path, control_dir: Path) -> Path:
+    """The box's ssh config plus connection sharing, in a file of our own.
+
+    testinfra runs one ``ssh`` per command and asks for ``ControlMaster=auto``
+    but gives no ControlPath (and its plugin drops ``--ssh-extra-args``), so
+    without this every command pays a full ssh handshake: ~0.3 s instead of
+    ~0.02 s, seconds over the suite.
+    """
+    text = config.read_text().rstrip("\n") + "\n"
+    text += (f"  ControlMaster auto\n  ControlPath {control_dir}/%C\n  ControlPersist 60s\n")
+    path = control_dir / "ssh_config"
+    path.write_text(text)
+    return path
+
+
+def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[str] = (),
+              suite_dir: Path = SUITE_DIR) -> SuiteResult:
+    """Run phoenix_rpm/infra against the box through ssh; read the outcome from junit XML.
+
+    One ssh master connection for the whole run (testinfra opens one ssh per
+    command otherwise): that alone takes seconds off the suite.
+    """
+    junit.parent.mkdir(parents=True, exist_ok=True)
+    if junit.exists():
+        junit.unlink()
+    control_dir = Path(tempfile.mkdtemp(prefix="pxv-", dir="/tmp"))
+    ssh_config = muxed_ssh_config(Path(box.ssh_config), control_dir)
+    argv = [
+        sys.executable, "-m", "pytest", str(suite_dir),
+        f"--hosts=ssh://{box.ssh_host}", f"--ssh-config={ssh_config}",
+        f"--verify-plan={plan_json}", f"--junitxml={junit}",
+        "-p", "no:cacheprovider", "-q", "-rN", "--tb=line", "--color=no",
+        *extra_args,
+    ]
+    try:
+        proc = runner.run(argv, cwd=SUITE_DIR, check=False, capture=True, timeout=600)
+    finally:
+        subprocess.run(["ssh", "-F", str(ssh_config), "-O", "exit", box.ssh_host],
+                       capture_output=True, timeout=10, check=False)
+        shutil.rmtree(control_dir, ignore_errors=True)
+    output = (proc.stdout or "") + (proc.stderr or "")
+    result = SuiteResult(returncode=proc.returncode, junit=junit, output=output)
+    if junit.is_file():
+        result.tests, result.passed, result.skipped, result.failed = parse_junit(junit)
+    if result.returncode not in (0, 1) or not junit.is_file():
+        # Not a test failure: the suite could not run (usage error, ssh down...).
+        result.failed.append(("phoenix_rpm/infra", f"the suite did not run (pytest exit {proc.returncode}):\n"
+                              + output.strip()[-3000:]))
+    return result
+
+
+# --- the stage ---------------------------------------------------------------
+
+
+def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path,
+                  timings: Timings) -> VerifyReport:
+    """Install, start and test one package in an already booted box."""
+    report = VerifyReport(plan=plan, timings=timings)
+    if plan.missing_units:
+        report.problems.append(f"the RPM does not ship unit(s) the plan promises: {', '.join(plan.missing_units)}")
+    started = time.monotonic()
+    with runner.stage(f"rpm -ivh {rpm.path.name} in the box"):
+        install_rpm(box, rpm.path)
+    timings.install = time.monotonic() - started
+    started = time.monotonic()
+    with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
+        complaint = enable_now(box, plan.units)
+        if complaint:
+            runner.log(f"    systemctl enable --now failed:\n    " + complaint.replace("\n", "\n    "))
+        ready = wait_ready(box, plan)
+    timings.ready = time.monotonic() - started
+    if not ready:
+        runner.log("    not every unit became ready; the suite will say which")
+    started = time.monotonic()
+    with runner.stage("testinfra suite (phoenix_rpm/infra) over ssh"):
+        report.suite = run_suite(box, plan_json, junit)
+    timings.testinfra = time.monotonic() - started
+    return report
+
+
+def format_report(report: VerifyReport) -> str:
+    t = report.timings
+    lines = [
+        f"verify {report.plan.package}-{report.plan.version_release}: "
+        + ("PASSED" if report.ok else "FAILED"),
+        f"  phases: boot {t.boot:.1f} s, install {t.install:.1f} s, service ready {t.ready:.1f} s, "
+        f"testinfra {t.testinfra:.1f} s, teardown {t.teardown:.1f} s (total {t.total:.1f} s)",
+    ]
+    suite = report.suite
+    if suite is not None:
+        lines.append(f"  checks: {suite.passed} passed, {len(suite.failed)} failed, {suite.skipped} skipped "
+                     f"of {suite.tests} (junit: {suite.junit})")
+        for name, message in suite.failed:
+            first = message.splitlines()[0] if message else "(no message)"
+            lines.append(f"  FAILED {name}: {first}")
+    for problem in report.problems:
+        lines.append(f"  PROBLEM {problem}")
+    return "\n".join(lines)
+
+
+def failure_summary(report: VerifyReport) -> str:
+    """The CheckFailed message: one line per failed check, naming it."""
+    items = list(report.problems)
+    if report.suite is not None:
+        items += [f"{name}: {(msg.splitlines() or ['?'])[0]}" for name, msg in report.suite.failed]
+    return (f"verification of {report.plan.package}-{report.plan.version_release} failed "
+            f"({len(items)} problem(s)):\n  " + "\n  ".join(items))
+
+
+def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = False,
+           dist: Path | None = None) -> int:
+    """``tools/build-rpm --verify``: boot, install, start, test; 0 or CheckFailed.
+
+    ``result`` is the build stage's BuildResult, or None with ``--stage
+    verify``: then the newest RPMs in PROJECT_DIR/dist/ are verified.
+    """
+    open_box = box_opener(box)
+    project_dir = Path(project_dir)
+    dist = dist or project_dir / "dist"
+    rpms = list(getattr(result, "rpms", None) or []) or newest_rpms(dist)
+    plan_model = load_plan(project_dir)
+    rpm = main_rpm(rpms, getattr(plan_model, "name", None))
+    plan = build_verify_plan(plan_model, rpm)
+    plan_json = plan.write(dist / "verify-plan.json")
+    junit = dist / "verify-junit.xml"
+    report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None,
+                        open_box=open_box)
+    runner.log(format_report(report))
+    if not report.ok:
+        raise CheckFailed(failure_summary(report))
+    return 0
+
+
+def box_opener(box: str) -> Callable[[], ContextManager[Any]]:
+    """What ``--box`` boots: a callable returning a context manager that yields the box.
+
+    The verify stage needs of a box only ``name``, ``exec(argv, check=,
+    timeout=)``, ``copy_in(src, dest)``, ``ssh_host`` and ``ssh_config``
+    (BootedBox's contract). ``nspawn`` is phoenix_rpm.box.booted on the
+    cached root; ``vagrant`` is ``phoenix_rpm.vagrant.booted()`` when
+    that module provides one with the same contract.
+    """
+    if box == "nspawn":
+        from phoenix_rpm.box import booted, ensure_root
+
+        return lambda: booted(ensure_root())
+    if box == "vagrant":
+        try:
+            from phoenix_rpm.vagrant import booted as vagrant_booted  # type: ignore[attr-defined]
+        except ImportError:
+            vagrant_booted = None
+        if vagrant_booted is not None:
+            return vagrant_booted
+        raise UserError("--box vagrant: verification in a Vagrant VM is not available in this "
+                        "version; run tools/build-rpm --verify with --box nspawn (the default)")
+    raise UserError(f"--box {box}: the verify stage needs a booted box; "
+                    "run with --box nspawn (the default) or --box vagrant")
+
+
+def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
+               ops_out: Path | None = None,
+               open_box: Callable[[], ContextManager[Any]] | None = None) -> VerifyReport:
+    """Boot a fresh box, verify one RPM in it, always tear the box down.
+
+    ``ops_out``: also run the ops scenarios (``--ops``, phoenix_rpm.ops)
+    in the same box once the suite passed, their figures into that JSON file.
+    """
+    open_box = open_box or box_opener("nspawn")
+    timings = Timings()
+    started = time.monotonic()
+    runner.log("==> boot a fresh box ...")
+    with open_box() as the_box:  # torn down on any exit, Ctrl-C included
+        timings.boot = time.monotonic() - started
+        runner.log(f"==> box {the_box.name} up in {timings.boot:.1f} s")
+        report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings)
+        if ops_out is not None:
+            if report.ok:
+                from phoenix_rpm import ops
+
+                ops.run(the_box, plan, report, out=ops_out)
+            else:
+                report.problems.append("ops scenarios not run: the testinfra suite failed first")
+        leaving = time.monotonic()
+    timings.teardown = time.monotonic() - leaving
+    return report
+
+
+def box_shell(box: Any, script: str, *, check: bool = True, timeout: float | None = 120) -> str:
+    """Run a shell snippet in the box as root; its stdout (for tests and scenarios)."""
+    proc = box.exec(["sh", "-c", script], check=False, timeout=timeout)
+    if check and proc.returncode != 0:
+        raise CheckFailed(f"in the box: {script!r} failed (exit {proc.returncode}): "
+                          f"{((proc.stderr or '') + (proc.stdout or '')).strip()[-2000:]}")
+    return proc.stdout or ""

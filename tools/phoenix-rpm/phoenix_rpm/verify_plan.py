@@ -1,0 +1,189 @@
+"""What the verify stage expects of an installed package, as plain data.
+
+The testinfra suite (phoenix_rpm/infra) runs against a box and knows nothing about
+the project: this module turns the packaging plan (what the toolkit decided)
+and the built RPM's header (what was actually built) into one small JSON file,
+``dist/verify-plan.json``, that the suite reads. Keeping it a file, not Python
+objects, is what lets the suite run as a separate pytest process over ssh and
+lets a user rerun it by hand against a box of their own.
+
+Expectations come from the plan; the RPM only contributes its exact
+name-version-release and the unit files it really ships, so a package that
+lost a config flag or a mode is *caught* by the suite rather than silently
+described as correct.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterable
+
+from phoenix_rpm import runner
+from phoenix_rpm.errors import UserError
+
+UNIT_DIRS = ("/usr/lib/systemd/system/", "/lib/systemd/system/")
+
+# systemd-analyze security's scale: 0 = fully locked down, 10 = nothing.
+# The issue's bar for a generated unit.
+MAX_EXPOSURE = 2.0
+
+
+@dataclasses.dataclass(frozen=True)
+class RpmInfo:
+    """One built RPM file, read from its header (no rpm database involved)."""
+
+    path: Path
+    name: str
+    version: str
+    release: str
+    arch: str
+    files: tuple[str, ...]
+    config_files: tuple[str, ...]
+
+    @property
+    def nvr(self) -> str:
+        return f"{self.name}-{self.version}-{self.release}"
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The service units the package ships (what ``enable --now`` starts)."""
+        return tuple(sorted({
+            f.rsplit("/", 1)[1] for f in self.files
+            if f.startswith(UNIT_DIRS) and f.endswith(".service") and "@" not in f.rsplit("/", 1)[1]
+        }))
+
+
+def read_rpm(path: Path) -> RpmInfo:
+    """Query a .rpm file's header with the host's rpm."""
+    qf = "%{NAME}\\n%{VERSION}\\n%{RELEASE}\\n%{ARCH}\\n"
+    head = runner.run(["rpm", "-qp", "--nosignature", "--qf", qf, path], capture=True).stdout.split("\n")
+    files = runner.run(["rpm", "-qlp", "--nosignature", path], capture=True).stdout.split()
+    configs = runner.run(["rpm", "-qcp", "--nosignature", path], capture=True).stdout.split()
+    return RpmInfo(
+        path=Path(path), name=head[0], version=head[1], release=head[2], arch=head[3],
+        files=tuple(f for f in files if f != "(contains" ),
+        config_files=tuple(c for c in configs if c.startswith("/")),
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpCheck:
+    """A WSGI service: the installed config file and option that hold its ports."""
+
+    unit: str
+    config_file: str
+    section: str = "DEFAULT"
+    port_option: str = "port"
+    host_option: str = "bind_host"
+    healthcheck: str = "/healthcheck"
+
+
+@dataclasses.dataclass(frozen=True)
+class VerifyPlan:
+    """Everything phoenix_rpm/infra checks, for one package (serialised to JSON)."""
+
+    package: str
+    version: str
+    release: str
+    user: str
+    group: str
+    config_files: list[str]
+    units: list[str]
+    state_dirs: list[str]
+    http: list[HttpCheck]
+    max_exposure: float = MAX_EXPOSURE
+    rpm: str = ""
+    # Units the plan promises but the RPM does not ship (reported, and the
+    # suite then fails on them by name).
+    missing_units: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def version_release(self) -> str:
+        return f"{self.version}-{self.release}"
+
+    def to_json(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def write(self, path: Path) -> Path:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "VerifyPlan":
+        data = json.loads(Path(path).read_text())
+        data["http"] = [HttpCheck(**h) for h in data.get("http", [])]
+        return cls(**data)
+
+
+def _attr(obj: Any, *names: str, default: Any = None) -> Any:
+    for name in names:
+        if obj is not None and hasattr(obj, name):
+            return getattr(obj, name)
+    return default
+
+
+def _unit_name(service: Any) -> str:
+    unit = _attr(service, "unit", "unit_name", "unit_file")
+    if unit:
+        unit = os.path.basename(str(unit))
+        return unit if unit.endswith(".service") else f"{unit}.service"
+    return f"{_attr(service, 'name')}.service"
+
+
+def _paths(items: Iterable[Any]) -> list[str]:
+    out: list[str] = []
+    for item in items or ():
+        path = item if isinstance(item, (str, os.PathLike)) else _attr(item, "path", "target", "dest", "installed")
+        out.append(str(path))
+    return out
+
+
+def _http_checks(plan: Any, units: list[str], config_files: list[str]) -> list[HttpCheck]:
+    """Which services answer HTTP, and which installed file holds their ports.
+
+    The plan marks WSGI services; the ports live in the project's main config
+    (``/etc/<name>/<name>.conf``, [DEFAULT] port and bind_host: DESIGN.md
+    section 8), read in the box at test time.
+    """
+    name = _attr(plan, "name")
+    main_conf = next((c for c in config_files if c.endswith(f"/{name}.conf")),
+                     next((c for c in config_files if c.endswith(".conf")), None))
+    checks: list[HttpCheck] = []
+    for service in _attr(plan, "services", default=()) or ():
+        is_wsgi = _attr(service, "wsgi", "is_wsgi", "http", default=None)
+        if is_wsgi is None:
+            kind = str(_attr(service, "kind", "type", default="") or "")
+            is_wsgi = kind.lower() in ("wsgi", "http", "api") or str(_attr(service, "name", default="")).endswith("-api")
+        # Only a phoenix service reads its ports from [DEFAULT] port of the
+        # main config; a plain wsgi_scripts service has no such convention.
+        uses_framework = bool(_attr(service, "phoenix", default=True))
+        if is_wsgi and uses_framework and main_conf:
+            checks.append(HttpCheck(unit=_unit_name(service), config_file=main_conf))
+    return [c for c in checks if c.unit in units]
+
+
+def build_verify_plan(plan: Any, rpm: RpmInfo) -> VerifyPlan:
+    """Combine the packaging plan (expectations) with the built RPM (identity, units)."""
+    name = _attr(plan, "name")
+    if name and name != rpm.name:
+        raise UserError(f"{rpm.path}: the RPM is package {rpm.name!r} but the project plans {name!r}; "
+                        "pass the project the RPM was built from")
+    planned_units = [_unit_name(s) for s in (_attr(plan, "services", default=()) or ())]
+    shipped = list(rpm.units)
+    units = sorted(set(planned_units) | set(shipped))
+    config_files = _paths(_attr(plan, "config_files", default=()))
+    user = _attr(plan, "user", default=None) or rpm.name
+    group = _attr(plan, "group", default=None) or user
+    state_dirs = [d for d in (_attr(plan, "state_dir", default=None),) if d]
+    state_dirs += _paths(_attr(plan, "state_dirs", default=()) or ())
+    return VerifyPlan(
+        package=rpm.name, version=rpm.version, release=rpm.release,
+        user=str(_attr(user, "name", default=user)), group=str(_attr(group, "name", default=group)),
+        config_files=config_files, units=units, state_dirs=sorted(set(map(str, state_dirs))),
+        http=_http_checks(plan, units, config_files),
+        rpm=str(rpm.path),
+        missing_units=sorted(set(planned_units) - set(shipped)),
+    )
