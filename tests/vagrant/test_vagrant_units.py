@@ -49,7 +49,7 @@ def test_guest_networks_are_link_local_and_matched_by_mac() -> None:
 
 
 def test_vagrantfile_uses_the_same_macs_and_binds_forwards_to_loopback() -> None:
-    text = (driver.TOOLKIT_ROOT / "Vagrantfile").read_text()
+    text = (driver.VAGRANTFILE).read_text()
     assert image.SSH_NIC_MAC in text and image.AGENT_NIC_MAC in text
     assert image.SSH_NIC_GUEST in text
     forwards = [part for part in text.split(",") if "hostfwd=" in part]

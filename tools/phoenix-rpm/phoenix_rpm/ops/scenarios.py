@@ -600,7 +600,9 @@ def cgroup_pids(target: Target, unit: str) -> list[int]:
     where = cgroup_dir(target, unit)
     if where is None:
         return []
-    return [int(p) for p in target.sh(f"cat {where}/cgroup.procs", check=False).split()]
+    # cgroup.procs shows 0 for a member outside the reader's PID namespace (a
+    # process entered from the host): not a service process, and ps refuses 0.
+    return [pid for pid in map(int, target.sh(f"cat {where}/cgroup.procs", check=False).split()) if pid > 0]
 
 
 def least_privilege(target: Target) -> ScenarioResult:
