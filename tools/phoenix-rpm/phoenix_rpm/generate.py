@@ -27,7 +27,10 @@ import time
 from pathlib import Path
 
 from phoenix_rpm import pyproject, runner, setupcfg, spec, units
+import jinja2
+
 from phoenix_rpm.errors import UserError
+from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
 from phoenix_rpm.plan import SpecPlan, make_plan
 
@@ -55,8 +58,17 @@ def load_plan(project_dir: Path) -> SpecPlan:
 def render_plan(plan: SpecPlan) -> dict[str, str]:
     """Relative path -> text of every generated file (systemd/ first, the spec last)."""
     env = spec.environment(plan.project_dir)
-    out = units.render_unit_files(plan, env)
-    out[f"rpm/{plan.name}.spec"] = spec.render_spec(plan, env)
+    try:
+        out = units.render_unit_files(plan, env)
+        out[f"rpm/{plan.name}.spec"] = spec.render_spec(plan, env)
+    except EscapeError as exc:
+        # validate.py refuses bad values with their key first; this is the
+        # last line of defence (a value a project template passes on).
+        raise UserError(f"{plan.config_file}: {exc}; change that value") from None
+    except jinja2.TemplateError as exc:
+        raise UserError(f"{plan.project_dir / spec.PROJECT_TEMPLATES}: a template failed to render "
+                        f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "
+                        "fix the project's template or remove it to use the toolkit's") from None
     return out
 
 

@@ -1,4 +1,7 @@
-"""Escaping for the places a path or a word lands in a spec or a unit.
+"""rpm-specific helpers for the spec template: known folders as macros, dates, wrapping.
+
+The escaping itself lives in ``escape.py`` (one function per output
+language); these helpers add rpm's folder macros on top of it.
 
 A file name is text to us but code to rpm (``%`` starts a macro, a space
 splits a %files line, ``*?[`` glob) and to the shell in %install. These
@@ -8,9 +11,10 @@ earlier, in ``inputs.py``, with a message naming the setup.cfg line.
 """
 from __future__ import annotations
 
-import shlex
 import textwrap
 import time
+
+from phoenix_rpm import escape
 
 MACRO_DIRS = (
     ("/etc/", "%{_sysconfdir}/"),
@@ -20,32 +24,37 @@ MACRO_DIRS = (
 
 
 def macro_escape(text: str) -> str:
-    """``%`` -> ``%%`` so rpm passes the text through literally."""
-    return text.replace("%", "%%")
+    """``%`` -> ``%%`` so rpm passes the text through literally (one line: see escape.spec_value)."""
+    return escape.spec_value(text)
 
 
 def with_macros(path: str) -> str:
     """Write well-known folders as their macros (%{_sysconfdir}, ...), escape the rest."""
     for plain, macro in MACRO_DIRS:
         if path.startswith(plain):
-            return macro + macro_escape(path[len(plain):])
+            return escape.Trusted(macro + macro_escape(path[len(plain):]))
     return macro_escape(path)
 
 
 def files_path(path: str) -> str:
-    """A %files entry: macros for known folders, quoted when it holds a space."""
-    out = with_macros(path)
-    return f'"{out}"' if " " in out else out
+    """A %files entry: macros for known folders, the rest by escape.files_path (quoted when it holds a space)."""
+    for plain, macro in MACRO_DIRS:
+        if path.startswith(plain):
+            rest = escape.files_path(path[len(plain):])
+            if rest.startswith('"'):
+                return escape.Trusted(f'"{macro}{rest[1:]}')
+            return escape.Trusted(macro + rest)
+    return escape.files_path(path)
 
 
 def sh(text: str) -> str:
     """A shell word inside a scriptlet or %install: shell-quoted, then rpm-escaped."""
-    return macro_escape(shlex.quote(text))
+    return escape.shell_word(text)
 
 
 def buildroot_path(path: str) -> str:
     """``%{buildroot}<path>`` as one shell word."""
-    return "%{buildroot}" + sh(path) if any(c in path for c in " '%$\"") else "%{buildroot}" + path
+    return escape.Trusted("%{buildroot}" + escape.shell_word(path))
 
 
 def changelog_date(epoch: int) -> str:

@@ -10,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import jinja2
+from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from phoenix_rpm import rpmtext
+from phoenix_rpm import escape, rpmtext
 from phoenix_rpm.plan import SpecPlan
 from phoenix_rpm.units import GENERATED_MARK
 
@@ -35,19 +36,29 @@ def environment(project_dir: Path) -> jinja2.Environment:
 
 
 def _make_environment(project_dir: Path) -> jinja2.Environment:
+    """The sandboxed environment every template renders in, with escaping by default.
+
+    Sandboxed (``ImmutableSandboxedEnvironment``) because a project may put
+    its own templates in ``rpm/templates/``: they lay out text, they must not
+    run Python or change the plan during ``generate`` and ``--check``.
+    ``finalize`` escapes every ``{{ ... }}`` for the language of its
+    template (escape.py); filters name the other contexts (shell words,
+    %files paths) and return ``escape.Trusted`` text the default leaves alone.
+    """
     loader = jinja2.ChoiceLoader([
         jinja2.FileSystemLoader(str(project_dir / PROJECT_TEMPLATES)),
         jinja2.FileSystemLoader(str(TEMPLATES)),
     ])
-    env = jinja2.Environment(
+    env = ImmutableSandboxedEnvironment(
         loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
-        trim_blocks=True, lstrip_blocks=True, autoescape=False,
+        trim_blocks=True, lstrip_blocks=True, autoescape=False, finalize=escape.finalize,
     )
+    env.filters.update(escape.FILTERS)
     env.filters.update(
-        rpm=rpmtext.macro_escape,
+        rpm=escape.spec_value,
         files=rpmtext.files_path,
         prefixed=rpmtext.files_path,
-        sh=rpmtext.sh,
+        sh=escape.shell_word,
         buildroot=_buildroot,
         localstate=_localstate,
         usr=_usr,
@@ -56,7 +67,10 @@ def _make_environment(project_dir: Path) -> jinja2.Environment:
 
 
 def _buildroot(path: str) -> str:
-    return rpmtext.buildroot_path(path).replace("%{buildroot}/etc/", "%{buildroot}%{_sysconfdir}/", 1)
+    out = rpmtext.buildroot_path(path)
+    if out.startswith("%{buildroot}/etc/"):
+        return escape.Trusted("%{buildroot}%{_sysconfdir}/" + out[len("%{buildroot}/etc/"):])
+    return out
 
 
 def _usr(path: str) -> str:
@@ -67,21 +81,24 @@ def _usr(path: str) -> str:
     arch-independent place for a package's private tree (FHS), the same on
     every distribution, so it is written through %{_exec_prefix} (= /usr).
     """
-    return "%{_exec_prefix}/" + rpmtext.macro_escape(path[len("/usr/"):]) if path.startswith("/usr/") \
-        else rpmtext.macro_escape(path)
+    if path.startswith("/usr/"):
+        return escape.Trusted("%{_exec_prefix}/" + escape.spec_value(path[len("/usr/"):]))
+    return escape.spec_value(path)
 
 
 def _localstate(path: str) -> str:
-    return "%{_localstatedir}/" + rpmtext.macro_escape(path[len("/var/"):]) if path.startswith("/var/") \
-        else rpmtext.macro_escape(path)
+    if path.startswith("/var/"):
+        return escape.Trusted("%{_localstatedir}/" + escape.spec_value(path[len("/var/"):]))
+    return escape.spec_value(path)
 
 
 def source_destinations(plan: SpecPlan) -> dict[str, str]:
     """Where each generated systemd/ file is installed (as %{buildroot} paths)."""
-    out = {s.unit: f"%{{buildroot}}%{{_unitdir}}/{s.unit}" for s in plan.services}
-    out[f"{plan.name}.sysusers"] = f"%{{buildroot}}%{{_sysusersdir}}/{plan.name}.conf"
-    out[f"{plan.name}.tmpfiles"] = f"%{{buildroot}}%{{_tmpfilesdir}}/{plan.name}.conf"
-    out[f"{plan.name}.logrotate"] = f"%{{buildroot}}%{{_sysconfdir}}/logrotate.d/{plan.name}"
+    t, sh = escape.Trusted, escape.shell_word
+    out = {s.unit: t(f"%{{buildroot}}%{{_unitdir}}/{sh(s.unit)}") for s in plan.services}
+    out[f"{plan.name}.sysusers"] = t(f"%{{buildroot}}%{{_sysusersdir}}/{sh(plan.name + '.conf')}")
+    out[f"{plan.name}.tmpfiles"] = t(f"%{{buildroot}}%{{_tmpfilesdir}}/{sh(plan.name + '.conf')}")
+    out[f"{plan.name}.logrotate"] = t(f"%{{buildroot}}%{{_sysconfdir}}/logrotate.d/{sh(plan.name)}")
     return out
 
 
@@ -92,7 +109,7 @@ def render_spec(plan: SpecPlan, env: jinja2.Environment | None = None) -> str:
         "plan": plan,
         "mark": GENERATED_MARK,
         "config_name": plan.config_file.name,
-        "description": rpmtext.macro_escape(rpmtext.wrap(plan.description)),
+        "description": escape.spec_body(rpmtext.wrap(plan.description)),
         "units": " ".join(s.unit for s in plan.services),
         "source_dest": source_destinations(plan),
         "sysusers_source": sysusers_source,

@@ -14,7 +14,10 @@ the config files' group ownership on some kernels and buys only 0.2.
 """
 from __future__ import annotations
 
+import shlex
 from typing import TYPE_CHECKING
+
+from phoenix_rpm.escape import EXEC_KEYS, EscapeError, Trusted, exec_line, unit_value
 
 if TYPE_CHECKING:
     from phoenix_rpm.plan import Service, SpecPlan
@@ -108,7 +111,7 @@ def unit_for(service: "Service", plan: "SpecPlan") -> Sections:
         ("Group", plan.group or ""),
         ("ExecStart", service.exec_start),
         # SIGHUP reloads a phoenix service; to a plain process it is fatal.
-        *([("ExecReload", "/bin/kill -HUP $MAINPID")] if service.phoenix and not service.wsgi_script else []),
+        *([("ExecReload", Trusted("/bin/kill -HUP $MAINPID"))] if service.phoenix and not service.wsgi_script else []),
         ("Restart", "on-failure"),
         ("RestartSec", "5"),
         # The framework stops gracefully within graceful_shutdown_timeout; systemd
@@ -153,6 +156,29 @@ def unit_for(service: "Service", plan: "SpecPlan") -> Sections:
     return [(name, [(k, v) for k, v in items if not (k in ("User", "Group") and not v)]) for name, items in sections]
 
 
+def escaped(sections: Sections) -> Sections:
+    """Every value as systemd will read it literally (escape.py).
+
+    Command lines are split as a POSIX shell would and re-quoted argument by
+    argument (systemd.syntax(7)), so ``$`` and ``%`` in an argument stay
+    text and the program is an absolute path with no privilege prefix.
+    """
+    out: Sections = []
+    for name, items in sections:
+        rows: list[tuple[str, str]] = []
+        for key, value in items:
+            if key in EXEC_KEYS and not isinstance(value, Trusted):
+                try:
+                    argv = shlex.split(value)
+                except ValueError as exc:
+                    raise EscapeError(f"{key}={value[:60]!r} cannot be split into arguments ({exc})") from None
+                rows.append((key, exec_line(argv)))
+            else:
+                rows.append((key, unit_value(value, key)))
+        out.append((name, rows))
+    return out
+
+
 def sysusers_lines(plan: "SpecPlan") -> list[str]:
     """sysusers.d(5): the group, then the system user with that group, home = state dir."""
     return [
@@ -193,7 +219,7 @@ def render_unit_files(plan: "SpecPlan", env) -> dict[str, str]:  # noqa: ANN001
     out: dict[str, str] = {}
     for service in plan.services:
         out[f"systemd/{service.unit}"] = env.get_template("service.j2").render(
-            common, sections=unit_for(service, plan))
+            common, sections=escaped(unit_for(service, plan)))
     if plan.sysusers:
         out[f"systemd/{plan.name}.sysusers"] = env.get_template("sysusers.j2").render(
             common, lines=sysusers_lines(plan))
@@ -202,5 +228,5 @@ def render_unit_files(plan: "SpecPlan", env) -> dict[str, str]:  # noqa: ANN001
             common, lines=tmpfiles_lines(plan))
     if plan.logrotate:
         out[f"systemd/{plan.name}.logrotate"] = env.get_template("logrotate.j2").render(
-            common, text=logrotate_text(plan).rstrip("\n"))
+            common, text=Trusted(logrotate_text(plan).rstrip("\n")))
     return out
