@@ -71,6 +71,9 @@ class Overrides:
     venv_dir: str | None = None
     release: str | None = None
     logrotate: bool | None = None
+    # explicit opt-ins a reviewer sees (validate.py, docs/packaging.md "Hostile input")
+    allow_privileged: bool = False
+    allow_system_paths: bool = False
     # absolute target path -> source path relative to the project
     extra_files: dict[str, str] = field(default_factory=dict)
     # service (entry point name) -> {systemd Key: value}

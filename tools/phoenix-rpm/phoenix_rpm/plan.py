@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phoenix_rpm import entrypoints, units
+from phoenix_rpm import entrypoints, units, validate
 from phoenix_rpm.inputs import bad, last_commit_epoch
 from phoenix_rpm.model import EntryPoint, Overrides, Project
 
@@ -159,6 +159,7 @@ class SpecPlan:
 def make_plan(project: Project) -> SpecPlan:
     ov = project.overrides
     cfg = project.config_file
+    validate.check_project(project)
     mode = (ov.install_mode or "bundled").strip()
     if mode not in INSTALL_MODES:
         raise bad(cfg, f"{_ov(ov)} install_mode = {mode!r}", "use 'bundled' (default) or 'system'")
@@ -168,8 +169,10 @@ def make_plan(project: Project) -> SpecPlan:
         if not venv_dir.startswith("/") or " " in venv_dir or venv_dir.count("/") < 2 or "%" in venv_dir:
             raise bad(cfg, f"{_ov(ov)} venv_dir = {venv_dir!r} is not an absolute folder of its own",
                       f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
+        validate.check_venv_dir(project, venv_dir)
     elif ov.venv_dir:
         raise bad(cfg, f"{_ov(ov)} venv_dir is set but install_mode is 'system'", "remove venv_dir or use bundled")
+    validate.check_targets(project, mode, venv_dir)
     services_eps, tools_eps = _split_services(project)
     user = group = None
     if services_eps:
@@ -182,6 +185,8 @@ def make_plan(project: Project) -> SpecPlan:
             if value == "root":
                 raise bad(cfg, f"{_ov(ov)} {label} = root: services must not run as root",
                           "remove the key: a system user named after the project is created")
+            validate.check_account(cfg, f"{_ov(ov)} {label}" if getattr(ov, label) else
+                                   f"the {label} named after the project", value, ov.allow_privileged)
     elif ov.user or ov.group:
         raise bad(cfg, f"{_ov(ov)} user/group set but the project has no service", "remove them or list services")
     prefix = venv_dir if mode == "bundled" else "/usr"

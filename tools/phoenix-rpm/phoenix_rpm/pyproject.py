@@ -12,7 +12,7 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from phoenix_rpm import inputs
+from phoenix_rpm import inputs, validate
 from phoenix_rpm.inputs import bad
 from phoenix_rpm.model import EntryPoint, Overrides, Project
 from phoenix_rpm.setupcfg import LICENSE_NAMES, README_NAMES
@@ -36,6 +36,7 @@ def has_project_table(path: Path) -> bool:
 def load(project_dir: Path) -> Project:
     path = project_dir / "pyproject.toml"
     data = read_toml(path)
+    validate.pyproject_types(data, path)
     proj = data.get("project")
     if not isinstance(proj, dict):
         raise bad(path, "no [project] table", "add [project] with name = \"<project>\"")
@@ -159,10 +160,10 @@ def _overrides(table: dict[str, Any], path: Path) -> Overrides:
             if not isinstance(value, list):
                 raise bad(path, f"[tool.phoenix.rpm] {key} is not a list", f"write {key} = [\"name\", ...]")
             setattr(ov, key, [str(v) for v in value])
-        elif key == "logrotate":
+        elif key in ("logrotate", "allow_privileged", "allow_system_paths"):
             if not isinstance(value, bool):
-                raise bad(path, f"[tool.phoenix.rpm] logrotate = {value!r} is not a boolean", "write true or false")
-            ov.logrotate = value
+                raise bad(path, f"[tool.phoenix.rpm] {key} = {value!r} is not a boolean", "write true or false")
+            setattr(ov, key, value)
         elif key == "extra_files":
             if not isinstance(value, dict):
                 raise bad(path, "[tool.phoenix.rpm] extra_files is not a table", "write {\"/target\" = \"source\"}")

@@ -149,8 +149,8 @@ def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Over
                       "use one of: " + ", ".join(inputs.OVERRIDE_KEYS), lineno)
         if key in ("services", "tools"):
             setattr(ov, key, inputs.split_list(value))
-        elif key == "logrotate":
-            ov.logrotate = inputs.parse_bool(value, cfg, f"[{OVERRIDE_SECTION}] logrotate")
+        elif key in ("logrotate", "allow_privileged", "allow_system_paths"):
+            setattr(ov, key, inputs.parse_bool(value, cfg, f"[{OVERRIDE_SECTION}] {key}"))
         elif key == "extra_files":
             for line in value.splitlines():
                 if not line.strip():

@@ -1,0 +1,387 @@
+"""Validation at the edge: every project-controlled value checked once, before planning.
+
+The escaping layer (escape.py) makes any value inert in the file it lands
+in; this module refuses, with one line naming the file and the key, what
+would still be wrong once inert: a name that is not a name (an entry point
+called ``../../etc/x``), a source outside the project (``/etc/shadow``, a
+symlink to it, ``..``), a target outside the places a package of this
+project may write, a unit override that gives the service privileges
+(``User=root``, ``AmbientCapabilities=``, ``NoNewPrivileges=no``) or a
+privileged group (``shadow``, ``disk``...). Privileges and system paths are
+possible, but only through an explicit opt-in key (``allow_privileged``,
+``allow_system_paths``) a reviewer sees in the project file: see
+docs/packaging.md, "Hostile input and the trust boundary".
+"""
+from __future__ import annotations
+
+import os
+import re
+import shlex
+from pathlib import Path
+from typing import Any, Iterable
+
+from phoenix_rpm.errors import UserError
+from phoenix_rpm.escape import CONTROL, EXEC_KEYS
+from phoenix_rpm.model import Project
+
+PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
+#: console/wsgi script names: also a file name in bin/ and a unit name
+SCRIPT_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+PYTHON_PACKAGE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+ACCOUNT_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
+#: groups whose members can read secrets, write disks or become root
+PRIVILEGED_GROUPS = frozenset({
+    "root", "wheel", "sudo", "admin", "adm", "shadow", "disk", "kmem", "mem", "tty", "sys", "lp",
+    "dialout", "docker", "lxd", "libvirt", "kvm", "systemd-journal", "utmp", "staff", "operator",
+    "bin", "daemon", "video", "audio", "input", "render", "nobody", "nogroup",
+})
+#: unit keys that change who the service runs as or what it may do
+PRIVILEGE_KEYS = frozenset({
+    "User", "Group", "DynamicUser", "SupplementaryGroups", "AmbientCapabilities", "CapabilityBoundingSet",
+    "PrivateUsers", "PrivateNetwork", "BindPaths", "BindReadOnlyPaths", "ReadWritePaths", "PAMName",
+    "RootDirectory", "RootImage", "SecureBits",
+})
+#: keys of units.HARDENING: an override may tighten them only with the opt-in
+#: (any change of the sandbox is a change a reviewer must see)
+SANDBOX_PREFIXES = ("Protect", "Private", "Restrict", "NoNewPrivileges", "SystemCall", "MemoryDeny",
+                    "LockPersonality", "RemoveIPC", "DevicePolicy", "ProcSubset", "UMask", "IPAddress",
+                    "SocketBind", "Capability", "Ambient")
+#: systemd command-line prefixes (systemd.service(5)): '+' and '!' run with full privileges
+EXEC_PREFIX = re.compile(r"^[-@:+!|]+")
+#: system places a package of a service must not write without the
+#: ``allow_system_paths`` opt-in: a file there runs as root or changes how
+#: the machine authenticates, boots or resolves names (cron.d, sudoers.d,
+#: profile.d, pam.d, ld.so.conf.d, systemd units...).
+SYSTEM_ETC = frozenset({
+    "sudoers", "sudoers.d", "crontab", "cron.d", "cron.daily", "cron.hourly", "cron.weekly", "cron.monthly",
+    "anacrontab", "profile", "profile.d", "bashrc", "bash.bashrc", "environment", "ld.so.conf", "ld.so.conf.d",
+    "ld.so.preload", "pam.d", "security", "systemd", "udev", "modprobe.d", "modules-load.d", "modules",
+    "sysctl.conf", "sysctl.d", "tmpfiles.d", "sysusers.d", "passwd", "shadow", "group", "gshadow",
+    "subuid", "subgid", "ssh", "polkit-1", "dbus-1", "yum.repos.d", "yum.conf", "dnf", "apt", "rpm",
+    "init.d", "rc.d", "rc.local", "xinetd.d", "logrotate.d", "logrotate.conf", "selinux", "hosts",
+    "resolv.conf", "nsswitch.conf", "fstab", "crypttab", "rsyslog.d", "rsyslog.conf", "audit", "shells",
+    "login.defs", "alternatives", "skel", "default", "kernel", "dracut.conf.d", "binfmt.d", "environment.d",
+    "NetworkManager", "network-scripts", "sysconfig", "pki", "ca-certificates", "containers", "docker",
+    "tmpfiles.d", "motd", "issue", "os-release", "machine-id", "localtime", "sudo.conf", "doas.conf",
+})
+SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/root/", "/home/", "/run/",
+                   "/tmp/", "/var/tmp/", "/var/spool/", "/var/run/", "/lib/", "/lib64/", "/usr/sbin/",
+                   "/usr/lib/systemd/", "/usr/lib/sysusers.d/", "/usr/lib/tmpfiles.d/", "/usr/lib/udev/",
+                   "/usr/lib/modprobe.d/", "/usr/lib/modules-load.d/", "/usr/lib/sysctl.d/", "/usr/lib/binfmt.d/",
+                   "/usr/lib/environment.d/", "/usr/lib/rpm/", "/usr/lib/polkit-1/", "/usr/share/polkit-1/",
+                   "/usr/share/dbus-1/", "/usr/lib/security/", "/usr/lib64/security/", "/usr/lib/pam.d/",
+                   "/usr/lib/kernel/", "/usr/lib/dracut/", "/usr/lib/modules/", "/usr/libexec/sudo/",
+                   "/usr/lib/sudo/", "/usr/lib/firmware/", "/var/lib/rpm/", "/var/lib/dpkg/")
+
+
+def system_target(path: str) -> str | None:
+    """Why an absolute target path is a system place, or None when a package may own it."""
+    if not path.startswith("/"):
+        return None
+    parts = path.strip("/").split("/")
+    if parts[0] == "etc" and len(parts) > 1:
+        top = parts[1]
+        if top in SYSTEM_ETC or re.match(r"^rc\d?\.d$|^cron", top):
+            return f"/etc/{top} is a system folder (what is there runs as root or configures the machine)"
+        return None
+    if parts[0] == "etc":
+        return "/etc itself is the system's"
+    slashed = path.rstrip("/") + "/"
+    for prefix in SYSTEM_PREFIXES:
+        if slashed.startswith(prefix):
+            return f"{prefix} is a system folder"
+    return None
+
+
+VENV_PARENTS = ("/opt/", "/usr/lib/", "/usr/libexec/", "/usr/local/lib/", "/srv/")
+
+
+def bad(path: Path | str, problem: str, fix: str, line: int | None = None) -> UserError:
+    where = f"{path}:{line}" if line else f"{path}"
+    return UserError(f"{where}: {problem}; {fix}")
+
+
+def _labels(cfg: Path) -> dict[str, str]:
+    """The key names the user wrote, per file format, for messages."""
+    if cfg.name == "pyproject.toml":
+        return {"summary": "[project] description", "license": "[project] license",
+                "url": "[project.urls]", "author": "[project] authors name",
+                "author_email": "[project] authors email", "description": "[project] readme",
+                "ov": "[tool.phoenix.rpm]", "scripts": "[project.scripts]", "packages": "[tool.setuptools] packages"}
+    return {"summary": "[metadata] summary", "license": "[metadata] license", "url": "[metadata] home_page",
+            "author": "[metadata] author", "author_email": "[metadata] author_email",
+            "description": "[metadata] description", "ov": "[phoenix:rpm]", "scripts": "[files] scripts",
+            "packages": "[files] packages"}
+
+
+def _printable(text: str) -> str | None:
+    """What is wrong with a one-line value, or None."""
+    m = CONTROL.search(text)
+    if m:
+        return "contains a newline" if m.group(0) in "\r\n" else f"contains the control character {m.group(0)!r}"
+    if re.search(r"[\ud800-\udfff\ufffd]", text):
+        return "is not valid UTF-8"
+    return None
+
+
+def _one_line(cfg: Path, label: str, value: str) -> None:
+    problem = _printable(value)
+    if problem:
+        raise bad(cfg, f"{label} {problem} ({value[:40]!r}...)" if len(value) > 40 else f"{label} = {value!r} {problem}",
+                  "write it as one line of UTF-8 text (a newline would start a new spec tag or unit key)")
+
+
+def check_project(project: Project) -> None:
+    """Refuse any project-controlled value the generated files must not carry."""
+    cfg = project.config_file
+    labels = _labels(cfg)
+    if not PACKAGE_NAME.match(project.name):
+        raise bad(cfg, f"name {project.name!r} is not a valid rpm package name",
+                  "use letters, digits, '.', '_', '+' and '-' (at most 100)")
+    for key in ("summary", "license", "url", "author", "author_email"):
+        _one_line(cfg, labels[key], str(getattr(project, key) or ""))
+    desc = project.description or ""
+    m = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", desc)
+    if m:
+        raise bad(cfg, f"{labels['description']} contains the control character {m.group(0)!r}",
+                  "remove it (plain text and newlines only)")
+    for ep in project.entry_points:
+        if not SCRIPT_NAME.match(ep.name) or ".." in ep.name:
+            tail = ep.where.rsplit(":", 1)[-1]
+            section = f"[entry_points] {ep.group}" if cfg.name == "setup.cfg" else ep.where.split(" ", 1)[-1]
+            raise bad(cfg, f"{section}: entry point name {ep.name!r} is not a plain script name",
+                      "use letters, digits, '.', '_' and '-', starting with a letter or digit "
+                      "(it becomes bin/<name> and <name>.service)", int(tail) if tail.isdigit() else None)
+    for pkg in project.packages:
+        if not PYTHON_PACKAGE.match(pkg):
+            raise bad(cfg, f"{labels['packages']}: {pkg!r} is not a Python package name",
+                      "list dotted Python package names, e.g. demo or demo.api")
+    root = _real_root(project.project_dir)
+    if project.packages_root:
+        inside(root, project.packages_root, cfg, "[files] packages_root", want_file=False)
+    for script in project.extra.get("scripts", []) or []:
+        inside(root, script, cfg, labels["scripts"])
+        base = Path(script).name
+        if not SCRIPT_NAME.match(base):
+            raise bad(cfg, f"{labels['scripts']}: {script!r}: {base!r} is not a plain script name",
+                      "rename the script (letters, digits, '.', '_', '-')")
+    for df in project.data_files:
+        label = f"data_files ({df.where})" if df.where else "data_files"
+        inside(root, df.source, cfg, label)
+        _check_text(cfg, label, df.target)
+    for rel in [*project.doc_files, *project.license_files]:
+        inside(root, rel, cfg, "[metadata] description_file" if rel in project.doc_files else "license file")
+    check_overrides(project)
+
+
+def _real_root(project_dir: Path) -> Path:
+    return Path(os.path.realpath(project_dir))
+
+
+_REAL_DIRS: dict[str, str] = {}
+
+
+def _realpath(path: str) -> str:
+    """os.path.realpath with the parent folders cached: one lstat per file of a large data_files."""
+    parent, base = os.path.split(path)
+    real_parent = _REAL_DIRS.get(parent)
+    if real_parent is None:
+        real_parent = _REAL_DIRS[parent] = os.path.realpath(parent)
+    joined = os.path.join(real_parent, base)
+    return os.path.realpath(joined) if base in ("..", ".") or os.path.islink(joined) else joined
+
+
+def inside(root: Path, rel: str, cfg: Path, label: str, *, want_file: bool = True, line: int | None = None) -> Path:
+    """``rel`` resolved (symlinks too) must stay inside the project folder ``root``."""
+    problem = _printable(rel)
+    if problem:
+        raise bad(cfg, f"{label}: the path {rel!r} {problem}", "rename the file (UTF-8, no control characters)", line)
+    if os.path.isabs(rel):
+        raise bad(cfg, f"{label}: source {rel!r} is an absolute path", "use a path relative to the project folder", line)
+    real = Path(_realpath(os.path.normpath(os.path.join(root, rel))) if ".." not in rel
+                else os.path.realpath(os.path.join(root, rel)))
+    if real != root and root not in real.parents:
+        how = "through a symlink" if ".." not in Path(rel).parts else "with '..'"
+        raise bad(cfg, f"{label}: source {rel!r} leaves the project folder {how} (to {real})",
+                  "package only files inside the project; copy the file in if it belongs to it", line)
+    if want_file and real.exists() and not real.is_file():
+        raise bad(cfg, f"{label}: source {rel!r} is not a regular file", "point it at a file", line)
+    return real
+
+
+def _check_text(cfg: Path, label: str, value: str) -> None:
+    problem = _printable(value)
+    if problem:
+        raise bad(cfg, f"{label}: {value!r} {problem}", "rename it (UTF-8, no control characters)")
+
+
+def check_targets(project: Project, mode: str, venv_dir: str | None) -> None:
+    """Where files land: not a system place, unless ``allow_system_paths`` says otherwise."""
+    ov = project.overrides
+    cfg = project.config_file
+    label_ov = _labels(cfg)["ov"]
+    prefix = venv_dir if mode == "bundled" and venv_dir else "/usr"
+    for dest, src in ov.extra_files.items():
+        problem = _printable(dest) or _printable(src)
+        if problem:
+            raise bad(cfg, f"{label_ov} extra_files: {dest!r} = {src!r} {problem}", "rename it")
+        if dest.startswith("/") and os.path.normpath(dest) != dest.rstrip("/"):
+            raise bad(cfg, f"{label_ov} extra_files: target {dest!r} is not a normal path "
+                      f"(it means {os.path.normpath(dest)!r})", "write the target without '.', '..' or '//'")
+    if ov.allow_system_paths:
+        return
+    fix = (f"install it under /etc/{project.name}/ or /usr/share/{project.name}/, or set "
+           f"{label_ov} allow_system_paths = true if the package really must")
+    for df in project.data_files:
+        t = df.target
+        where_to = "/" + t if t == "etc" or t.startswith("etc/") else f"{prefix}/{t}"
+        reason = system_target(where_to)
+        if reason:
+            raise bad(cfg, f"data_files ({df.where or cfg.name}): target {t!r} -> {where_to}: {reason}", fix)
+    for dest in ov.extra_files:
+        reason = system_target(dest)
+        if reason:
+            raise bad(cfg, f"{label_ov} extra_files: target {dest!r}: {reason}", fix)
+
+
+def check_venv_dir(project: Project, venv_dir: str) -> None:
+    cfg = project.config_file
+    label = f"{_labels(cfg)['ov']} venv_dir"
+    if not re.match(r"^/[A-Za-z0-9._+/-]+$", venv_dir) or os.path.normpath(venv_dir) != venv_dir:
+        raise bad(cfg, f"{label} = {venv_dir!r} is not a plain absolute folder",
+                  f"use e.g. /usr/lib/{project.name} or /opt/{project.name} (letters, digits, '._+-/')")
+    if not venv_dir.startswith(VENV_PARENTS) or venv_dir.count("/") < 3 and not venv_dir.startswith("/opt/"):
+        raise bad(cfg, f"{label} = {venv_dir!r} is not a folder of its own under {', '.join(VENV_PARENTS)}",
+                  f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
+
+
+def check_account(cfg: Path, label: str, value: str, allow: bool) -> None:
+    if not ACCOUNT_NAME.match(value):
+        raise bad(cfg, f"{label} = {value!r} is not a valid system account name",
+                  "use lower-case letters, digits, '_' and '-', at most 31 characters")
+    if value in PRIVILEGED_GROUPS and not allow:
+        raise bad(cfg, f"{label} = {value}: a privileged system account (it can read secrets, "
+                  "write disks or become root)", "remove the key (a system user named after the project is "
+                  "created), or set allow_privileged = true if the service really needs it")
+
+
+def check_overrides(project: Project) -> None:
+    ov = project.overrides
+    cfg = project.config_file
+    label_ov = _labels(cfg)["ov"]
+    allow = bool(getattr(ov, "allow_privileged", False))
+    for key in ("user", "group"):
+        value = getattr(ov, key)
+        if value is not None:
+            _one_line(cfg, f"{label_ov} {key}", value)
+            if value.strip():
+                check_account(cfg, f"{label_ov} {key}", value.strip(), allow)
+    for key in ("release", "install_mode", "venv_dir"):
+        value = getattr(ov, key)
+        if value is not None:
+            _one_line(cfg, f"{label_ov} {key}", value)
+    for names in (ov.services or [], ov.tools or []):
+        for n in names:
+            _one_line(cfg, f"{label_ov} services/tools", n)
+    for service, keys in ov.unit_overrides.items():
+        for key, value in keys.items():
+            check_unit_override(cfg, label_ov, service, key, value, allow)
+
+
+def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value: str, allow: bool) -> None:
+    where = f"{label_ov} unit_overrides: {service}.{key}"
+    if not re.match(r"^[A-Za-z][A-Za-z0-9]*$", key):
+        raise bad(cfg, f"{where}: {key!r} is not a systemd key name", "check the spelling (systemd.service(5))")
+    problem = _printable(value)
+    if problem:
+        raise bad(cfg, f"{where} = {value[:40]!r} {problem}",
+                  "write the value on one line (a newline would add unit keys)")
+    if value.rstrip().endswith("\\"):
+        raise bad(cfg, f"{where} = {value!r} ends in a backslash", "remove it: it would join the next unit line")
+    if allow:
+        return
+    if key in PRIVILEGE_KEYS or key.startswith(SANDBOX_PREFIXES):
+        raise bad(cfg, f"{where} changes the service's privileges or sandbox",
+                  f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
+    if key in EXEC_KEYS:
+        try:
+            words = shlex.split(value)
+        except ValueError as exc:
+            raise bad(cfg, f"{where} = {value!r} cannot be split into arguments ({exc})",
+                      "balance the quotes") from None
+        if not words or EXEC_PREFIX.match(words[0]) or not words[0].startswith("/"):
+            raise bad(cfg, f"{where} = {value!r} does not start with an absolute program path",
+                      "write /path/to/program args (the '+', '!', '-', '@' and ':' prefixes are refused: "
+                      f"'+' and '!' run it as root; set {label_ov} allow_privileged = true to allow them)")
+
+
+def pyproject_types(data: dict[str, Any], path: Path) -> None:
+    """pyproject.toml values have the types PEP 621 says; a wrong type is one line, not a traceback."""
+    expect: dict[str, tuple[type, ...]] = {
+        "name": (str,), "version": (str,), "description": (str,), "readme": (str, dict),
+        "license": (str, dict), "authors": (list,), "maintainers": (list,), "urls": (dict,),
+        "scripts": (dict,), "entry-points": (dict,), "dependencies": (list,), "dynamic": (list,),
+        "requires-python": (str,), "keywords": (list,), "classifiers": (list,),
+        "optional-dependencies": (dict,), "gui-scripts": (dict,), "license-files": (list,),
+    }
+    proj = data.get("project")
+    if proj is None:
+        return
+    if not isinstance(proj, dict):
+        raise bad(path, "[project] is not a table", "write [project] with name = \"...\"")
+    for key, types in expect.items():
+        if key in proj and not isinstance(proj[key], types):
+            want = " or ".join({str: "a string", dict: "a table", list: "a list"}[t] for t in types)
+            raise bad(path, f"[project] {key} is {type(proj[key]).__name__}, not {want}", f"write {key} as {want}")
+    for key in ("dependencies", "dynamic", "keywords", "classifiers"):
+        _all_strings(proj.get(key, []), path, f"[project] {key}")
+    for i, person in enumerate(proj.get("authors", []) or []):
+        if not isinstance(person, dict) or not all(isinstance(v, str) for v in person.values()):
+            raise bad(path, f"[project] authors[{i}] is not a table of strings",
+                      "write authors = [{name = \"...\", email = \"...\"}]")
+    for table_key in ("urls", "scripts"):
+        _all_strings((proj.get(table_key) or {}).values(), path, f"[project] {table_key}")
+    for group, table in (proj.get("entry-points") or {}).items():
+        if not isinstance(table, dict):
+            raise bad(path, f"[project.entry-points.{group}] is not a table", "write name = \"module:function\"")
+        _all_strings(table.values(), path, f"[project.entry-points.{group}]")
+    tool = data.get("tool", {})
+    if not isinstance(tool, dict):
+        raise bad(path, "[tool] is not a table", "fix the [tool] section")
+    for sub in ("setuptools", "phoenix"):
+        if sub in tool and not isinstance(tool[sub], dict):
+            raise bad(path, f"[tool.{sub}] is not a table", f"write [tool.{sub}] as a table")
+    setuptools_cfg = tool.get("setuptools", {}) or {}
+    for key, types in (("packages", (list, dict)), ("package-dir", (dict,)), ("data-files", (dict,))):
+        if key in setuptools_cfg and not isinstance(setuptools_cfg[key], types):
+            raise bad(path, f"[tool.setuptools] {key} has the wrong type ({type(setuptools_cfg[key]).__name__})",
+                      "see the setuptools documentation for its form")
+    if isinstance(setuptools_cfg.get("packages"), list):
+        _all_strings(setuptools_cfg["packages"], path, "[tool.setuptools] packages")
+    phoenix = tool.get("phoenix", {}) or {}
+    if "rpm" in phoenix and not isinstance(phoenix["rpm"], dict):
+        raise bad(path, "[tool.phoenix.rpm] is not a table", "write [tool.phoenix.rpm] with key = value lines")
+    for key, value in (phoenix.get("rpm") or {}).items():
+        if key in ("user", "group", "install_mode", "venv_dir", "release") and not isinstance(value, str):
+            raise bad(path, f"[tool.phoenix.rpm] {key} = {value!r} is not a string", f"write {key} = \"...\"")
+        if key in ("services", "tools"):
+            if not isinstance(value, list):
+                raise bad(path, f"[tool.phoenix.rpm] {key} is not a list", f"write {key} = [\"name\", ...]")
+            _all_strings(value, path, f"[tool.phoenix.rpm] {key}")
+        if key in ("allow_privileged", "allow_system_paths", "logrotate") and not isinstance(value, bool):
+            raise bad(path, f"[tool.phoenix.rpm] {key} = {value!r} is not a boolean", "write true or false")
+        if key == "extra_files" and isinstance(value, dict):
+            _all_strings(value.values(), path, "[tool.phoenix.rpm] extra_files")
+        if key == "unit_overrides" and isinstance(value, dict):
+            for service, keys in value.items():
+                if isinstance(keys, dict):
+                    for k, v in keys.items():
+                        if not isinstance(v, (str, int)) or isinstance(v, bool):
+                            raise bad(path, f"[tool.phoenix.rpm.unit_overrides.{service}] {k} = {v!r} "
+                                      "is not a string or a number", f"write {k} = \"value\"")
+
+
+def _all_strings(values: Iterable[Any], path: Path, label: str) -> None:
+    for value in values:
+        if not isinstance(value, str):
+            raise bad(path, f"{label}: {value!r} is {type(value).__name__}, not a string", "quote it")
