@@ -11,6 +11,7 @@ import contextlib
 import os
 import re
 import shlex
+import stat
 import subprocess
 import threading
 from pathlib import Path
@@ -67,11 +68,19 @@ def expand_data_files(
     seen: dict[str, str] = {}
     target: str | None = None
     lineno = key_line or 0
+    # The value's lines appear in the file in order: one forward cursor over
+    # the file's lines finds each (linear; a search from the top per line was
+    # quadratic in the size of data_files, see docs/benchmarks.md).
+    raw_lines = raw.splitlines() if key_line else []
+    cursor = (key_line or 1) - 1
     for raw_line in value.splitlines():
         line = raw_line.strip()
         if not line:
             continue
-        here = line_of(raw, line, lineno) if key_line else None
+        here = None
+        if key_line:
+            here = _next_line(raw_lines, cursor, line)
+            cursor = here - 1 if here else cursor
         lineno = here or lineno
         where = f"{label}"
         try:
@@ -84,23 +93,46 @@ def expand_data_files(
             if "=" in line:
                 tgt, rest = line.split("=", 1)
                 target = check_target(tgt, cfg, here, where)
-                sources = shlex.split(rest)
+                sources = _split(rest)
             else:
                 if target is None:
                     raise bad(cfg, f"{where}: first line {line!r} has no 'target ='",
                               "start with a target folder, e.g. 'etc/<name> = etc/<name>/<name>.conf'", here)
-                sources = shlex.split(line)
+                sources = _split(line)
         except ValueError as exc:  # shlex: unbalanced quotes
             raise bad(cfg, f"{where}: cannot split {line!r} ({exc})", "balance the quotes", here) from None
         for src in sources:
             out.append(_one_source(project_dir, target, src, cfg, here, where))
     for df in out:
         if df.target in seen:
+            tail = df.where.rsplit(":", 1)[-1]
             raise bad(cfg, f"{label}: two sources install to the same path {df.target!r} "
                       f"({seen[df.target]!r} and {df.source!r})",
-                      "remove one of them or install them to different targets", _line(raw, df.source))
+                      "remove one of them or install them to different targets",
+                      int(tail) if tail.isdigit() else None)
         seen[df.target] = df.source
     return out
+
+
+def _split(text: str) -> list[str]:
+    """shlex.split, with a fast path for the common line that holds no quote or escape."""
+    return text.split() if not any(c in text for c in "'\"\\#") else shlex.split(text)
+
+
+def _next_line(lines: list[str], start: int, needle: str, window: int = 2000) -> int | None:
+    """1-based number of the line at or after index ``start`` that is ``needle`` (else contains it).
+
+    Bounded to ``window`` lines so a value line that cannot be found (a
+    comment between) costs a constant, keeping data_files linear.
+    """
+    end = min(len(lines), start + window)
+    for i in range(start, end):
+        if lines[i].strip() == needle:
+            return i + 1
+    for i in range(start, end):
+        if needle in lines[i]:
+            return i + 1
+    return None
 
 
 def _line(raw: str, needle: str) -> int | None:
@@ -136,15 +168,39 @@ def _one_source(project_dir: Path, target: str, src: str, cfg: Path, line: int |
         raise bad(cfg, f"{where}: {src!r}: pbr expands only a trailing '*' on a 'target = folder/*' line",
                   "list the files, or install the folder with 'target = folder/*'", line)
     _check_name(src, cfg, line, where)
-    path = project_dir / src
-    if path.is_dir():
+    from phoenix_rpm import validate
+
+    path = os.path.join(project_dir, src)
+    try:
+        mode = os.lstat(path).st_mode
+    except OSError:
+        mode = 0
+    validate.inside(_root(project_dir), src, cfg, where, want_file=False, line=line,
+                    is_link=stat.S_ISLNK(mode))
+    if stat.S_ISLNK(mode):
+        try:
+            mode = os.stat(path).st_mode
+        except OSError:
+            mode = 0
+    if stat.S_ISDIR(mode):
         raise bad(cfg, f"{where}: {src!r} is a folder; pbr copies files only",
                   f"write '{target} = {src.rstrip('/')}/*' to install the whole folder", line)
-    if not path.is_file():
+    if not stat.S_ISREG(mode):
         raise bad(cfg, f"{where}: {src!r} does not exist in {project_dir}",
                   "fix the path or add the file", line)
-    return DataFile(target=f"{target}/{Path(src).name}" if target else Path(src).name, source=src,
+    base = src.rsplit("/", 1)[-1]
+    return DataFile(target=f"{target}/{base}" if target else base, source=src,
                     where=f"{cfg.name}:{line}" if line else cfg.name)
+
+
+_ROOTS: dict[str, Path] = {}
+
+
+def _root(project_dir: Path) -> Path:
+    key = str(project_dir)
+    if key not in _ROOTS:
+        _ROOTS[key] = Path(os.path.realpath(project_dir))
+    return _ROOTS[key]
 
 
 def _walk_glob(project_dir: Path, target: str, prefix: str, cfg: Path, line: int | None, where: str) -> list[DataFile]:
@@ -155,6 +211,10 @@ def _walk_glob(project_dir: Path, target: str, prefix: str, cfg: Path, line: int
     if GLOB_CHARS.search(prefix):
         raise bad(cfg, f"{where}: {prefix + '*'!r}: pbr expands only one trailing '*'",
                   "use 'target = folder/*' or list the files", line)
+    from phoenix_rpm import validate
+
+    root = Path(os.path.realpath(project_dir))
+    validate.inside(root, prefix or ".", cfg, where, want_file=False, line=line)
     base = project_dir / prefix
     found: list[DataFile] = []
     if base.is_dir():
@@ -165,6 +225,8 @@ def _walk_glob(project_dir: Path, target: str, prefix: str, cfg: Path, line: int
             for fname in sorted(fnames):
                 src = os.path.relpath(os.path.join(dirpath, fname), project_dir).replace(os.sep, "/")
                 _check_name(src, cfg, line, where)
+                if os.path.islink(os.path.join(dirpath, fname)):
+                    validate.inside(root, src, cfg, where, line=line)
                 tdir = f"{target}/{sub}" if sub else target
                 found.append(DataFile(target=f"{tdir}/{fname}", source=src,
                                       where=f"{cfg.name}:{line}" if line else cfg.name))
@@ -177,9 +239,17 @@ def expand_globs(project_dir: Path, target: str, patterns: Iterable[str], cfg: P
     """setuptools' ``[tool.setuptools.data-files]``: each entry is a glob (``**`` allowed)."""
     import glob
 
+    from phoenix_rpm import validate
+
     target = target.strip().rstrip("/")
     out: list[DataFile] = []
+    root = Path(os.path.realpath(project_dir))
     for pattern in patterns:
+        if not isinstance(pattern, str):
+            raise bad(cfg, f"{where} {target!r}: {pattern!r} is not a string", "quote the pattern")
+        if os.path.isabs(pattern) or ".." in Path(pattern).parts:
+            raise bad(cfg, f"{where} {target!r}: {pattern!r} leaves the project folder",
+                      "use a pattern relative to the project, without '..'")
         if GLOB_CHARS.search(pattern):
             matches = sorted(glob.glob(pattern, root_dir=project_dir, recursive=True))
             matches = [m for m in matches if (project_dir / m).is_file()]
@@ -188,6 +258,7 @@ def expand_globs(project_dir: Path, target: str, patterns: Iterable[str], cfg: P
                           "fix the pattern or remove it")
             for m in matches:
                 _check_name(m, cfg, None, where)
+                validate.inside(root, m, cfg, f"{where} {target!r}")
                 out.append(DataFile(f"{target}/{Path(m).name}", m.replace(os.sep, "/"), cfg.name))
         else:
             out.append(_one_source(project_dir, target, pattern, cfg, None, f"{where} {target!r}"))
@@ -206,7 +277,8 @@ def check_duplicates(files: list[DataFile], cfg: Path, where: str) -> None:
 
 # --- requirements ---------------------------------------------------------
 
-def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path, where: str = "") -> list[Requirement]:
+def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path, where: str = "",
+                            _including: tuple[Path, ...] = ()) -> list[Requirement]:
     """Parse PEP 508 lines; pip options other than ``-r`` are refused (they mean nothing in an RPM)."""
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PepRequirement
@@ -216,11 +288,19 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
         if not line:
             continue
-        if line.startswith(("-r ", "--requirement")):
-            inc = path.parent / line.split(None, 1)[1].strip()
+        if line == "-r" or line.startswith(("-r ", "-r\t", "--requirement")):
+            name = re.sub(r"^(-r|--requirement)(=|\s+)?", "", line).strip()
+            if not name:
+                raise bad(path, f"{where}{line!r} names no file", "write '-r other-requirements.txt'", number)
+            inc = path.parent / name
             if not inc.is_file():
                 raise bad(path, f"{where}included file {inc.name!r} does not exist", "fix the -r line", number)
-            out += read_requirements(inc)
+            real = Path(os.path.realpath(inc))
+            if real in _including:
+                raise bad(path, f"{where}'-r {name}' includes a file that is already being read "
+                          f"(a loop: {' -> '.join(p.name for p in _including)} -> {real.name})",
+                          "remove the -r line that closes the loop", number)
+            out += read_requirements(inc, _including)
             continue
         if line.startswith("-"):
             raise bad(path, f"{where}pip option {line!r} is not a runtime requirement",
@@ -235,10 +315,18 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
     return out
 
 
-def read_requirements(path: Path) -> list[Requirement]:
+def read_requirements(path: Path, _including: tuple[Path, ...] = ()) -> list[Requirement]:
+    """requirements.txt and its ``-r`` includes; a loop or a non-UTF-8 byte is a one-line error."""
     if not path.is_file():
         return []
-    return parse_requirement_lines(enumerate(path.read_text().splitlines(), 1), path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(path, f"byte {exc.start} (0x{data[exc.start]:02x}) is not UTF-8",
+                  "save the file as UTF-8", data[:exc.start].count(b"\n") + 1) from None
+    return parse_requirement_lines(enumerate(text.splitlines(), 1), path,
+                                   _including=(*_including, Path(os.path.realpath(path))))
 
 
 # --- version --------------------------------------------------------------

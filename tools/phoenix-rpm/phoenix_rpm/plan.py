@@ -306,10 +306,12 @@ def _place_files(
                 parent = parent.parent
         else:
             data_files.append((f"{prefix}/{df.target}", df.source))
-            parent = Path(df.target).parent
-            while str(parent) not in SHARED_DIRS and str(parent) != ".":
+            # climb with strings and stop at a folder already added: linear
+            # in the number of files (docs/benchmarks.md)
+            parent = df.target.rsplit("/", 1)[0] if "/" in df.target else ""
+            while parent and parent not in SHARED_DIRS and f"{prefix}/{parent}" not in data_dirs:
                 data_dirs.add(f"{prefix}/{parent}")
-                parent = parent.parent
+                parent = parent.rsplit("/", 1)[0] if "/" in parent else ""
     if group is not None:  # the service's config folder, even before it holds a file
         dirs.setdefault(f"/{own}", (f"/{own}", "0750", "root", group))
     seen = {f.dest for f in files}

@@ -112,13 +112,18 @@ def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> l
     if not parser.has_section("entry_points"):
         return out
     seen: dict[str, str] = {}
+    # stripped line -> first line number, built once: a line_of() per entry
+    # point was quadratic (2,000 entry points: seconds; docs/benchmarks.md)
+    index: dict[str, int] = {}
+    for number, text in enumerate(raw.splitlines(), 1):
+        index.setdefault(text.strip(), number)
     for group in SCRIPT_GROUPS:
         value = parser["entry_points"].get(group, "")
         for line in value.splitlines():
             line = line.strip()
             if not line or line.startswith("#"):
                 continue
-            lineno = line_of(raw, line)
+            lineno = index.get(line) or line_of(raw, line)
             m = ENTRY_POINT.match(line)
             if not m:
                 raise bad(cfg, f"[entry_points] {group}: {line!r} is not 'name = package.module:function'",

@@ -114,8 +114,13 @@ def _labels(cfg: Path) -> dict[str, str]:
             "packages": "[files] packages"}
 
 
+_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+
+
 def _printable(text: str) -> str | None:
     """What is wrong with a one-line value, or None."""
+    if not _BAD_TEXT.search(text):  # the common case: one regex
+        return None
     m = CONTROL.search(text)
     if m:
         return "contains a newline" if m.group(0) in "\r\n" else f"contains the control character {m.group(0)!r}"
@@ -166,8 +171,13 @@ def check_project(project: Project) -> None:
             raise bad(cfg, f"{labels['scripts']}: {script!r}: {base!r} is not a plain script name",
                       "rename the script (letters, digits, '.', '_', '-')")
     for df in project.data_files:
+        # Symlinks were resolved where the list was made (inputs.py, one
+        # lstat per file); here the text only, so a large list stays cheap.
         label = f"data_files ({df.where})" if df.where else "data_files"
-        inside(root, df.source, cfg, label)
+        if os.path.isabs(df.source) or ".." in df.source.split("/"):
+            raise bad(cfg, f"{label}: source {df.source!r} leaves the project folder",
+                      "use a path relative to the project folder")
+        _check_text(cfg, label, df.source)
         _check_text(cfg, label, df.target)
     for rel in [*project.doc_files, *project.license_files]:
         inside(root, rel, cfg, "[metadata] description_file" if rel in project.doc_files else "license file")
@@ -181,30 +191,42 @@ def _real_root(project_dir: Path) -> Path:
 _REAL_DIRS: dict[str, str] = {}
 
 
-def _realpath(path: str) -> str:
+def _realpath(path: str, is_link: bool | None = None) -> str:
     """os.path.realpath with the parent folders cached: one lstat per file of a large data_files."""
     parent, base = os.path.split(path)
     real_parent = _REAL_DIRS.get(parent)
     if real_parent is None:
         real_parent = _REAL_DIRS[parent] = os.path.realpath(parent)
     joined = os.path.join(real_parent, base)
-    return os.path.realpath(joined) if base in ("..", ".") or os.path.islink(joined) else joined
+    if base in ("..", ".") or (os.path.islink(joined) if is_link is None else is_link):
+        return os.path.realpath(joined)
+    return joined
 
 
-def inside(root: Path, rel: str, cfg: Path, label: str, *, want_file: bool = True, line: int | None = None) -> Path:
-    """``rel`` resolved (symlinks too) must stay inside the project folder ``root``."""
+def inside(root: Path, rel: str, cfg: Path, label: str, *, want_file: bool = True, line: int | None = None,
+           is_link: bool | None = None) -> str:
+    """``rel`` resolved (symlinks too) must stay inside the project folder ``root``.
+
+    ``is_link``: the caller has lstat()ed the file already (saves a system
+    call per file of a large data_files; docs/benchmarks.md).
+    """
     problem = _printable(rel)
     if problem:
         raise bad(cfg, f"{label}: the path {rel!r} {problem}", "rename the file (UTF-8, no control characters)", line)
     if os.path.isabs(rel):
         raise bad(cfg, f"{label}: source {rel!r} is an absolute path", "use a path relative to the project folder", line)
-    real = Path(_realpath(os.path.normpath(os.path.join(root, rel))) if ".." not in rel
-                else os.path.realpath(os.path.join(root, rel)))
-    if real != root and root not in real.parents:
-        how = "through a symlink" if ".." not in Path(rel).parts else "with '..'"
+    top = str(root)
+    joined = os.path.join(top, rel)
+    if ".." in rel or is_link:
+        real = os.path.realpath(joined)
+    else:
+        plain = "//" not in rel and "/." not in "/" + rel and not rel.endswith("/")
+        real = _realpath(joined if plain else os.path.normpath(joined), is_link)
+    if real != top and not real.startswith(top + "/"):
+        how = "through a symlink" if ".." not in rel.split("/") else "with '..'"
         raise bad(cfg, f"{label}: source {rel!r} leaves the project folder {how} (to {real})",
                   "package only files inside the project; copy the file in if it belongs to it", line)
-    if want_file and real.exists() and not real.is_file():
+    if want_file and os.path.exists(real) and not os.path.isfile(real):
         raise bad(cfg, f"{label}: source {rel!r} is not a regular file", "point it at a file", line)
     return real
 
@@ -232,10 +254,14 @@ def check_targets(project: Project, mode: str, venv_dir: str | None) -> None:
         return
     fix = (f"install it under /etc/{project.name}/ or /usr/share/{project.name}/, or set "
            f"{label_ov} allow_system_paths = true if the package really must")
+    seen_dirs: dict[str, str | None] = {}
     for df in project.data_files:
         t = df.target
         where_to = "/" + t if t == "etc" or t.startswith("etc/") else f"{prefix}/{t}"
-        reason = system_target(where_to)
+        folder = where_to.rsplit("/", 1)[0]
+        if folder not in seen_dirs:  # one check per folder, not per file
+            seen_dirs[folder] = system_target(folder + "/")
+        reason = seen_dirs[folder] or (system_target(where_to) if folder in ("", "/etc") else None)
         if reason:
             raise bad(cfg, f"data_files ({df.where or cfg.name}): target {t!r} -> {where_to}: {reason}", fix)
     for dest in ov.extra_files:
