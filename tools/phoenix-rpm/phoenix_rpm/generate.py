@@ -17,6 +17,7 @@ current version (``build.inputs_from_plan``).
 from __future__ import annotations
 
 import calendar
+import contextlib
 import dataclasses
 import difflib
 import os
@@ -90,13 +91,8 @@ def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
             pinned = render_plan(_pinned(plan, plan.spec_path.read_text(errors="replace")))
             if _matches(project_dir, pinned):
                 files = pinned
-        written: list[Path] = []
-        for rel, text in files.items():
-            path = project_dir / rel
-            if path.is_file() and path.read_text(errors="replace") == text:
-                continue
-            _atomic_write(path, text)
-            written.append(path)
+        changed = {rel: text for rel, text in files.items() if not _same(project_dir / rel, text)}
+        written = write_all(project_dir, changed)
         for stale in _stale_generated(project_dir, files):
             stale.unlink()
             runner.log(f"    removed {stale.relative_to(project_dir)} (no longer generated)")
@@ -201,6 +197,59 @@ def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:
             if units.GENERATED_MARK in head:
                 out.append(path)
     return out
+
+
+def _same(path: Path, text: str) -> bool:
+    try:
+        return path.is_file() and path.read_text(errors="replace") == text
+    except OSError:
+        return False
+
+
+def write_all(project_dir: Path, files: dict[str, str]) -> list[Path]:
+    """All or nothing: every file staged next to its place first, then all renamed into place.
+
+    A folder in the way (``rpm`` is a file), a read-only folder or a full
+    disk fails while staging, before any file of the tree has changed: the
+    staged copies and the folders made for them are removed and the error
+    is one line (docs/packaging.md, "Hostile input"). Renames within a folder
+    do not fail for those reasons, so the tree ends either all old or all new.
+    """
+    made_dirs: list[Path] = []
+    staged: list[tuple[str, Path]] = []
+    try:
+        for rel, text in files.items():
+            path = project_dir / rel
+            folder = path.parent
+            if folder.exists() and not folder.is_dir():
+                raise UserError(f"{folder}: is not a folder, but generate writes {rel} into it; "
+                                "move the file away (or remove it) and run again")
+            if not folder.exists():
+                missing = [folder, *[p for p in folder.parents if not p.exists()]]
+                for d in reversed(missing):
+                    d.mkdir()
+                    made_dirs.append(d)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".phoenix-new", dir=folder)
+            staged.append((rel, Path(tmp)))
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(text)
+            os.chmod(tmp, 0o644)
+    except BaseException as exc:
+        for _, tmp in staged:
+            tmp.unlink(missing_ok=True)
+        for d in reversed(made_dirs):
+            with contextlib.suppress(OSError):
+                d.rmdir()
+        if isinstance(exc, OSError):
+            where = exc.filename or project_dir
+            raise UserError(f"{where}: cannot write the generated files ({exc.strerror}); "
+                            "make the project's rpm/ and systemd/ folders writable and run again") from None
+        raise
+    written = []
+    for rel, tmp in staged:
+        os.replace(tmp, project_dir / rel)
+        written.append(project_dir / rel)
+    return written
 
 
 def _atomic_write(path: Path, text: str) -> None:
