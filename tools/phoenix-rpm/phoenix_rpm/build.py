@@ -161,7 +161,8 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
         # before its long rebuild starts.
         with rpmbuild.workdir(inp.name) as top:
             collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
-            built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch)
+            # rpm parses the spec in a box unless the whole build is on the host (specbox.py)
+            built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch, in_box=box != "host")
             srpm_tmp = tmp / built.name
             shutil.copy2(built, srpm_tmp)
             if on_srpm is not None:

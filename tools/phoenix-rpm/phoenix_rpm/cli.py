@@ -7,6 +7,7 @@ Stage logic lives in its own module; this file only wires them together.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Sequence
@@ -141,6 +142,8 @@ def run_stages(args: argparse.Namespace) -> int:
     from phoenix_rpm import build, lint
 
     result = None
+    if args.box == "host":  # the user chose to run everything on the host (specbox.py)
+        os.environ["PHOENIX_SPEC_PARSE"] = "host"
     with lint.Prelint(project_dir) as prelint:
         # Build and lint both run: the spec and the SRPM are linted while the
         # box builds the RPM (lint.Prelint); the lint stage adds the RPMs.

@@ -52,10 +52,17 @@ def workdir(name: str) -> Iterator[Path]:
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def build_srpm(spec: Path, topdir: Path, epoch: int) -> Path:
-    """``rpmbuild -bs``: the spec plus every file in ``topdir/SOURCES`` -> ``topdir/SRPMS``."""
+def build_srpm(spec: Path, topdir: Path, epoch: int, *, in_box: bool = False) -> Path:
+    """``rpmbuild -bs``: the spec plus every file in ``topdir/SOURCES`` -> ``topdir/SRPMS``.
+
+    ``in_box``: rpmbuild parses the spec (and so expands its macros) in a
+    throw-away box, not on the host (specbox.py, docs/packaging.md "Hostile
+    input and the trust boundary"); topdir is bound at /build there.
+    """
     sources_dir = topdir / "SOURCES"
     reproducible.set_mtimes([spec, *sorted(sources_dir.iterdir())], epoch)
+    if in_box:
+        return _build_srpm_in_box(spec, topdir, epoch)
     argv = [
         "rpmbuild", "-bs", "--nodeps",
         "--define", f"_topdir {topdir}",
@@ -66,6 +73,24 @@ def build_srpm(spec: Path, topdir: Path, epoch: int) -> Path:
     written = _written(proc.stdout + proc.stderr, ".src.rpm")
     if len(written) != 1:
         raise UserError(f"{spec}: rpmbuild -bs wrote {written or 'no SRPM'}, expected one SRPM")
+    return written[0]
+
+
+def _build_srpm_in_box(spec: Path, topdir: Path, epoch: int) -> Path:
+    from phoenix_rpm import specbox
+
+    in_specs = topdir / "SPECS" / spec.name
+    if spec.resolve() != in_specs.resolve():
+        in_specs.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(spec, in_specs)
+    argv = ["rpmbuild", "-bs", "--nodeps", "--define", "_topdir /build", *reproducible.rpm_defines(epoch),
+            f"/build/SPECS/{spec.name}"]
+    env = {**reproducible.build_env(epoch), "HOME": "/root", "PATH": SYSTEM_PATH}
+    proc = specbox.run_rpm(argv, binds=[(topdir, "/build")], env=env)
+    written = [topdir / p.relative_to("/build") for p in _written(proc.stdout + proc.stderr, ".src.rpm")
+               if str(p).startswith("/build/")]
+    if len(written) != 1 or not written[0].is_file():
+        raise UserError(f"{spec}: rpmbuild -bs (in the box) wrote {written or 'no SRPM'}, expected one SRPM")
     return written[0]
 
 
