@@ -22,7 +22,7 @@ from phoenix_rpm.model import DataFile, Requirement
 
 # Characters rpm's %files would treat as a glob, or that cannot be quoted in a
 # spec line at all. Spaces and '%' are fine: spec.py quotes and escapes them.
-UNSAFE_NAME = re.compile(r'[*?\[\]{}"\\\n\r\t]')
+UNSAFE_NAME = re.compile(r'[*?\[\]{}"\\\x00-\x1f\x7f]')
 GLOB_CHARS = re.compile(r"[*?\[]")
 
 OVERRIDE_KEYS = (
@@ -158,6 +158,9 @@ def check_target(text: str, cfg: Path, line: int | None, where: str) -> str:
 
 
 def _check_name(name: str, cfg: Path, line: int | None, where: str) -> None:
+    if re.search(r"[\ud800-\udfff]", name):
+        raise bad(cfg, f"{where}: {name!r} is not valid UTF-8 (a file name rpm cannot list reliably)",
+                  "rename the file with UTF-8 characters", line)
     if UNSAFE_NAME.search(name):
         raise bad(cfg, f"{where}: {name!r} contains a glob, quote, backslash or control character "
                   "that an rpm %files line cannot hold", "rename the file (spaces and '%' are fine)", line)

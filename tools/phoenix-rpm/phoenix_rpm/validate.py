@@ -276,7 +276,8 @@ def check_venv_dir(project: Project, venv_dir: str) -> None:
     if not re.match(r"^/[A-Za-z0-9._+/-]+$", venv_dir) or os.path.normpath(venv_dir) != venv_dir:
         raise bad(cfg, f"{label} = {venv_dir!r} is not a plain absolute folder",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name} (letters, digits, '._+-/')")
-    if not venv_dir.startswith(VENV_PARENTS) or venv_dir.count("/") < 3 and not venv_dir.startswith("/opt/"):
+    if (not venv_dir.startswith(VENV_PARENTS) or venv_dir.count("/") < 3 and not venv_dir.startswith("/opt/")
+            or system_target(venv_dir + "/")):
         raise bad(cfg, f"{label} = {venv_dir!r} is not a folder of its own under {', '.join(VENV_PARENTS)}",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
 
@@ -309,6 +310,9 @@ def check_overrides(project: Project) -> None:
     for names in (ov.services or [], ov.tools or []):
         for n in names:
             _one_line(cfg, f"{label_ov} services/tools", n)
+    root = _real_root(project.project_dir)
+    for dest, src in ov.extra_files.items():
+        inside(root, src, cfg, f"{label_ov} extra_files: {dest}")
     for service, keys in ov.unit_overrides.items():
         for key, value in keys.items():
             check_unit_override(cfg, label_ov, service, key, value, allow)
