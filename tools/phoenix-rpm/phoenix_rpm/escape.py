@@ -157,7 +157,7 @@ def exec_arg(value: object) -> Trusted:
         return value
     text = _one_line(str(value), "command-line argument")
     text = text.replace("%", "%%").replace("$", "$$")
-    if text and re.match(r"^[A-Za-z0-9_@+=:,./-]+$", text):
+    if text and re.match(r"^[A-Za-z0-9_@+=:,./%$-]+$", text):  # % and $ are doubled already
         return Trusted(text)
     return Trusted('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
 
