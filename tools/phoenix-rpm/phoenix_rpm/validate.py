@@ -145,6 +145,9 @@ def check_project(project: Project) -> None:
                   "use letters, digits, '.', '_', '+' and '-' (at most 100)")
     for key in ("summary", "license", "url", "author", "author_email"):
         _one_line(cfg, labels[key], str(getattr(project, key) or ""))
+    if re.search(r"\s", project.url or ""):
+        raise bad(cfg, f"{labels['url']} = {project.url!r} contains white space (rpm's URL: tag takes one token)",
+                  "write the URL without spaces (encode them as %20)")
     desc = project.description or ""
     m = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", desc)
     if m:

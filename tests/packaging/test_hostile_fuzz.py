@@ -1,0 +1,190 @@
+"""Fuzz the generate stage: random strings in every metadata field and entry point name (issue 11).
+
+Hypothesis writes a pyproject.toml whose description (Summary), license,
+URL, author, author email, readme text (%description) and entry point name
+are random text mixed with payloads (``%(touch MARKER)``, ``%{lua:...}``,
+``$(...)``, newlines, ``%posttrans``, ``[Service]``, ``User=root``...). For
+every example, either the generate stage refuses it (one-line UserError,
+exit 2, nothing written), or rpm and systemd read back *exactly* what the
+template meant:
+
+- ``rpmspec -q`` (on this host, with the marker file watched) sees one
+  package, the intended Summary/License/URL and changelog author, and the
+  same Requires/Provides/Obsoletes/Conflicts, Epoch and scriptlets as a
+  plain baseline project: no value added a tag or a section;
+- each unit has exactly the baseline's sections and keys, and its
+  Description reads back as the summary;
+- the marker file never appears.
+
+Bounded: ``max_examples`` keeps the run under a minute on the 2-core CI host.
+"""
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from phoenix_rpm import generate, rpmtext
+from phoenix_rpm.errors import UserError
+from phoenix_rpm.escape import NBSP
+from pkgtools import read_unit
+
+PAYLOADS = [
+    "%(touch {marker})", '%{{lua: os.execute("touch {marker}")}}', "$(touch {marker})", "`touch {marker}`",
+    "\n", "\nRequires: evil", "\nEpoch: 7", "\n%posttrans\ntouch {marker}", "\n%%posttrans", "\n %if 1",
+    "\n%include /etc/passwd", "\n[Service]\nUser=root", "\nExecStartPre=+/bin/sh", "%", "%%", "%{{name}}",
+    "\\", "\\\n", "\r", "\t", "\x00", "\x1b", "'", '"', ";", "&", "|", "../", "/", " ", "ü", "☃", "\u00a0",
+    "\u2028", "#", "=", ":", "[x]", "*", "?",
+]
+
+QF = ("NAME=%{name}\\nSUMMARY=%{summary}\\nLICENSE=%{license}\\nURL=%{url}\\nEPOCH=%{epoch}\\n"
+      "REQ=[%{requires};]\\nPROV=[%{provides};]\\nOBS=[%{obsoletes};]\\nCONF=[%{conflicts};]\\n"
+      "SCRIPTS=%{prein}|%{postin}|%{preun}|%{postun}|%{pretrans}|%{posttrans}|%{verifyscript}\\n"
+      "CHANGELOG=%{changelogname}\\nDESC=%{description}")
+
+PYPROJECT = """\
+[build-system]
+requires = ["pbr>=6.0"]
+build-backend = "pbr.build"
+
+[project]
+name = "demo"
+version = "1.0.0"
+description = {summary}
+license = {{text = {license}}}
+urls = {{Homepage = {url}}}
+authors = [{{name = {author}, email = {email}}}]
+readme = "README.txt"
+
+[project.scripts]
+{ep} = "demo.api:main"
+demo-manage = "demo.manage:main"
+"""
+
+
+def toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes, plus the control characters TOML forbids raw."""
+    out = json.dumps(text)
+    return re.sub(r"[\x7f]", lambda m: f"\\u{ord(m.group(0)):04x}", out)
+
+
+def make(root: Path, summary: str, license: str, url: str, author: str, email: str, readme: str, ep: str) -> Path:
+    project = root / "demo"
+    (project / "demo").mkdir(parents=True)
+    (project / "demo" / "__init__.py").write_text("")
+    (project / "demo" / "api.py").write_text("from phoenix.server import eventlet\n\n\ndef main():\n    eventlet.run()\n")
+    (project / "demo" / "manage.py").write_text("def main():\n    pass\n")
+    (project / "README.txt").write_text(readme, encoding="utf-8")
+    (project / "pyproject.toml").write_text(PYPROJECT.format(
+        summary=toml_string(summary), license=toml_string(license), url=toml_string(url),
+        author=toml_string(author), email=toml_string(email), ep=toml_string(ep)), encoding="utf-8")
+    return project
+
+
+def query(spec: Path, cwd: Path) -> dict[str, str]:
+    proc = subprocess.run(["rpmspec", "-q", "--srpm", "--qf", QF, str(spec)], capture_output=True, text=True,
+                          cwd=cwd, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    head, _, desc = proc.stdout.partition("DESC=")
+    out = dict(line.split("=", 1) for line in head.splitlines())
+    out["DESC"] = desc
+    packages = subprocess.run(["rpmspec", "-q", "--qf", "%{name}\\n", str(spec)], capture_output=True, text=True,
+                              cwd=cwd, timeout=120).stdout.split()
+    out["PACKAGES"] = " ".join(packages)
+    return out
+
+
+def unit_shape(unit: dict[str, dict[str, list[str]]]) -> list[tuple[str, str, int]]:
+    return sorted((s, k, len(v)) for s, keys in unit.items() for k, v in keys.items())
+
+
+_BASELINE: dict[str, object] = {}
+
+
+def baseline(tmp: Path) -> dict[str, object]:
+    if not _BASELINE:
+        project = make(tmp / "baseline", "Demo", "MIT", "https://example.org", "Demo", "d@example.org",
+                       "Plain text.", "demo-api")
+        generate.write(project)
+        _BASELINE["q"] = query(project / "rpm" / "demo.spec", tmp)
+        _BASELINE["unit"] = unit_shape(read_unit(project / "systemd" / "demo-api.service"))
+        _BASELINE["files"] = sorted(p.name for p in (project / "systemd").iterdir())
+    return _BASELINE
+
+
+def fuzzed(marker: str) -> st.SearchStrategy[str]:
+    piece = st.one_of(st.text(max_size=12), st.sampled_from([p.format(marker=marker) for p in PAYLOADS]))
+    return st.lists(piece, max_size=6).map("".join)
+
+
+MARKER_DIR = Path(tempfile.gettempdir()) / "phoenix-fuzz-marker"
+MARKER = MARKER_DIR / "ran"
+NAME = st.from_regex(r"\A[a-z][a-z0-9._-]{0,20}\Z", fullmatch=True)
+
+
+FIELDS = ("summary", "license", "url", "author", "email", "readme", "ep")
+PLAIN = {"summary": "Demo", "license": "MIT", "url": "https://example.org", "author": "Demo",
+         "email": "d@example.org", "readme": "Plain text.", "ep": "demo-api"}
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(field=st.sampled_from(FIELDS), value=st.one_of(fuzzed(str(MARKER)), NAME.map(lambda n: n + "-api")),
+       others=st.dictionaries(st.sampled_from(FIELDS), fuzzed(str(MARKER)), max_size=2))
+def test_fuzzed_metadata_is_refused_or_exact(field: str, value: str, others: dict[str, str]) -> None:
+    """One field (sometimes up to three) random, the rest plain: both refusals and acceptances are common."""
+    values = {**PLAIN, **others, field: value}
+    _check(**values)
+
+
+def _check(summary: str, license: str, url: str, author: str, email: str, readme: str, ep: str) -> None:
+    MARKER_DIR.mkdir(exist_ok=True)
+    MARKER.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="phoenix-fuzz-") as tmp_name:
+        tmp = Path(tmp_name)
+        base = baseline(tmp)
+        try:
+            project = make(tmp, summary, license, url, author, email, readme, ep)
+        except (UnicodeEncodeError, ValueError):
+            return  # a string no file can hold (lone surrogates): nothing to feed
+        before = sorted(p.relative_to(project) for p in project.rglob("*"))
+        try:
+            generate.write(project)
+        except UserError as exc:
+            assert exc.exit_status == 2 and "\n" not in str(exc) and "; " in str(exc), str(exc)
+            assert sorted(p.relative_to(project) for p in project.rglob("*")) == before, "refusal wrote files"
+            event("refused")
+            return
+        event("generated")
+        q = query(project / "rpm" / "demo.spec", tmp)
+        assert not MARKER.exists(), "a project value ran a command"
+        plan = generate.load_plan(project)
+        assert q["PACKAGES"] == "demo"
+        assert q["SUMMARY"] == plan.summary and q["LICENSE"] == plan.license
+        assert q["URL"] == (plan.url or "(none)")
+        assert q["CHANGELOG"] == f"{plan.packager} - 1.0.0-1"
+        for key in ("EPOCH", "REQ", "PROV", "OBS", "CONF", "SCRIPTS"):
+            assert q[key] == base["q"][key].replace("demo-api", ep), key  # type: ignore[index]
+        text = plan.description
+        expected = "\n".join(NBSP + line if line.lstrip().startswith("%") else line
+                             for line in rpmtext.wrap(text).split("\n"))
+        assert q["DESC"] == expected
+        unit = read_unit(project / "systemd" / f"{ep}.service")
+        shape = [k for k in base["unit"] if plan.url or k[1] != "Documentation"]  # type: ignore[attr-defined]
+        assert unit_shape(unit) == shape
+        assert [v.replace("%%", "%") for v in unit["Unit"]["Description"]] == [f"{plan.summary} ({ep})"]
+        assert sorted(p.name for p in (project / "systemd").iterdir()) == \
+            sorted(n.replace("demo-api", ep) for n in base["files"])  # type: ignore[attr-defined]
+        shutil.rmtree(project)
+
+
+@pytest.fixture(autouse=True)
+def _version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
