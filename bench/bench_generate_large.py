@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tools" / "phoenix-rpm"))  # the toolkit
 
-from phoenix_rpm import generate, spec  # noqa: E402
+from phoenix_rpm import generate, setupcfg, spec  # noqa: E402
 
 TARGET_S = 2.0
 
@@ -69,7 +69,8 @@ def main() -> int:
         print(f"project made in {time.perf_counter() - t0:.1f} s: {args.lines} data_files lines, "
               f"{args.entry_points} entry points")
         for run in range(args.runs):
-            spec._ENVIRONMENTS.clear()  # noqa: SLF001  (cold templates each run)
+            spec._ENVIRONMENTS.clear()  # noqa: SLF001  (cold templates and parse each run)
+            setupcfg._PARSED.clear()  # noqa: SLF001
             for generated in (project / "rpm", project / "systemd"):
                 for f in generated.glob("*") if generated.is_dir() else []:
                     f.unlink()

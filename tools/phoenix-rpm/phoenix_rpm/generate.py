@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from phoenix_rpm import pyproject, runner, setupcfg, spec, units
+from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate
 import jinja2
 
 from phoenix_rpm.errors import UserError
@@ -39,6 +39,7 @@ from phoenix_rpm.plan import SpecPlan, make_plan
 def load_project(project_dir: Path) -> Project:
     """setup.cfg with a [metadata] name wins (pbr reads it first); else PEP 621 pyproject.toml."""
     project_dir = Path(project_dir).resolve()
+    validate.reset_caches()
     cfg = project_dir / "setup.cfg"
     toml = project_dir / "pyproject.toml"
     if cfg.is_file():

@@ -23,9 +23,26 @@ LICENSE_NAMES = ("LICENSE", "LICENSE.txt", "LICENSE.md", "COPYING")
 README_NAMES = ("README.md", "README.rst", "README.txt", "README")
 
 
+_PARSED: dict[str, tuple[configparser.RawConfigParser, str]] = {}
+
+
 def read_config(cfg: Path) -> tuple[configparser.RawConfigParser, str]:
-    """Parse the ini file; syntax errors name the line."""
+    """Parse the ini file; syntax errors name the line.
+
+    The last parse is kept, keyed by the file's text: a run reads setup.cfg
+    twice (which format? then the project), and a large one takes a
+    second to parse (docs/benchmarks.md).
+    """
     raw = cfg.read_text(encoding="utf-8", errors="replace")
+    cached = _PARSED.get(str(cfg))
+    if cached is not None and cached[1] == raw:
+        return cached
+    _PARSED.clear()
+    _PARSED[str(cfg)] = result = _read_config(cfg, raw)
+    return result
+
+
+def _read_config(cfg: Path, raw: str) -> tuple[configparser.RawConfigParser, str]:
     # setuptools reads setup.cfg with '%' interpolation: a literal '%' (a file
     # name such as 100%.txt) must be written '%%' there, or setuptools fails.
     parser = configparser.ConfigParser(strict=True, interpolation=configparser.BasicInterpolation())

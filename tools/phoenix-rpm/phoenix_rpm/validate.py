@@ -191,7 +191,19 @@ def _real_root(project_dir: Path) -> Path:
     return Path(os.path.realpath(project_dir))
 
 
+# Per-run caches of resolved folders (a large data_files has thousands of
+# files in few folders); reset_caches() at the start of every run, so a
+# folder swapped for a symlink between two runs of one process is seen.
 _REAL_DIRS: dict[str, str] = {}
+_PARENT_INSIDE: dict[tuple[str, str], bool] = {}
+
+
+def reset_caches() -> None:
+    from phoenix_rpm import inputs
+
+    _REAL_DIRS.clear()
+    _PARENT_INSIDE.clear()
+    inputs._ROOTS.clear()  # noqa: SLF001
 
 
 def _realpath(path: str, is_link: bool | None = None) -> str:
@@ -216,9 +228,19 @@ def inside(root: Path, rel: str, cfg: Path, label: str, *, want_file: bool = Tru
     problem = _printable(rel)
     if problem:
         raise bad(cfg, f"{label}: the path {rel!r} {problem}", "rename the file (UTF-8, no control characters)", line)
+    top = str(root)
+    if (is_link is False and not want_file and rel and rel[0] != "/" and ".." not in rel and "//" not in rel
+            and "/." not in "/" + rel):
+        # fast path of a large data_files: a plain file in a folder checked before
+        parent = rel.rpartition("/")[0]
+        key = (top, parent)
+        if key not in _PARENT_INSIDE:
+            real_parent = os.path.realpath(os.path.join(top, parent))
+            _PARENT_INSIDE[key] = real_parent == top or real_parent.startswith(top + "/")
+        if _PARENT_INSIDE[key]:
+            return os.path.join(top, rel)
     if os.path.isabs(rel):
         raise bad(cfg, f"{label}: source {rel!r} is an absolute path", "use a path relative to the project folder", line)
-    top = str(root)
     joined = os.path.join(top, rel)
     if ".." in rel or is_link:
         real = os.path.realpath(joined)
