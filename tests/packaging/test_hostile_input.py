@@ -338,6 +338,15 @@ CASES += [
                                                raw_bytes("more.txt", b"\xfe\xff\n")), "more.txt", ["not UTF-8"]),
 ]
 
+# --- messages name the right key and line -------------------------------------
+CASES += [
+    Case("name-line-not-summary", cfg_replace("name = demo\nsummary = Demo service",
+                                              "summary = the name of it\nname = de mo"),
+         "setup.cfg", ["[metadata] name 'de mo'"], line=3),
+    Case("override-key-line-not-comment", rpm_section("# servics: a typo below\nservics = demo-api\n"),
+         "setup.cfg", ["[phoenix:rpm] unknown key 'servics'"], line=21),
+]
+
 # --- output folders in the way ------------------------------------------------
 CASES += [
     Case("rpm-folder-is-a-file", write("rpm", "not a folder\n"), "rpm", ["is not a folder", "move the file away"],

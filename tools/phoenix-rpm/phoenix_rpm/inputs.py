@@ -49,6 +49,20 @@ def line_of(text: str, needle: str, start: int = 1) -> int | None:
     return None
 
 
+def key_line(raw: str, key: str, start: int = 1) -> int | None:
+    """1-based line of ``key =`` (or ``key:``) at or after ``start``.
+
+    ``line_of(raw, "name")`` found the first line *containing* "name" (a
+    summary mentioning it, ``author_name``...), so messages named the wrong
+    line; this matches the key itself, then falls back to line_of.
+    """
+    pattern = re.compile(rf"^\s*{re.escape(key)}\s*[=:]")
+    for number, line in enumerate(raw.splitlines(), 1):
+        if number >= start and pattern.match(line):
+            return number
+    return line_of(raw, key, start)
+
+
 # --- data_files -----------------------------------------------------------
 
 def expand_data_files(

@@ -89,7 +89,7 @@ def load(project_dir: Path) -> Project:
         parser, raw = setupcfg.read_config(cfg)
         if not data_files and parser.has_section("files") and parser["files"].get("data_files"):
             data_files = inputs.expand_data_files(project_dir, parser["files"]["data_files"], cfg, raw,
-                                                  inputs.line_of(raw, "data_files"))
+                                                  inputs.key_line(raw, "data_files"))
         if not entry_points:
             entry_points = setupcfg.entry_points(parser, cfg, raw)
         if not phoenix_table and parser.has_section(setupcfg.OVERRIDE_SECTION):

@@ -56,7 +56,7 @@ def _read_config(cfg: Path, raw: str) -> tuple[configparser.RawConfigParser, str
                 except configparser.InterpolationError as exc:
                     raise bad(cfg, f"[{section}] {key}: a lone '%' ({exc.__class__.__name__}): setuptools reads "
                               "setup.cfg with % interpolation", "write a literal '%' as '%%'",
-                              line_of(raw, key)) from None
+                              inputs.key_line(raw, key)) from None
     except configparser.DuplicateSectionError as exc:
         raise bad(cfg, f"section [{exc.section}] appears twice", "merge the two sections", exc.lineno) from None
     except configparser.DuplicateOptionError as exc:
@@ -80,11 +80,11 @@ def load(project_dir: Path) -> Project:
     name = meta.get("name", "").strip()
     if not name:
         raise bad(cfg, "[metadata] name is missing", "add name = <project>", line_of(raw, "[metadata]"))
-    _check_package_name(name, cfg, line_of(raw, "name"))
+    _check_package_name(name, cfg, inputs.key_line(raw, "name"))
     files = parser["files"] if parser.has_section("files") else {}
     packages = inputs.split_list(files.get("packages", name.replace("-", "_")))
     data_value = files.get("data_files", "")
-    data_files = inputs.expand_data_files(project_dir, data_value, cfg, raw, line_of(raw, "data_files"))
+    data_files = inputs.expand_data_files(project_dir, data_value, cfg, raw, inputs.key_line(raw, "data_files"))
     eps = entry_points(parser, cfg, raw)
     scripts = inputs.split_list(files.get("scripts", ""))
     for script in scripts:
@@ -165,7 +165,7 @@ def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Over
     section = parser[OVERRIDE_SECTION]
     start = line_of(raw, f"[{OVERRIDE_SECTION}]") or 1
     for key, value in section.items():
-        lineno = line_of(raw, key, start)
+        lineno = inputs.key_line(raw, key, start)
         if key not in inputs.OVERRIDE_KEYS:
             raise bad(cfg, f"[{OVERRIDE_SECTION}] unknown key {key!r}",
                       "use one of: " + ", ".join(inputs.OVERRIDE_KEYS), lineno)
