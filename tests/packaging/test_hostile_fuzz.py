@@ -16,7 +16,8 @@ template meant:
   Description reads back as the summary;
 - the marker file never appears.
 
-Bounded: ``max_examples`` keeps the run under a minute on the 2-core CI host.
+Bounded: ``max_examples`` (100 + 60) keeps the run under a minute on the 2-core CI host
+(about 20-40 s, most of it rpmspec).
 """
 from __future__ import annotations
 
@@ -134,7 +135,7 @@ PLAIN = {"summary": "Demo", "license": "MIT", "url": "https://example.org", "aut
          "email": "d@example.org", "readme": "Plain text.", "ep": "demo-api"}
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
 @given(field=st.sampled_from(FIELDS), value=st.one_of(fuzzed(str(MARKER)), NAME.map(lambda n: n + "-api")),
        others=st.dictionaries(st.sampled_from(FIELDS), fuzzed(str(MARKER)), max_size=2))
 def test_fuzzed_metadata_is_refused_or_exact(field: str, value: str, others: dict[str, str]) -> None:
@@ -188,3 +189,88 @@ def _check(summary: str, license: str, url: str, author: str, email: str, readme
 def _version(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PBR_VERSION", "1.0.0")
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+
+
+SETUP_CFG = """\
+[metadata]
+name = demo
+summary = {summary}
+license = {license}
+author = {author}
+description =
+{description}
+
+[files]
+packages = demo
+
+[entry_points]
+console_scripts =
+    {ep} = demo.api:main
+    demo-manage = demo.manage:main
+"""
+
+
+def _ini_value(text: str) -> str:
+    """One setup.cfg line: '%' doubled for setuptools' interpolation."""
+    return text.replace("%", "%%")
+
+
+def _ini_block(text: str) -> str:
+    """A multi-line setup.cfg value: indented continuation lines; blank lines kept as '.'."""
+    lines = _ini_value(text).replace("\r", "").split("\n")
+    return "\n".join("    " + (line.strip() or ".") for line in lines)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(summary=fuzzed(str(MARKER)), license=fuzzed(str(MARKER)), author=fuzzed(str(MARKER)),
+       description=fuzzed(str(MARKER)), ep=st.one_of(fuzzed(str(MARKER)), NAME.map(lambda n: n + "-api")),
+       plain=st.sets(st.sampled_from(["summary", "license", "author", "ep"]), min_size=2))
+def test_fuzzed_setup_cfg_is_refused_or_exact(summary: str, license: str, author: str, description: str, ep: str,
+                                              plain: set[str]) -> None:
+    """setup.cfg: a multi-line description (sections, %include, conditionals) and one-line fields."""
+    values = {"summary": summary, "license": license, "author": author, "ep": ep}
+    values.update({k: PLAIN[k] for k in plain})
+    MARKER_DIR.mkdir(exist_ok=True)
+    MARKER.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="phoenix-fuzz-") as tmp_name:
+        tmp = Path(tmp_name)
+        project = tmp / "demo"
+        (project / "demo").mkdir(parents=True)
+        (project / "demo" / "__init__.py").write_text("")
+        (project / "demo" / "api.py").write_text("from phoenix.server import eventlet\n\n\ndef main():\n"
+                                                 "    eventlet.run()\n")
+        (project / "demo" / "manage.py").write_text("def main():\n    pass\n")
+        if any("\n" in v or "\r" in v for v in values.values()):
+            event("newline in a one-line field: setup.cfg continuation")
+        try:
+            (project / "setup.cfg").write_text(SETUP_CFG.format(
+                summary=_ini_value(values["summary"]), license=_ini_value(values["license"]),
+                author=_ini_value(values["author"]), description=_ini_block(description),
+                ep=values["ep"].replace("\n", " ")), encoding="utf-8")
+        except UnicodeEncodeError:
+            return
+        before = sorted(p.relative_to(project) for p in project.rglob("*"))
+        try:
+            generate.write(project)
+        except UserError as exc:
+            assert exc.exit_status == 2 and "\n" not in str(exc) and "; " in str(exc), str(exc)
+            assert sorted(p.relative_to(project) for p in project.rglob("*")) == before, "refusal wrote files"
+            event("refused")
+            return
+        event("generated")
+        plan = generate.load_plan(project)
+        q = query(project / "rpm" / "demo.spec", tmp)
+        assert not MARKER.exists(), "a project value ran a command"
+        assert q["PACKAGES"] == "demo"
+        assert q["SUMMARY"] == plan.summary and q["LICENSE"] == plan.license
+        assert q["EPOCH"] == "(none)" and q["OBS"] == "" and q["CONF"] == ""
+        assert q["SCRIPTS"].count("|") == 6 and "(none)|" in q["SCRIPTS"]  # no pretrans/posttrans added
+        assert q["SCRIPTS"].split("|")[4:6] == ["(none)", "(none)"]
+        expected = "\n".join(NBSP + line if line.lstrip().startswith("%") else line
+                             for line in rpmtext.wrap(plan.description).split("\n"))
+        assert q["DESC"] == expected
+        service = next(s for s in plan.services)
+        unit = read_unit(project / "systemd" / service.unit)
+        assert sorted(unit) == ["Install", "Service", "Unit"]
+        assert [v.replace("%%", "%") for v in unit["Unit"]["Description"]] == [f"{plan.summary} ({service.name})"]
+        assert "User" in unit["Service"] and unit["Service"]["User"] == ["demo"]
