@@ -364,6 +364,13 @@ for name, text in [
 ]:
     CASES.append(Case(f"template-{name}", write("rpm/templates/spec.j2", text), "rpm/templates",
                       ["template failed to render"]))
+CASES += [
+    Case("template-symlink-out", both(symlink("rpm/templates/secret.txt", "/etc/passwd"),
+                                      write("rpm/templates/spec.j2", '{% include "secret.txt" %}\n')),
+         "rpm/templates", ["'secret.txt' is a symlink out of rpm/templates"]),
+    Case("template-symlink-itself", symlink("rpm/templates/spec.j2", "/etc/passwd"), "rpm/templates",
+         ["'spec.j2' is a symlink out of rpm/templates"]),
+]
 
 
 def test_the_table_is_big_enough() -> None:

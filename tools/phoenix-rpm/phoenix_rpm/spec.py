@@ -7,6 +7,7 @@ fallback), for example to add a sub-package.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import jinja2
@@ -35,6 +36,21 @@ def environment(project_dir: Path) -> jinja2.Environment:
     return _ENVIRONMENTS[key]
 
 
+class ContainedLoader(jinja2.FileSystemLoader):
+    """The project's templates, refusing one that is a symlink out of its folder.
+
+    ``{% include "x" %}`` of a symlink to /etc/shadow would otherwise copy a
+    host file into the generated spec (docs/packaging.md, "Hostile input").
+    """
+
+    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201 - Jinja2's signature
+        source, filename, uptodate = super().get_source(environment, template)
+        real = os.path.realpath(filename)
+        if not any(real.startswith(os.path.realpath(p) + os.sep) for p in self.searchpath):
+            raise jinja2.TemplateError(f"template {template!r} is a symlink out of rpm/templates (to {real})")
+        return source, filename, uptodate
+
+
 def _make_environment(project_dir: Path) -> jinja2.Environment:
     """The sandboxed environment every template renders in, with escaping by default.
 
@@ -46,7 +62,7 @@ def _make_environment(project_dir: Path) -> jinja2.Environment:
     %files paths) and return ``escape.Trusted`` text the default leaves alone.
     """
     loader = jinja2.ChoiceLoader([
-        jinja2.FileSystemLoader(str(project_dir / PROJECT_TEMPLATES)),
+        ContainedLoader(str(project_dir / PROJECT_TEMPLATES)),
         jinja2.FileSystemLoader(str(TEMPLATES)),
     ])
     env = ImmutableSandboxedEnvironment(
