@@ -272,6 +272,26 @@ for i, line in enumerate(PRIVILEGED_OVERRIDES):
     key = line.split(" = ")[0]
     CASES.append(Case(f"override-{key}", override(f"demo-api.{line}"), "setup.cfg",
                       [f"unit_overrides: demo-api.{key}", "privileges or sandbox", "allow_privileged"], cli=(i == 0)))
+for i, (line, says) in enumerate([
+    ("EnvironmentFile = /root/.aws/credentials", "reads '/root/.aws/credentials' as root"),
+    ("EnvironmentFile = -/etc/shadow", "reads '/etc/shadow' as root"),
+    ("EnvironmentFile = /etc/demo/../shadow", "as root"),
+    ("StandardOutput = file:/etc/passwd", "opens '/etc/passwd' as root"),
+    ("StandardError = append:/root/x", "opens '/root/x' as root"),
+    ("StandardOutput = truncate:/var/log/demo/../../../etc/x", "as root"),
+    ("PIDFile = /etc/shadow", "is read as root"),
+    ("Nice = -20", "negative value"),
+    ("OOMScoreAdjust = -1000", "negative value"),
+    ("Alias = sshd.service", "other units"),
+    ("Also = evil.service", "other units"),
+]):
+    key = line.split(" = ")[0]
+    CASES.append(Case(f"override-root-applied-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
+                      [f"demo-api.{key}", says, "allow_privileged"]))
+CASES += [
+    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = shadow"), "setup.cfg",
+         ["the user named after the project = shadow", "[phoenix:rpm] user = <an unprivileged name>"]),
+]
 CASES += [
     Case("override-exec-plus", override("demo-api.ExecStartPre = +/bin/sh -c id"), "setup.cfg",
          ["demo-api.ExecStartPre", "absolute program path", "'+'"]),
@@ -472,3 +492,19 @@ def test_render_failure_writes_nothing_in_a_fresh_project(tmp_path: Path, monkey
         generate.write(project)
     assert not (project / "systemd").exists()
     assert sorted(p.name for p in (project / "rpm").iterdir()) == ["templates"]
+
+
+def test_unprivileged_overrides_of_root_applied_keys_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The project's own files and harmless values stay possible without the opt-in."""
+    from pkgtools import read_unit
+
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+    project = make_project(tmp_path)
+    rpm_section("unit_overrides =\n    demo-api.EnvironmentFile = -/etc/demo/demo.env\n"
+                "    demo-api.StandardOutput = append:/var/log/demo/out.log\n    demo-api.Nice = 5\n"
+                "    demo-api.PIDFile = /run/demo/api.pid\n")(project)
+    generate.write(project)
+    service = read_unit(project / "systemd" / "demo-api.service")["Service"]
+    assert service["EnvironmentFile"] == ["-/etc/demo/demo.env"]
+    assert service["StandardOutput"] == ["append:/var/log/demo/out.log"]
+    assert service["Nice"] == ["5"] and service["PIDFile"] == ["/run/demo/api.pid"]

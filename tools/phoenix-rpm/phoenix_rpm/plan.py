@@ -185,8 +185,10 @@ def make_plan(project: Project) -> SpecPlan:
             if value == "root":
                 raise bad(cfg, f"{_ov(ov)} {label} = root: services must not run as root",
                           "remove the key: a system user named after the project is created")
-            validate.check_account(cfg, f"{_ov(ov)} {label}" if getattr(ov, label) else
-                                   f"the {label} named after the project", value, ov.allow_privileged)
+            named = bool(getattr(ov, label))
+            validate.check_account(cfg, f"{_ov(ov)} {label}" if named else f"the {label} named after the project",
+                                   value, ov.allow_privileged,
+                                   "" if named else f"set {_ov(ov)} {label} = <an unprivileged name>")
     elif ov.user or ov.group:
         raise bad(cfg, f"{_ov(ov)} user/group set but the project has no service", "remove them or list services")
     prefix = venv_dir if mode == "bundled" else "/usr"

@@ -307,14 +307,14 @@ def check_venv_dir(project: Project, venv_dir: str) -> None:
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
 
 
-def check_account(cfg: Path, label: str, value: str, allow: bool) -> None:
+def check_account(cfg: Path, label: str, value: str, allow: bool, fix: str = "") -> None:
     if not ACCOUNT_NAME.match(value):
         raise bad(cfg, f"{label} = {value!r} is not a valid system account name",
                   "use lower-case letters, digits, '_' and '-', at most 31 characters")
     if value in PRIVILEGED_GROUPS and not allow:
         raise bad(cfg, f"{label} = {value}: a privileged system account (it can read secrets, "
-                  "write disks or become root)", "remove the key (a system user named after the project is "
-                  "created), or set allow_privileged = true if the service really needs it")
+                  "write disks or become root)", fix or "remove the key (a system user named after the project "
+                  "is created), or set allow_privileged = true if the service really needs it")
 
 
 def check_overrides(project: Project) -> None:
@@ -340,10 +340,44 @@ def check_overrides(project: Project) -> None:
         inside(root, src, cfg, f"{label_ov} extra_files: {dest}")
     for service, keys in ov.unit_overrides.items():
         for key, value in keys.items():
-            check_unit_override(cfg, label_ov, service, key, value, allow)
+            check_unit_override(cfg, label_ov, service, key, value, allow, project.name)
 
 
-def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value: str, allow: bool) -> None:
+#: keys PID 1 applies as root before the service starts: a path there is
+#: opened or read by root (EnvironmentFile=/root/.aws/credentials hands the
+#: service root's secrets; StandardOutput=file:/etc/passwd hands it a
+#: writable /etc/passwd), a negative Nice/OOMScoreAdjust is a privilege, and
+#: Alias= makes the unit answer to another unit's name (sshd.service)
+ROOT_APPLIED = frozenset({"EnvironmentFile", "StandardInput", "StandardOutput", "StandardError", "PIDFile",
+                          "Nice", "OOMScoreAdjust", "Alias", "Also"})
+
+
+def _root_applied_problem(key: str, value: str, name: str) -> str | None:
+    v = value.strip()
+    if key == "EnvironmentFile":
+        path = v.lstrip("-")
+        if not path.startswith(f"/etc/{name}/") or ".." in path.split("/"):
+            return f"reads {path!r} as root (only /etc/{name}/ files are allowed)"
+    elif key.startswith("Standard"):
+        kind, _, path = v.partition(":")
+        if kind in ("file", "append", "truncate") and (not path.startswith(f"/var/log/{name}/")
+                                                        or ".." in path.split("/")):
+            return f"opens {path!r} as root (only /var/log/{name}/ files are allowed)"
+        if kind in ("socket", "fd", "tty") or v.startswith("/"):
+            return f"{v!r} hands the service a descriptor PID 1 opened"
+    elif key == "PIDFile":
+        if not v.startswith(f"/run/{name}/") or ".." in v.split("/"):
+            return f"{v!r} is read as root (only /run/{name}/ is allowed)"
+    elif key in ("Nice", "OOMScoreAdjust"):
+        if v.startswith("-"):
+            return "a negative value is a privilege (it outranks other processes)"
+    elif key in ("Alias", "Also"):
+        return "it makes the unit answer to, or enable, other units"
+    return None
+
+
+def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value: str, allow: bool,
+                        name: str = "") -> None:
     where = f"{label_ov} unit_overrides: {service}.{key}"
     if not re.match(r"^[A-Za-z][A-Za-z0-9]*$", key):
         raise bad(cfg, f"{where}: {key!r} is not a systemd key name", "check the spelling (systemd.service(5))")
@@ -358,6 +392,11 @@ def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value:
     if key in PRIVILEGE_KEYS or key.startswith(SANDBOX_PREFIXES):
         raise bad(cfg, f"{where} changes the service's privileges or sandbox",
                   f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
+    if key in ROOT_APPLIED:
+        problem = _root_applied_problem(key, value, name)
+        if problem:
+            raise bad(cfg, f"{where} = {value!r}: {problem}",
+                      f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
     if key in EXEC_KEYS:
         try:
             words = shlex.split(value)
