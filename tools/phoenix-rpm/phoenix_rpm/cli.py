@@ -125,6 +125,12 @@ def run_stages(args: argparse.Namespace) -> int:
         raise UserError("--ops needs the nspawn box (its own network namespace); "
                         "run tools/build-rpm --verify --ops without --box vagrant")
 
+    if args.verify or args.stage == "verify":
+        # A wrong verify profile is bad input: said (exit 2) before minutes of building.
+        from phoenix_rpm import verify_profile
+
+        verify_profile.load(project_dir)
+
     from phoenix_rpm import generate
 
     if args.check:
