@@ -242,6 +242,11 @@ def parse_junit(path: Path) -> tuple[int, int, int, list[tuple[str, str]]]:
             bad = case.find("error")
         if bad is not None:
             message = (bad.get("message") or bad.text or "").strip()
+            # pytest cuts the attribute after ten lines ("[+N more lines; full
+            # report in element text]"): a traceback's exception line, the
+            # news, would be lost. The element holds the whole message.
+            if "more lines; full report in element text]" in message and bad.text:
+                message = bad.text.strip()
             # pytest prefixes the exception type; the check's own words are the news.
             for prefix in ("Failed: ", "AssertionError: "):
                 message = message.removeprefix(prefix)

@@ -34,6 +34,31 @@ def unit_journal(host: Any, unit: str) -> str:
     return sh(host, f"journalctl -u {shlex.quote(unit)} --no-pager -o cat 2>&1").stdout
 
 
+def first_traceback(host: Any, unit: str) -> list[str]:
+    """The unit's first traceback, from the lines of the one process that wrote it.
+
+    Workers that crash together interleave their tracebacks line by line in
+    the unit's journal; the journal knows each line's _PID, so the one
+    traceback is put back together.
+    """
+    out = sh(host, f"journalctl -u {shlex.quote(unit)} --no-pager -o json --output-fields=MESSAGE,_PID 2>/dev/null")
+    entries: list[tuple[str, str]] = []
+    for line in out.stdout.splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        message = entry.get("MESSAGE")
+        if isinstance(message, list):   # journald's byte-array form of non-UTF-8 text
+            message = bytes(message).decode("utf-8", "replace")
+        entries.append((str(entry.get("_PID", "")), str(message or "")))
+    for i, (pid, message) in enumerate(entries):
+        if tracebacks.START in message:
+            same = "\n".join(m for p, m in entries[i:] if p == pid)
+            return tracebacks.first(same)
+    return tracebacks.first(unit_journal(host, unit))
+
+
 def unit_diagnosis(host: Any, unit: str, lines: int = 15) -> str:
     """What an admin would look at first: the first traceback, systemctl status, the journal tail.
 
@@ -42,7 +67,7 @@ def unit_diagnosis(host: Any, unit: str, lines: int = 15) -> str:
     """
     q = shlex.quote(unit)
     journal = unit_journal(host, unit)
-    first = tracebacks.first(journal)
+    first = first_traceback(host, unit) if tracebacks.count(journal) else []
     head = ""
     if first:
         head = (f"\n--- first traceback of {tracebacks.count(journal)} in journalctl -u {unit} ---\n"

@@ -6,7 +6,7 @@ import shlex
 import signal
 
 import pytest
-from infra_helpers import Meta, settle_result, sh, unit_diagnosis, unit_journal
+from infra_helpers import Meta, first_traceback, settle_result, sh, unit_diagnosis, unit_journal
 
 from phoenix_rpm import tracebacks
 
@@ -161,5 +161,5 @@ def test_unit_journal_has_no_traceback(host, meta: Meta, unit: str) -> None:
     out = unit_journal(host, unit)
     hits = tracebacks.count(out)
     if hits:
-        first = "\n".join(tracebacks.first(out))
+        first = "\n".join(first_traceback(host, unit))
         pytest.fail(f"unit {unit}: {hits} traceback(s) in its journal; the first:\n{first}", pytrace=False)

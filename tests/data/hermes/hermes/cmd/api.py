@@ -4,6 +4,7 @@ It refuses to start without its database and its message bus, as real
 OpenStack APIs do, and serves from a listener thread (the main thread waits).
 """
 import json
+import signal
 import socketserver
 import sys
 import threading
@@ -49,9 +50,11 @@ def main():
     db.notes(limit=1)                   # the database answers and has the schema
     messaging.connection().release()    # the message bus answers
     listener = threading.Thread(target=serve, args=(conf.CONF.api.bind_host, conf.CONF.api.port),
-                                name="listener")
+                                name="listener", daemon=True)
     listener.start()
-    listener.join()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda signum, frame: stopped.set())
+    stopped.wait()                      # until systemctl stop
     return 0
 
 
