@@ -54,16 +54,30 @@ def credentials_for(package: str) -> Credentials:
     return Credentials(user=ident, password=secrets.token_hex(16), database=ident, vhost=ident)
 
 
-def start_servers(box: Any, profile: VerifyProfile) -> None:
-    """``systemctl start`` the needed servers at once and wait until each answers."""
+def start_servers(box: Any, profile: VerifyProfile, *, wait: bool = True) -> None:
+    """``systemctl start`` the needed servers at once; with ``wait``, until each answers.
+
+    ``wait=False`` only queues the start jobs (``--no-block``): the stage
+    installs the RPM meanwhile (RabbitMQ's Erlang VM takes seconds to boot)
+    and calls ``wait_servers`` before it needs them.
+    """
     units = [UNITS[n] for n in profile.needs]
     if not units:
         return
-    proc = box.exec(["systemctl", "start", *units], check=False, timeout=START_TIMEOUT)
+    argv = ["systemctl", "start", *([] if wait else ["--no-block"]), *units]
+    proc = box.exec(argv, check=False, timeout=START_TIMEOUT)
     if proc.returncode != 0:
         raise CheckFailed(f"backing servers did not start ({' '.join(units)}): "
                           f"{(proc.stderr or proc.stdout).strip()}\n{_status(box, units)}")
-    # Active is not answering: wait for each server's own client to get through.
+    if wait:
+        wait_servers(box, profile)
+
+
+def wait_servers(box: Any, profile: VerifyProfile) -> None:
+    """Until each needed server answers its own client (active is not answering)."""
+    units = [UNITS[n] for n in profile.needs]
+    if not units:
+        return
     probes = {
         "mariadb": ["mariadb", "-e", "SELECT 1"],
         "postgresql": ["runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT 1"],
@@ -77,6 +91,11 @@ def start_servers(box: Any, profile: VerifyProfile) -> None:
             got = box.exec(probes[need], check=False, timeout=60)
             if got.returncode == 0:
                 break
+            state = box.exec(["systemctl", "show", "-p", "ActiveState", "--value", UNITS[need]],
+                             check=False, timeout=20).stdout.strip()
+            if state == "failed":
+                raise CheckFailed(f"backing server {need} ({UNITS[need]}) failed to start\n"
+                                  f"{_status(box, [UNITS[need]])}")
             if time.monotonic() > deadline:
                 raise CheckFailed(f"backing server {need} ({UNITS[need]}) is active but does not answer "
                                   f"({' '.join(probes[need])}: {(got.stderr or got.stdout).strip()[-500:]})"

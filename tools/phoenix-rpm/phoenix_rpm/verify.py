@@ -312,18 +312,25 @@ def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[st
 # --- the stage ---------------------------------------------------------------
 
 
+def start_backing(box: Any, profile: VerifyProfile) -> None:
+    """Before the RPM: queue the start of the servers the profile needs (they boot during the install)."""
+    if profile.needs:
+        runner.log(f"==> backing servers: start {' '.join(backing.UNITS[n] for n in profile.needs)}")
+        backing.start_servers(box, profile, wait=False)
+
+
 def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, timings: Timings) -> list[Any]:
-    """Before the RPM: start the servers the profile needs, create database, users, vhost.
+    """Wait for the servers to answer, create database, users, vhost.
 
     Returns the connection settings for the drop-in (written once the package
-    has created the service group).
+    has created the service group). ``timings.backing`` is the time spent
+    waiting here, past the install that ran while the servers started.
     """
     if not profile.needs:
         return []
     started = time.monotonic()
-    with runner.stage(f"backing servers: start {' '.join(backing.UNITS[n] for n in profile.needs)}, "
-                      "create database/user/vhost"):
-        backing.start_servers(box, profile)
+    with runner.stage("backing servers: wait until they answer, create database/user/vhost"):
+        backing.wait_servers(box, profile)
         options = backing.provision(box, profile, backing.credentials_for(plan.package))
     timings.backing = time.monotonic() - started
     return options
@@ -350,19 +357,21 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
                   timings: Timings, profile: VerifyProfile | None = None) -> VerifyReport:
     """Install, start and test one package in an already booted box.
 
-    With a profile: its backing servers first (before ``rpm -ivh``, as on a
-    real host where the database exists before the service is installed),
-    then the drop-in and setup commands between the install and the start.
+    With a profile: its backing servers are started first (before ``rpm
+    -ivh``, as on a real host where the database exists before the service
+    is installed; they boot while the package installs), then the database,
+    users and vhost, the drop-in and the setup commands, then the start.
     """
     profile = profile or VerifyProfile()
     report = VerifyReport(plan=plan, timings=timings)
     if plan.missing_units:
         report.problems.append(f"the RPM does not ship unit(s) the plan promises: {', '.join(plan.missing_units)}")
-    options = prepare_backing(box, plan, profile, timings)
+    start_backing(box, profile)
     started = time.monotonic()
     with runner.stage(f"rpm -ivh {rpm.path.name} in the box"):
         install_rpm(box, rpm.path)
     timings.install = time.monotonic() - started
+    options = prepare_backing(box, plan, profile, timings)
     configure_and_setup(box, plan, profile, options, timings)
     started = time.monotonic()
     with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
