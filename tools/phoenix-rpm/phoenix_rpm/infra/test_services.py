@@ -65,8 +65,12 @@ def _unit_pids(host, unit: str) -> tuple[int, list[int]]:
     cgroup = sh(host, f"systemctl show -p ControlGroup --value {q}").stdout.strip()
     pids: list[int] = []
     if cgroup:
-        procs = sh(host, f"cat /sys/fs/cgroup{shlex.quote(cgroup)}/cgroup.procs 2>/dev/null").stdout
-        pids = [int(p) for p in procs.split()]
+        # From /proc/PID/cgroup: a box on a cgroup-v1 (hybrid) host has no
+        # /sys/fs/cgroup<cgroup>/cgroup.procs, and only the main pid was seen.
+        escaped = re.sub(r"([.^$*+?(){}|\\[\]])", r"\\\1", cgroup)
+        pattern = shlex.quote(f"^[0-9]+:(name=systemd)?:{escaped}(/.*)?$")
+        found = sh(host, f"grep -lE {pattern} /proc/[0-9]*/cgroup 2>/dev/null").stdout
+        pids = [int(line.split("/")[2]) for line in found.split() if line.count("/") >= 3]
     return main_pid, sorted(set(pids) | ({main_pid} if main_pid else set()))
 
 
