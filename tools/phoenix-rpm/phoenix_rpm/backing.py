@@ -80,10 +80,10 @@ def wait_servers(box: Any, profile: VerifyProfile) -> None:
         return
     probes = {
         "mariadb": ["mariadb", "-e", "SELECT 1"],
-        "postgresql": ["runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT 1"],
+        "postgresql": _in_root(["runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT 1"]),
         "rabbitmq": ["rabbitmqctl", "-q", "await_startup"],
-        "memcached": ["sh", "-c", "exec 3<>/dev/tcp/127.0.0.1/11211 2>/dev/null || "
-                      "python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", 11211), 2)'"],
+        "memcached": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 11211), 2); "
+                      "s.sendall(b'version\\r\\n'); assert s.recv(64).startswith(b'VERSION')"],
     }
     deadline = time.monotonic() + START_TIMEOUT
     for need in profile.needs:
@@ -118,8 +118,9 @@ def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[Conf
                                     f"mysql+pymysql://{c.user}:{c.password}@127.0.0.1/{c.database}?charset=utf8mb4"))
     if "postgresql" in profile.needs:
         psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-Atc"]
-        _run(box, [*psql, f"CREATE ROLE {c.user} LOGIN PASSWORD '{c.password}'"], "create the PostgreSQL role")
-        _run(box, [*psql, f"CREATE DATABASE {c.database} OWNER {c.user} ENCODING 'UTF8'"],
+        _run(box, _in_root([*psql, f"CREATE ROLE {c.user} LOGIN PASSWORD '{c.password}'"]),
+             "create the PostgreSQL role")
+        _run(box, _in_root([*psql, f"CREATE DATABASE {c.database} OWNER {c.user} ENCODING 'UTF8'"]),
              "create the PostgreSQL database")
         options.append(ConfigOption("database", "connection",
                                     f"postgresql+psycopg2://{c.user}:{c.password}@127.0.0.1/{c.database}"))
@@ -196,6 +197,12 @@ def run_setup(box: Any, profile: VerifyProfile, user: str, workdir: str) -> list
                               + "\n".join(out.splitlines()[-30:]))
         done.append((command, time.monotonic() - started))
     return done
+
+
+def _in_root(argv: list[str]) -> list[str]:
+    """argv run from ``/``: the working folder nsenter leaves may be unreachable
+    (getcwd fails), which psql refuses ("could not identify current directory")."""
+    return ["sh", "-c", "cd / && exec " + " ".join(shlex.quote(a) for a in argv)]
 
 
 def _run(box: Any, argv: list[str], what: str) -> None:
