@@ -44,33 +44,40 @@ def main(argv: list[str] | None = None) -> int:
         rpms = verify.newest_rpms(project / "dist")
     from phoenix_rpm.box import ensure_root
 
-    ensure_root()  # warm: the cache exists before the first timed round
+    from phoenix_rpm import verify_profile
+
+    profile = verify_profile.load(project)   # [phoenix:verify]: backing servers, setup, checks
+    ensure_root(extra=profile.packages)  # warm: the cache exists before the first timed round
     plan_model = verify.load_plan(project)
     rpm = verify.main_rpm(rpms, plan_model.name)
-    plan = build_verify_plan(plan_model, rpm)
-    rows: dict[str, list[float]] = {k: [] for k in ("boot", "install", "ready", "testinfra", "teardown",
-                                                     "total", "wall")}
+    plan = build_verify_plan(plan_model, rpm, profile)
+    rows: dict[str, list[float]] = {k: [] for k in ("boot", "backing", "install", "setup", "ready", "testinfra",
+                                                     "teardown", "total", "wall")}
     with tempfile.TemporaryDirectory(prefix="bench-verify-") as tmp:
         plan_json = plan.write(Path(tmp) / "verify-plan.json")
         for i in range(args.rounds):
             started = time.monotonic()
-            report = verify.verify_rpm(rpm, plan, plan_json, Path(tmp) / "junit.xml")
+            report = verify.verify_rpm(rpm, plan, plan_json, Path(tmp) / "junit.xml", profile=profile)
             wall = time.monotonic() - started
             if not report.ok:
                 print(verify.format_report(report), file=sys.stderr)
                 return 1
             t = report.timings
-            for key, value in (("boot", t.boot), ("install", t.install), ("ready", t.ready),
+            for key, value in (("boot", t.boot), ("backing", t.backing), ("install", t.install),
+                               ("setup", t.setup), ("ready", t.ready),
                                ("testinfra", t.testinfra), ("teardown", t.teardown), ("total", t.total),
                                ("wall", wall)):
                 rows[key].append(value)
-            print(f"round {i + 1}: boot {t.boot:.1f} s, install {t.install:.1f} s, ready {t.ready:.1f} s, "
+            print(f"round {i + 1}: boot {t.boot:.1f} s, backing {t.backing:.1f} s, install {t.install:.1f} s, "
+                  f"setup {t.setup:.1f} s, ready {t.ready:.1f} s, "
                   f"testinfra {t.testinfra:.1f} s, teardown {t.teardown:.1f} s, wall {wall:.1f} s ({report.suite.passed} checks passed)",
                   file=sys.stderr)
     labels = {
         "boot": "boot a fresh box (overlay, netns, nspawn --boot, ssh)",
+        "backing": "backing servers: start, create database/user/vhost (profile `needs`)",
         "install": "copy in + `rpm -ivh`",
-        "ready": "`systemctl enable --now` + every port answers /healthcheck",
+        "setup": "drop-in + setup commands as the service user (profile `setup`)",
+        "ready": "`systemctl enable --now` + every WSGI port answers",
         "testinfra": "testinfra suite over ssh",
         "teardown": "box teardown (kill, unmount, remove the overlay)",
         "total": "sum of the phases",

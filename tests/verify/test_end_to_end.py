@@ -46,7 +46,7 @@ def test_the_suite_checked_what_the_package_ships(apollo_v1: Variant, verified_v
         for check in ("test_config_file_mode_0640", "test_config_file_group_is_service_group",
                       "test_config_file_listed_by_rpm_qc"):
             assert f"test_package::{check}[{conf}]" in names
-    assert "test_http::test_wsgi_healthcheck_returns_200[apollo-api.service]" in names
+    assert "test_http::test_wsgi_answers_checks[apollo-api.service]" in names
     assert "test_http::test_wsgi_ports_listening[apollo-api.service]" in names
 
 

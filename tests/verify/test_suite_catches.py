@@ -83,7 +83,7 @@ EXPECTED = {
         "unit apollo-periodic.service: 1 traceback(s) in its journal; the first:\nTraceback (most recent call last):",
     "test_http::test_wsgi_ports_listening[apollo-api.service]":
         "unit apollo-api.service: port(s) 8799 from /etc/apollo/apollo.conf [DEFAULT] port not listening",
-    "test_http::test_wsgi_healthcheck_returns_200[apollo-api.service]":
+    "test_http::test_wsgi_answers_checks[apollo-api.service]":
         "unit apollo-api.service: GET /healthcheck did not return 200: http://127.0.0.1:8799/healthcheck -> port not listening",
 }
 

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --verify: also run the load/fault/least-privilege scenarios",
     )
     parser.add_argument(
+        "--keep-box", action="store_true",
+        help="with --verify: leave the box running at the end and print how to log in "
+        "(ssh -F ... <box>; journalctl -u <unit>) and how to remove it",
+    )
+    parser.add_argument(
         "--box", choices=("nspawn", "host", "vagrant"), default="nspawn",
         help="where to build and verify: a systemd-nspawn box (default), the "
         "host itself (build only), or a Vagrant VM (verify)",
@@ -120,11 +125,19 @@ def run_stages(args: argparse.Namespace) -> int:
         raise UserError(f"{project_dir}: no such project directory; pass the folder holding setup.cfg")
     if args.ops and not args.verify and args.stage != "verify":
         raise UserError("--ops goes with --verify: run tools/build-rpm --verify --ops")
+    if args.keep_box and not args.verify and args.stage != "verify":
+        raise UserError("--keep-box goes with --verify: run tools/build-rpm --verify --keep-box")
     if args.ops and args.box == "vagrant":
         # checked before the build: the scenarios need the box's own network
         # namespace, a VM has only two forwarded loopback ports
         raise UserError("--ops needs the nspawn box (its own network namespace); "
                         "run tools/build-rpm --verify --ops without --box vagrant")
+
+    if args.verify or args.stage == "verify":
+        # A wrong verify profile is bad input: said (exit 2) before minutes of building.
+        from phoenix_rpm import verify_profile
+
+        verify_profile.load(project_dir)
 
     from phoenix_rpm import generate
 
@@ -155,7 +168,7 @@ def run_stages(args: argparse.Namespace) -> int:
     if args.verify or args.stage == "verify":
         from phoenix_rpm import verify
 
-        return verify.verify(project_dir, result, box=args.box, ops=args.ops)
+        return verify.verify(project_dir, result, box=args.box, ops=args.ops, keep_box=args.keep_box)
     return 0
 
 

@@ -24,9 +24,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
-from phoenix_rpm import runner
+from phoenix_rpm import backing, boxprobes, runner, tracebacks
 from phoenix_rpm.errors import CheckFailed, UserError
 from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, read_rpm
+from phoenix_rpm.verify_profile import VerifyProfile
 
 # The testinfra suite ships inside the toolkit (package data), next to this module.
 SUITE_DIR = Path(__file__).resolve().with_name("infra")
@@ -39,14 +40,17 @@ class Timings:
     """Seconds per verify phase, for the report and bench/bench_verify.py."""
 
     boot: float = 0.0
+    backing: float = 0.0   # start the needed servers, create database/user/vhost
     install: float = 0.0
+    setup: float = 0.0     # drop-in + the profile's setup commands
     ready: float = 0.0
     testinfra: float = 0.0
     teardown: float = 0.0
 
     @property
     def total(self) -> float:
-        return self.boot + self.install + self.ready + self.testinfra + self.teardown
+        return (self.boot + self.backing + self.install + self.setup + self.ready + self.testinfra
+                + self.teardown)
 
 
 @dataclasses.dataclass
@@ -66,6 +70,22 @@ class SuiteResult:
         return self.returncode == 0 and not self.failed and self.tests > 0
 
 
+@dataclasses.dataclass(frozen=True)
+class KeptBox:
+    """A box left running after the run (``--keep-box``): how to reach and remove it."""
+
+    name: str
+    ssh_config: str
+
+    @property
+    def login(self) -> str:
+        return f"ssh -F {self.ssh_config} {self.name}"
+
+    @property
+    def remove(self) -> str:
+        return f"build-rpm box rm --kept {self.name}"
+
+
 @dataclasses.dataclass
 class VerifyReport:
     """What one verification found: timings, the suite's outcome, start-up errors."""
@@ -74,6 +94,8 @@ class VerifyReport:
     timings: Timings
     suite: SuiteResult | None = None
     problems: list[str] = dataclasses.field(default_factory=list)
+    # Set with --keep-box: how to log in to the box left running.
+    kept: KeptBox | None = None
 
     @property
     def ok(self) -> bool:
@@ -140,17 +162,29 @@ def enable_now(box: Any, units: Sequence[str]) -> str | None:
 
 
 _READY_PROBE = r"""
-import configparser, json, subprocess, sys, time, urllib.request
-plan = json.loads(sys.argv[1]); deadline = time.monotonic() + float(sys.argv[2])
-urls = []
+import configparser, json, subprocess, sys, time, urllib.error, urllib.request
+plan = json.loads(sys.argv[1]); deadline = time.monotonic() + float(sys.argv[2]); listen_py = sys.argv[3]
+urls, discover = [], {}
 for h in plan["http"]:
+    paths = [p["path"] for p in h.get("probes") or []] or [h.get("healthcheck", "/")]
+    if not h.get("config_file"):
+        discover[h["unit"]] = paths
+        continue
     c = configparser.ConfigParser(interpolation=None, strict=False)
     c.read(h["config_file"])
     sec = c.defaults() if h["section"] == "DEFAULT" else c[h["section"]]
     host = sec.get(h["host_option"], "0.0.0.0").strip()
     host = "127.0.0.1" if host in ("", "0.0.0.0", "*") else ("[::1]" if host == "::" else host)
     for p in sec.get(h["port_option"], "").replace(",", " ").split():
-        urls.append(f"http://{host}:{p}{h['healthcheck']}")
+        urls.append(f"http://{host}:{p}{paths[0]}")
+def answers(url):
+    try:
+        urllib.request.urlopen(url, timeout=2)
+        return True
+    except urllib.error.HTTPError:
+        return True   # an answer; the suite judges the status
+    except Exception:
+        return False
 pending = list(urls)
 while time.monotonic() < deadline:
     show = subprocess.run(["systemctl", "show", "-p", "ActiveState,SubState", *plan["units"]],
@@ -161,15 +195,19 @@ while time.monotonic() < deadline:
     if any(st.get("ActiveState") in ("failed", "inactive") or st.get("SubState") == "auto-restart" for st in states):
         break
     for u in list(pending):
-        try:
-            if urllib.request.urlopen(u, timeout=2).status == 200:
-                pending.remove(u)
-        except Exception:
-            pass
-    if not pending and all(st.get("ActiveState") == "active" for st in states):
+        if answers(u):
+            pending.remove(u)
+    if discover:
+        found = json.loads(subprocess.run(["python3", "-c", listen_py, json.dumps(list(discover))],
+                                          capture_output=True, text=True).stdout or "{}")
+        for unit, addrs in found.items():
+            if addrs and all(answers(f"http://127.0.0.1:{a[1]}{discover[unit][0]}") if a[0] in ("0.0.0.0", "::")
+                             else answers(f"http://{a[0]}:{a[1]}{discover[unit][0]}") for a in addrs):
+                discover.pop(unit)
+    if not pending and not discover and all(st.get("ActiveState") == "active" for st in states):
         print("ready"); sys.exit(0)
     time.sleep(0.2)
-print("not ready:", " ".join(pending)); sys.exit(1)
+print("not ready:", " ".join(pending + [f"{u} (no answering port)" for u in discover])); sys.exit(1)
 """
 
 
@@ -179,7 +217,7 @@ def wait_ready(box: Any, plan: VerifyPlan, timeout: float = READY_TIMEOUT) -> bo
     Type=notify units are started once READY=1 arrives, so this is usually
     instant; it bounds the wait and lets a failed unit end it early.
     """
-    proc = box.exec(["python3", "-c", _READY_PROBE, json.dumps(plan.to_json()), str(timeout)],
+    proc = box.exec(["python3", "-c", _READY_PROBE, json.dumps(plan.to_json()), str(timeout), boxprobes.LISTEN_PY],
                     check=False, timeout=timeout + 15)
     return proc.returncode == 0
 
@@ -204,6 +242,11 @@ def parse_junit(path: Path) -> tuple[int, int, int, list[tuple[str, str]]]:
             bad = case.find("error")
         if bad is not None:
             message = (bad.get("message") or bad.text or "").strip()
+            # pytest cuts the attribute after ten lines ("[+N more lines; full
+            # report in element text]"): a traceback's exception line, the
+            # news, would be lost. The element holds the whole message.
+            if "more lines; full report in element text]" in message and bad.text:
+                message = bad.text.strip()
             # pytest prefixes the exception type; the check's own words are the news.
             for prefix in ("Failed: ", "AssertionError: "):
                 message = message.removeprefix(prefix)
@@ -269,16 +312,67 @@ def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[st
 # --- the stage ---------------------------------------------------------------
 
 
+def start_backing(box: Any, profile: VerifyProfile) -> None:
+    """Before the RPM: queue the start of the servers the profile needs (they boot during the install)."""
+    if profile.needs:
+        runner.log(f"==> backing servers: start {' '.join(backing.UNITS[n] for n in profile.needs)}")
+        backing.start_servers(box, profile, wait=False)
+
+
+def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, timings: Timings) -> list[Any]:
+    """Wait for the servers to answer, create database, users, vhost.
+
+    Returns the connection settings for the drop-in (written once the package
+    has created the service group). ``timings.backing`` is the time spent
+    waiting here, past the install that ran while the servers started.
+    """
+    if not profile.needs:
+        return []
+    started = time.monotonic()
+    with runner.stage("backing servers: wait until they answer, create database/user/vhost"):
+        backing.wait_servers(box, profile)
+        options = backing.provision(box, profile, backing.credentials_for(plan.package))
+    timings.backing = time.monotonic() - started
+    return options
+
+
+def configure_and_setup(box: Any, plan: VerifyPlan, profile: VerifyProfile, options: list[Any],
+                        timings: Timings) -> None:
+    """After the RPM, before the units start: the drop-in, then the setup commands as the service user."""
+    if not (options or profile.config or profile.setup):
+        return
+    started = time.monotonic()
+    if options or profile.config:
+        path = backing.write_dropin(box, plan.package, plan.group, backing.dropin_text(options, profile))
+        runner.log(f"    wrote {path} ({len(options)} connection setting(s), {len(profile.config)} from the profile)")
+    if profile.setup:
+        workdir = plan.state_dirs[0] if plan.state_dirs else "/"
+        box.exec(["systemd-tmpfiles", "--create", f"/usr/lib/tmpfiles.d/{plan.package}.conf"],
+                 check=False, timeout=30)
+        backing.run_setup(box, profile, plan.user, workdir)
+    timings.setup = time.monotonic() - started
+
+
 def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path,
-                  timings: Timings) -> VerifyReport:
-    """Install, start and test one package in an already booted box."""
+                  timings: Timings, profile: VerifyProfile | None = None) -> VerifyReport:
+    """Install, start and test one package in an already booted box.
+
+    With a profile: its backing servers are started first (before ``rpm
+    -ivh``, as on a real host where the database exists before the service
+    is installed; they boot while the package installs), then the database,
+    users and vhost, the drop-in and the setup commands, then the start.
+    """
+    profile = profile or VerifyProfile()
     report = VerifyReport(plan=plan, timings=timings)
     if plan.missing_units:
         report.problems.append(f"the RPM does not ship unit(s) the plan promises: {', '.join(plan.missing_units)}")
+    start_backing(box, profile)
     started = time.monotonic()
     with runner.stage(f"rpm -ivh {rpm.path.name} in the box"):
         install_rpm(box, rpm.path)
     timings.install = time.monotonic() - started
+    options = prepare_backing(box, plan, profile, timings)
+    configure_and_setup(box, plan, profile, options, timings)
     started = time.monotonic()
     with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
         complaint = enable_now(box, plan.units)
@@ -288,6 +382,9 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
     timings.ready = time.monotonic() - started
     if not ready:
         runner.log("    not every unit became ready; the suite will say which")
+    if plan.units:
+        # The settle watch runs in the box while the suite runs (boxprobes).
+        box.exec(["sh", "-c", boxprobes.settle_start_script(plan.units, plan.settle)], check=False, timeout=30)
     started = time.monotonic()
     with runner.stage("testinfra suite (phoenix_rpm/infra) over ssh"):
         report.suite = run_suite(box, plan_json, junit)
@@ -295,23 +392,60 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
     return report
 
 
+# Checks whose failure is about one unit: "test_x[<unit>]" names it.
+_UNIT_IN_ID = re.compile(r"\[([^\]]+\.service)\]$")
+
+
+def failed_unit(test_id: str) -> str | None:
+    m = _UNIT_IN_ID.search(test_id)
+    return m.group(1) if m else None
+
+
 def format_report(report: VerifyReport) -> str:
     t = report.timings
+    phases = [f"boot {t.boot:.1f} s"]
+    if t.backing:
+        phases.append(f"backing servers {t.backing:.1f} s")
+    phases.append(f"install {t.install:.1f} s")
+    if t.setup:
+        phases.append(f"setup {t.setup:.1f} s")
+    phases += [f"service ready {t.ready:.1f} s", f"testinfra {t.testinfra:.1f} s", f"teardown {t.teardown:.1f} s"]
     lines = [
         f"verify {report.plan.package}-{report.plan.version_release}: "
         + ("PASSED" if report.ok else "FAILED"),
-        f"  phases: boot {t.boot:.1f} s, install {t.install:.1f} s, service ready {t.ready:.1f} s, "
-        f"testinfra {t.testinfra:.1f} s, teardown {t.teardown:.1f} s (total {t.total:.1f} s)",
+        f"  phases: {', '.join(phases)} (total {t.total:.1f} s)",
     ]
+    if report.plan.needs:
+        lines.append(f"  backing servers: {', '.join(report.plan.needs)} (settings in {report.plan.dropin})")
     suite = report.suite
+    units_failed: list[str] = []
     if suite is not None:
         lines.append(f"  checks: {suite.passed} passed, {len(suite.failed)} failed, {suite.skipped} skipped "
                      f"of {suite.tests} (junit: {suite.junit})")
+        shown_tracebacks: set[str] = set()
         for name, message in suite.failed:
-            first = message.splitlines()[0] if message else "(no message)"
+            first = next((ln for ln in message.splitlines() if ln.strip()), "(no message)")
             lines.append(f"  FAILED {name}: {first}")
+            unit = failed_unit(name)
+            if unit and unit not in units_failed:
+                units_failed.append(unit)
+            trace = tracebacks.first(message)
+            # One traceback per unit is enough: its other failed checks repeat it.
+            if trace and (unit or name) not in shown_tracebacks:
+                shown_tracebacks.add(unit or name)
+                lines += ["      " + ln for ln in tracebacks.excerpt(trace)]
     for problem in report.problems:
         lines.append(f"  PROBLEM {problem}")
+    if units_failed:
+        if report.kept is not None:
+            lines.append(f"  the box is kept running: log in with  {report.kept.login}")
+            lines += [f"    read the whole journal:  journalctl -u {u}" for u in units_failed]
+            lines.append(f"    remove the box:  {report.kept.remove}")
+        else:
+            lines.append("  whole journals: rerun with --keep-box, log in as printed, then "
+                         + "; ".join(f"journalctl -u {u}" for u in units_failed))
+    elif report.kept is not None:
+        lines.append(f"  the box is kept running: {report.kept.login}  (remove: {report.kept.remove})")
     return "\n".join(lines)
 
 
@@ -319,49 +453,59 @@ def failure_summary(report: VerifyReport) -> str:
     """The CheckFailed message: one line per failed check, naming it."""
     items = list(report.problems)
     if report.suite is not None:
-        items += [f"{name}: {(msg.splitlines() or ['?'])[0]}" for name, msg in report.suite.failed]
+        items += [f"{name}: {next((ln for ln in msg.splitlines() if ln.strip()), '?')}"
+                  for name, msg in report.suite.failed]
     return (f"verification of {report.plan.package}-{report.plan.version_release} failed "
             f"({len(items)} problem(s)):\n  " + "\n  ".join(items))
 
 
 def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = False,
-           dist: Path | None = None) -> int:
+           dist: Path | None = None, keep_box: bool = False) -> int:
     """``tools/build-rpm --verify``: boot, install, start, test; 0 or CheckFailed.
 
     ``result`` is the build stage's BuildResult, or None with ``--stage
     verify``: then the newest RPMs in PROJECT_DIR/dist/ are verified.
     """
-    open_box = box_opener(box)
+    from phoenix_rpm import verify_profile
+
     project_dir = Path(project_dir)
+    profile = verify_profile.load(project_dir)
+    open_box = box_opener(box, extra=profile.packages, keep=keep_box)
     dist = dist or project_dir / "dist"
     rpms = list(getattr(result, "rpms", None) or []) or newest_rpms(dist)
     plan_model = load_plan(project_dir)
     rpm = main_rpm(rpms, getattr(plan_model, "name", None))
-    plan = build_verify_plan(plan_model, rpm)
+    plan = build_verify_plan(plan_model, rpm, profile)
+    verify_profile.check_units(profile, plan.wsgi_units, plan.units)
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
     report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None,
-                        open_box=open_box)
+                        open_box=open_box, profile=profile)
     runner.log(format_report(report))
     if not report.ok:
         raise CheckFailed(failure_summary(report))
     return 0
 
 
-def box_opener(box: str) -> Callable[[], ContextManager[Any]]:
+def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Callable[[], ContextManager[Any]]:
     """What ``--box`` boots: a callable returning a context manager that yields the box.
 
     The verify stage needs of a box only ``name``, ``exec(argv, check=,
     timeout=)``, ``copy_in(src, dest)``, ``ssh_host`` and ``ssh_config``
     (BootedBox's contract). ``nspawn`` is phoenix_rpm.box.booted on the
-    cached root; ``vagrant`` is ``phoenix_rpm.vagrant.booted()`` when
-    that module provides one with the same contract.
+    cached root (with the ``extra`` packages: the profile's backing
+    servers); ``vagrant`` is ``phoenix_rpm.vagrant.booted()`` when that
+    module provides one with the same contract. ``keep``: leave the box
+    running at the end (``--keep-box``; nspawn only).
     """
     if box == "nspawn":
         from phoenix_rpm.box import booted, ensure_root
 
-        return lambda: booted(ensure_root())
+        return lambda: booted(ensure_root(extra=extra), keep=keep)
     if box == "vagrant":
+        if extra or keep:
+            raise UserError("--box vagrant: backing servers ([phoenix:verify] needs) and --keep-box need the "
+                            "nspawn box; run tools/build-rpm --verify without --box vagrant")
         try:
             from phoenix_rpm.vagrant import booted as vagrant_booted  # type: ignore[attr-defined]
         except ImportError:
@@ -376,20 +520,29 @@ def box_opener(box: str) -> Callable[[], ContextManager[Any]]:
 
 def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
                ops_out: Path | None = None,
-               open_box: Callable[[], ContextManager[Any]] | None = None) -> VerifyReport:
-    """Boot a fresh box, verify one RPM in it, always tear the box down.
+               open_box: Callable[[], ContextManager[Any]] | None = None,
+               profile: VerifyProfile | None = None) -> VerifyReport:
+    """Boot a fresh box, verify one RPM in it, tear the box down (unless kept).
 
     ``ops_out``: also run the ops scenarios (``--ops``, phoenix_rpm.ops)
     in the same box once the suite passed, their figures into that JSON file.
     """
-    open_box = open_box or box_opener("nspawn")
+    open_box = open_box or box_opener("nspawn", extra=(profile or VerifyProfile()).packages)
     timings = Timings()
     started = time.monotonic()
     runner.log("==> boot a fresh box ...")
-    with open_box() as the_box:  # torn down on any exit, Ctrl-C included
+    with open_box() as the_box:  # torn down on any exit, Ctrl-C included (unless --keep-box)
         timings.boot = time.monotonic() - started
         runner.log(f"==> box {the_box.name} up in {timings.boot:.1f} s")
-        report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings)
+        try:
+            report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings, profile)
+        except CheckFailed as exc:
+            if getattr(the_box, "kept", False):
+                runner.log(f"==> the box is kept running: ssh -F {the_box.ssh_config} {the_box.ssh_host}  "
+                           f"(remove: build-rpm box rm --kept {the_box.name})")
+            raise exc
+        if getattr(the_box, "kept", False):
+            report.kept = KeptBox(name=the_box.name, ssh_config=str(the_box.ssh_config))
         if ops_out is not None:
             if report.ok:
                 from phoenix_rpm import ops

@@ -22,6 +22,7 @@ from typing import Any, Iterable
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import UserError
+from phoenix_rpm.verify_profile import DEFAULT_PROBE, HttpProbe, VerifyProfile
 
 UNIT_DIRS = ("/usr/lib/systemd/system/", "/lib/systemd/system/")
 
@@ -70,14 +71,27 @@ def read_rpm(path: Path) -> RpmInfo:
 
 @dataclasses.dataclass(frozen=True)
 class HttpCheck:
-    """A WSGI service: the installed config file and option that hold its ports."""
+    """A WSGI application: where its ports are, and what each port must answer.
+
+    ``config_file`` set: the ports are ``[section] port_option`` of that
+    installed file (a phoenix service, DESIGN section 8 of the project's
+    docs/verify.md). Empty: any server (uWSGI, pbr's wsgiref script...), whose
+    ports are the TCP sockets its unit's processes listen on, found in the box.
+    ``probes``: ``{"method", "path", "status", "below"}`` (verify_profile.HttpProbe).
+    """
 
     unit: str
-    config_file: str
+    config_file: str = ""
     section: str = "DEFAULT"
     port_option: str = "port"
     host_option: str = "bind_host"
     healthcheck: str = "/healthcheck"
+    probes: list[dict[str, Any]] = dataclasses.field(default_factory=list)
+
+    @property
+    def discovered(self) -> bool:
+        """Ports found from the unit's listening sockets, not from a config file."""
+        return not self.config_file
 
 
 @dataclasses.dataclass(frozen=True)
@@ -98,6 +112,13 @@ class VerifyPlan:
     # Units the plan promises but the RPM does not ship (reported, and the
     # suite then fails on them by name).
     missing_units: list[str] = dataclasses.field(default_factory=list)
+    # Seconds every unit must stay up, unrestarted, with stable workers
+    # (the profile's settle; docs/verify.md).
+    settle: float = 3.0
+    # Backing servers started in the box (the profile's needs) and the
+    # oslo.config drop-in written for them, for the report and the suite.
+    needs: list[str] = dataclasses.field(default_factory=list)
+    dropin: str = ""
 
     @property
     def version_release(self) -> str:
@@ -105,6 +126,10 @@ class VerifyPlan:
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    @property
+    def wsgi_units(self) -> list[str]:
+        return [h.unit for h in self.http]
 
     def write(self, path: Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -141,13 +166,19 @@ def _paths(items: Iterable[Any]) -> list[str]:
     return out
 
 
-def _http_checks(plan: Any, units: list[str], config_files: list[str]) -> list[HttpCheck]:
-    """Which services answer HTTP, and which installed file holds their ports.
+def _http_checks(plan: Any, units: list[str], config_files: list[str],
+                 profile: VerifyProfile | None = None) -> list[HttpCheck]:
+    """Which services answer HTTP, where their ports are, what they must answer.
 
-    The plan marks WSGI services; the ports live in the project's main config
-    (``/etc/<name>/<name>.conf``, [DEFAULT] port and bind_host: DESIGN.md
-    section 8), read in the box at test time.
+    The plan marks WSGI services. A phoenix service's ports live in the
+    project's main config (``/etc/<name>/<name>.conf``, [DEFAULT] port and
+    bind_host: docs/verify.md), read in the box at test time, and its default
+    check is ``GET /healthcheck -> 200``. Any other WSGI application (uWSGI,
+    pbr's wsgi script) is found by the sockets its unit listens on, and by
+    default its root must answer below 500. The profile's checks replace the
+    default.
     """
+    profile = profile or VerifyProfile()
     name = _attr(plan, "name")
     main_conf = next((c for c in config_files if c.endswith(f"/{name}.conf")),
                      next((c for c in config_files if c.endswith(".conf")), None))
@@ -160,13 +191,22 @@ def _http_checks(plan: Any, units: list[str], config_files: list[str]) -> list[H
         # Only a phoenix service reads its ports from [DEFAULT] port of the
         # main config; a plain wsgi_scripts service has no such convention.
         uses_framework = bool(_attr(service, "phoenix", default=True))
-        if is_wsgi and uses_framework and main_conf:
-            checks.append(HttpCheck(unit=_unit_name(service), config_file=main_conf))
+        if not is_wsgi:
+            continue
+        unit = _unit_name(service)
+        probes = [p.to_json() for p in profile.checks_for(unit)]
+        if uses_framework and main_conf:
+            default = HttpProbe(method="GET", path="/healthcheck", status=200)
+            checks.append(HttpCheck(unit=unit, config_file=main_conf, probes=probes or [default.to_json()]))
+        else:
+            checks.append(HttpCheck(unit=unit, probes=probes or [DEFAULT_PROBE.to_json()]))
     return [c for c in checks if c.unit in units]
 
 
-def build_verify_plan(plan: Any, rpm: RpmInfo) -> VerifyPlan:
-    """Combine the packaging plan (expectations) with the built RPM (identity, units)."""
+def build_verify_plan(plan: Any, rpm: RpmInfo, profile: VerifyProfile | None = None) -> VerifyPlan:
+    """Combine the packaging plan (expectations) with the built RPM (identity, units)
+    and the project's verify profile (servers, checks, settle time)."""
+    profile = profile or VerifyProfile()
     name = _attr(plan, "name")
     if name and name != rpm.name:
         raise UserError(f"{rpm.path}: the RPM is package {rpm.name!r} but the project plans {name!r}; "
@@ -183,7 +223,10 @@ def build_verify_plan(plan: Any, rpm: RpmInfo) -> VerifyPlan:
         package=rpm.name, version=rpm.version, release=rpm.release,
         user=str(_attr(user, "name", default=user)), group=str(_attr(group, "name", default=group)),
         config_files=config_files, units=units, state_dirs=sorted(set(map(str, state_dirs))),
-        http=_http_checks(plan, units, config_files),
+        http=_http_checks(plan, units, config_files, profile),
         rpm=str(rpm.path),
         missing_units=sorted(set(planned_units) - set(shipped)),
+        settle=profile.settle,
+        needs=list(profile.needs),
+        dropin=f"/etc/{rpm.name}/{rpm.name}.conf.d/50-phoenix-verify.conf" if profile.needs or profile.config else "",
     )

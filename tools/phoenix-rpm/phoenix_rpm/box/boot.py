@@ -43,6 +43,7 @@ class BootedBox:
         self.leader_pid = leader_pid    # the box's systemd, as a host pid
         self.peer_ns = peer_ns
         self.console_log = console_log
+        self.kept = False               # left running at the end (--keep-box)
 
     def exec(self, argv: Sequence[str], *, check: bool = True, input: str | None = None,
              capture: bool = True, timeout: float | None = None) -> subprocess.CompletedProcess[str]:
@@ -97,8 +98,12 @@ class BootedBox:
 
 @contextlib.contextmanager
 def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None = None,
-           boot_timeout: float | None = None) -> Iterator[BootedBox]:
+           boot_timeout: float | None = None, keep: bool = False) -> Iterator[BootedBox]:
     """Boot a throw-away copy of root; yield a BootedBox; always tear it down.
+
+    ``keep``: leave it running when the block ends (not on Ctrl-C or
+    SIGTERM), for a user to log in (``--keep-box``): its lease is marked
+    kept, so no cleanup takes it, and ``box rm --kept NAME`` removes it.
 
     Calls cleanup_leftovers() first (through the overlay). Raises CheckFailed
     with the console tail when the box does not reach running/degraded within
@@ -146,10 +151,25 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
             except BaseException:
                 _stop(proc)
                 raise
+        box.kept = keep
         try:
             yield box
-        finally:
+        except (KeyboardInterrupt, SystemExit):
             _stop(proc)
+            raise
+        except BaseException:
+            if not keep:
+                _stop(proc)
+            else:
+                lease.kept = True
+                lease.save()
+            raise
+        else:
+            if keep:
+                lease.kept = True
+                lease.save()
+            else:
+                _stop(proc)
 
 
 def _wait_running(box: BootedBox, proc: subprocess.Popen[bytes], deadline: float, timeout: float) -> str:

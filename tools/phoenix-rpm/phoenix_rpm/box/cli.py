@@ -60,6 +60,7 @@ def build_parser() -> argparse.ArgumentParser:
     rm.add_argument("key", nargs="?", help="key (or unique prefix) from `box list`")
     rm.add_argument("--all", action="store_true", help="delete every cached root")
     rm.add_argument("--leftovers", action="store_true", help="only clean up after crashed runs")
+    rm.add_argument("--kept", metavar="NAME", help="stop and remove a box left running by --verify --keep-box")
     boot = sub.add_parser("boot", help="boot a throw-away box until Ctrl-C")
     boot.add_argument("--ssh-config", type=Path, help="also write the ssh-config file here")
     boot.add_argument("--name", help="box name (phx-..., at most 12 characters)")
@@ -106,7 +107,9 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not leases:
         print("  (none)")
     for le in leases:
-        state = "running" if le.owner_alive() else "LEFTOVER (owner gone; `box rm --leftovers` removes it)"
+        state = ("running" if le.owner_alive() else
+                 f"KEPT (--keep-box; ssh -F {le.workdir}/ssh_config {le.name}; `box rm --kept {le.name}` removes it)"
+                 if le.kept else "LEFTOVER (owner gone; `box rm --leftovers` removes it)")
         address = f"  169.254.{le.subnet}.2" if le.subnet else ""
         print(f"  {le.name}  owner pid {le.owner_pid}  {state}{address}  {le.workdir}")
     return 0
@@ -115,6 +118,11 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_rm(args: argparse.Namespace) -> int:
     from phoenix_rpm.box import lease, root
 
+    if args.kept:
+        if args.key or args.all or args.leftovers:
+            raise UserError("box rm: --kept NAME takes no KEY, --all or --leftovers")
+        print(f"removed box {lease.remove_kept(args.kept)}")
+        return 0
     if args.leftovers:
         if args.key or args.all:
             raise UserError("box rm: --leftovers takes no KEY and no --all")

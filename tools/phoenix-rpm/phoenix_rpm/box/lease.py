@@ -65,6 +65,9 @@ class Lease:
     netns: list[str] = dataclasses.field(default_factory=list)
     nspawn_pid: int | None = None
     subnet: int | None = None           # N of 169.254.N.0/24, unique among live boxes
+    # Left running on purpose (build-rpm --verify --keep-box): not a leftover
+    # although its owner is gone; removed by `build-rpm box rm --kept NAME`.
+    kept: bool = False
 
     @classmethod
     def create(cls, name: str | None = None) -> "Lease":
@@ -108,7 +111,7 @@ class Lease:
         fd = os.open(state_dir() / ".subnets.lock", os.O_RDWR | os.O_CREAT, 0o644)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
-            used = {le.subnet for le in load_leases() if le.name != self.name and le.owner_alive()}
+            used = {le.subnet for le in load_leases() if le.name != self.name and (le.owner_alive() or le.kept)}
             start = int(hashlib.sha256(self.name.encode()).hexdigest(), 16) % 254
             for i in range(254):
                 candidate = (start + i) % 254 + 1
@@ -206,6 +209,20 @@ def load_leases() -> list[Lease]:
     return leases
 
 
+def remove_kept(name: str) -> str:
+    """Tear down a box kept by ``--keep-box`` (or any box whose owner is gone)."""
+    from phoenix_rpm.errors import UserError
+
+    for lease in load_leases():
+        if lease.name == name:
+            if lease.owner_alive():
+                raise UserError(f"box {name} is in use by pid {lease.owner_pid}; stop that run instead")
+            lease.teardown()
+            return name
+    kept = ", ".join(le.name for le in load_leases() if le.kept) or "none"
+    raise UserError(f"no box named {name!r} (kept boxes: {kept}); see: build-rpm box list")
+
+
 def cleanup_leftovers() -> list[str]:
     """Remove boxes, netns and mounts left by crashed runs; returns what it removed.
 
@@ -216,7 +233,7 @@ def cleanup_leftovers() -> list[str]:
     removed: list[str] = []
     live_names: set[str] = set()
     for lease in load_leases():
-        if lease.owner_alive():
+        if lease.owner_alive() or lease.kept:
             live_names.add(lease.name)
             continue
         lease.teardown()

@@ -45,7 +45,8 @@ def leased_overlay(root: Path, *, name: str | None = None) -> Iterator[lease_mod
                 runner.run(["cp", "-a", "--reflink=auto", f"{root}/.", merged])
             yield lease
         finally:
-            lease.teardown()
+            if not lease.kept:
+                lease.teardown()
 
 
 @contextlib.contextmanager

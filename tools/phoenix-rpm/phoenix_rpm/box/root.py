@@ -22,6 +22,7 @@ import os
 import shutil
 import time
 from pathlib import Path
+from typing import Sequence
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import UserError
@@ -69,10 +70,23 @@ def cache_dir() -> Path:
     return Path(os.environ.get("PHOENIX_BOX_CACHE", "/var/cache/phoenix/boxes"))
 
 
-def box_key(packages: tuple[str, ...] = PACKAGES) -> str:
-    """The cache key: a short sha256 of all inputs that shape the tree."""
-    text = "\n".join([f"recipe={RECIPE_VERSION}", f"suite={SUITE}", f"mirror={MIRROR}", *sorted(packages)])
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+# A root with backing servers (docs/verify.md, "needs") is the plain root plus
+# ``apt-get install --no-install-recommends`` of these Debian packages. Bump
+# when _configure_servers changes.
+SERVERS_RECIPE_VERSION = "1"
+
+
+def box_key(packages: tuple[str, ...] = PACKAGES, extra: Sequence[str] = ()) -> str:
+    """The cache key: a short sha256 of all inputs that shape the tree.
+
+    ``extra``: packages installed on top of the plain root (the backing
+    servers a verify profile needs); with none, the key is the plain root's,
+    unchanged, so a project without a profile keeps its cached root.
+    """
+    lines = [f"recipe={RECIPE_VERSION}", f"suite={SUITE}", f"mirror={MIRROR}", *sorted(packages)]
+    if extra:
+        lines += [f"servers-recipe={SERVERS_RECIPE_VERSION}", *(f"extra={p}" for p in sorted(set(extra)))]
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -92,8 +106,12 @@ class CachedRoot:
         return self.path / "root"
 
 
-def ensure_root(*, refresh: bool = False) -> Path:
+def ensure_root(*, refresh: bool = False, extra: Sequence[str] = ()) -> Path:
     """Cached debootstrap root (Debian 12 bookworm), created on first use.
+
+    ``extra``: Debian packages (backing servers such as mariadb-server) that
+    the root must also hold; such a root is derived from the plain one and
+    cached under its own key (box_key), made once per package list.
 
     Returns ``/var/cache/phoenix/boxes/<key>/root`` where key is a sha of the
     package list and RECIPE_VERSION. The root has the `phoenix-box-base` rpm
@@ -102,13 +120,16 @@ def ensure_root(*, refresh: bool = False) -> Path:
     throws the cached tree away and makes it again. Two processes asking at
     once: the second waits on a lock and then reuses the first one's tree.
     """
-    key = box_key()
+    extra = tuple(sorted(set(extra)))
+    key = box_key(extra=extra)
     base = cache_dir() / key
     root = base / "root"
     marker = base / "box.json"
     if not refresh and marker.is_file() and root.is_dir():
-        runner.log(f"==> box root {key}: cached at {root}")
+        runner.log(f"==> box root {key}: cached at {root}" + (f" (with {' '.join(extra)})" if extra else ""))
         return root
+    if extra:
+        return _ensure_derived(key, extra, refresh=refresh)
     require_host_tools("debootstrap", "systemd-nspawn")
     cache_dir().mkdir(parents=True, exist_ok=True)
     with _locked(cache_dir() / f"{key}.lock"):
@@ -124,6 +145,74 @@ def ensure_root(*, refresh: bool = False) -> Path:
         runner.log(f"    older box roots are still cached: {listing}; "
                    "remove them with: tools/build-rpm box rm KEY")
     return root
+
+
+def _ensure_derived(key: str, extra: tuple[str, ...], *, refresh: bool) -> Path:
+    """The plain root plus ``extra`` packages, made under the key's lock.
+
+    Derived rather than debootstrapped with a longer --include: debootstrap
+    would run the servers' maintainer scripts in its own way, while apt-get
+    in a copy of the finished root is what an admin does (and what
+    docs/verify.md describes); the plain root's 70-110 s are paid once for all.
+    """
+    plain = ensure_root()
+    base = cache_dir() / key
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    with _locked(cache_dir() / f"{key}.lock"):
+        if refresh and base.exists():
+            _refuse_if_in_use(base)
+            _remove_tree(base)
+        if (base / "box.json").is_file() and (base / "root").is_dir():
+            return base / "root"
+        base.mkdir(parents=True, exist_ok=True)
+        tmp = base / "root.tmp"
+        if tmp.exists():
+            _remove_tree(tmp)
+        started = time.monotonic()
+        with runner.stage(f"box root {key}: copy of the plain root + apt-get install {' '.join(extra)} "
+                          "(once per package list; minutes)"):
+            runner.run(["cp", "-a", "--reflink=auto", plain, tmp], timeout=900)
+            from phoenix_rpm.box.nspawn import run_in
+
+            run_in(tmp, ["sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
+                         + " ".join(extra) + " && apt-get clean && rm -rf /var/lib/apt/lists/*"],
+                   network=True, env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=1800)
+            _configure_servers(tmp)
+        if (base / "root").exists():
+            _remove_tree(base / "root")
+        tmp.rename(base / "root")
+        meta = {
+            "key": key, "suite": SUITE, "mirror": MIRROR, "recipe": RECIPE_VERSION,
+            "servers_recipe": SERVERS_RECIPE_VERSION, "packages": list(PACKAGES), "extra": list(extra),
+            "derived_from": box_key(),
+            "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "seconds": round(time.monotonic() - started, 1),
+        }
+        (base / "box.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return base / "root"
+
+
+# Units of the backing servers: installed but not started at boot; the verify
+# stage starts the ones a profile needs (phoenix_rpm.backing), so their start
+# is a visible, timed step and a box never runs a server nobody asked for.
+SERVER_UNITS = ("mariadb.service", "mysql.service", "postgresql.service", "rabbitmq-server.service",
+                "memcached.service", "epmd.service", "epmd.socket")
+
+
+def _configure_servers(root: Path) -> None:
+    """Servers off at boot, and listening on loopback only (inside the box's
+    own network namespace in any case: docs/verify.md)."""
+    for wants in (root / "etc/systemd/system").glob("*.wants"):
+        for unit in SERVER_UNITS:
+            link = wants / unit
+            if link.is_symlink():
+                link.unlink()
+    rabbit = root / "etc/rabbitmq"
+    if rabbit.is_dir():
+        (rabbit / "rabbitmq.conf").write_text(
+            "# phoenix box: AMQP on loopback only\nlisteners.tcp.default = 127.0.0.1:5672\n")
+    for deb in (root / "var/cache/apt/archives").glob("*.deb"):
+        deb.unlink()
 
 
 def require_host_tools(*tools: str) -> None:

@@ -6,7 +6,13 @@ import shlex
 import signal
 
 import pytest
-from infra_helpers import Meta, sh, unit_diagnosis
+from infra_helpers import Meta, first_traceback, settle_result, sh, unit_diagnosis, unit_journal
+
+from phoenix_rpm import tracebacks
+
+# A worker replaced this many times within the settle window is crash-looping
+# (one replacement can be an orderly recycle, e.g. uWSGI's max-requests).
+RESPAWN_LIMIT = 2
 
 EXPOSURE_RE = re.compile(r"Overall exposure level for \S+:\s*([0-9.]+)\s*(\S*)")
 
@@ -59,8 +65,12 @@ def _unit_pids(host, unit: str) -> tuple[int, list[int]]:
     cgroup = sh(host, f"systemctl show -p ControlGroup --value {q}").stdout.strip()
     pids: list[int] = []
     if cgroup:
-        procs = sh(host, f"cat /sys/fs/cgroup{shlex.quote(cgroup)}/cgroup.procs 2>/dev/null").stdout
-        pids = [int(p) for p in procs.split()]
+        # From /proc/PID/cgroup: a box on a cgroup-v1 (hybrid) host has no
+        # /sys/fs/cgroup<cgroup>/cgroup.procs, and only the main pid was seen.
+        escaped = re.sub(r"([.^$*+?(){}|\\[\]])", r"\\\1", cgroup)
+        pattern = shlex.quote(f"^[0-9]+:(name=systemd)?:{escaped}(/.*)?$")
+        found = sh(host, f"grep -lE {pattern} /proc/[0-9]*/cgroup 2>/dev/null").stdout
+        pids = [int(line.split("/")[2]) for line in found.split() if line.count("/") >= 3]
     return main_pid, sorted(set(pids) | ({main_pid} if main_pid else set()))
 
 
@@ -122,11 +132,38 @@ def test_unit_security_exposure(host, meta: Meta, unit: str) -> None:
         )
 
 
+def test_unit_stays_up_with_stable_workers(host, meta: Meta, unit: str) -> None:
+    """Active for the whole settle window, never restarted, main process and workers unchanged.
+
+    "running" at one instant says little: a unit restarted by systemd
+    (NRestarts), or whose main process stays while its workers die and are
+    respawned, is running most of the time and serving almost never.
+    """
+    got = settle_result(host, meta).get(unit)
+    if got is None:
+        pytest.fail(f"unit {unit}: the settle watch did not observe it", pytrace=False)
+    window = got["window"]
+    problems = []
+    if got["states"] != ["active/running"]:
+        problems.append(f"not active/running throughout the {window:g} s watch (states: {' -> '.join(got['states'])})")
+    if got["nrestarts"]:
+        problems.append(f"restarted by systemd {got['nrestarts']} time(s) (NRestarts={got['nrestarts']})")
+    if len(got["main_pids"]) > 1:
+        problems.append(f"main process changed: pids {', '.join(map(str, got['main_pids']))}")
+    elif got["up"] < meta.settle:
+        problems.append(f"up only {got['up']:g} s, less than the settle time {meta.settle:g} s")
+    respawned = min(len(got["exited"]), len(got["started"]))
+    if respawned >= RESPAWN_LIMIT:
+        problems.append(f"worker crash-loop: {len(got['exited'])} child process(es) exited and "
+                        f"{len(got['started'])} new one(s) started within {window:g} s while the main process "
+                        f"stayed (exited pids: {', '.join(map(str, got['exited'][:8]))})")
+    if problems:
+        pytest.fail(f"unit {unit}: " + "; ".join(problems) + unit_diagnosis(host, unit), pytrace=False)
+
+
 def test_unit_journal_has_no_traceback(host, meta: Meta, unit: str) -> None:
-    out = sh(host, f"journalctl -u {shlex.quote(unit)} --no-pager -o cat 2>&1").stdout
-    lines = out.splitlines()
-    hits = [i for i, ln in enumerate(lines) if "Traceback (most recent call last)" in ln]
+    out = unit_journal(host, unit)
+    hits = tracebacks.count(out)
     if hits:
-        first = hits[0]
-        excerpt = "\n".join(lines[first:first + 25])
-        pytest.fail(f"unit {unit}: {len(hits)} traceback(s) in its journal; the first:\n{excerpt}", pytrace=False)
+        first = "\n".join(first_traceback(host, unit))
+        pytest.fail(f"unit {unit}: {hits} traceback(s) in its journal; the first:\n{first}", pytrace=False)

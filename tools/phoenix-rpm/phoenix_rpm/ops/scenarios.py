@@ -120,10 +120,12 @@ print(json.dumps([int(p) for p in sec.get(sys.argv[3], "").replace(",", " ").spl
 
 def target_for(box: Any, plan: Any, load_seconds: float = 60.0) -> Target:
     """A Target from the verify plan (its HTTP check names unit, config and port option)."""
-    if not plan.http:
+    # Only a phoenix service names its ports in its config (a discovered
+    # WSGI server has no config_file): the scenarios edit and restart them.
+    http = next((h for h in plan.http if h.config_file), None)
+    if http is None:
         raise CheckFailed(f"{plan.package}: no HTTP service in the verify plan; the ops "
                           "scenarios need a phoenix wsgi service")
-    http = plan.http[0]
     target = Target(box=box, unit=http.unit, units=list(plan.units), user=plan.user, group=plan.group,
                     package=plan.package, config_file=http.config_file,
                     config_files=list(plan.config_files), state_dirs=list(plan.state_dirs),
