@@ -66,3 +66,16 @@ def notify_socket(tmp_path):
 
 def pytest_configure(config):
     config.addinivalue_line('filterwarnings', r'ignore:\s*Eventlet is deprecated')
+
+
+@pytest.fixture(scope='session')
+def rabbitmq(tmp_path_factory):
+    """One real RabbitMQ node for the whole session (it takes seconds to start):
+    a private node on free loopback ports (tests/process/rabbitmq_broker.py)."""
+    from rabbitmq_broker import RabbitMQ
+    broker = RabbitMQ(tmp_path_factory.mktemp('rabbitmq'))
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.close()
