@@ -46,10 +46,11 @@ class EngineAPI:
     def perform_job(self, job_id: str) -> None:
         """Cast: returns once the broker confirmed the message (publisher
         confirms); raises MessagingUnavailable when it could not be sent."""
-        import oslo_messaging
         try:
             self._client().cast({}, 'perform_job', job_id=job_id)
-        except oslo_messaging.MessagingException as exc:
+        except exception.MessagingUnavailable:
+            raise
+        except Exception as exc:  # MessageDeliveryFailure, kombu's OperationalError...
             raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
 
     def digest(self, item: objects.Item, delay: float = 0.0) -> dict[str, Any]:
@@ -60,7 +61,11 @@ class EngineAPI:
             return self._client(timeout).call({}, 'digest', item=item, delay=delay)
         except oslo_messaging.MessagingTimeout:
             raise exception.EngineTimeout(timeout=timeout)
-        except oslo_messaging.MessagingException as exc:
+        except oslo_messaging.RemoteError:
+            raise  # the engine failed: a 500 with the cause in the log
+        except exception.MessagingUnavailable:
+            raise
+        except Exception as exc:  # MessageDeliveryFailure, kombu's OperationalError...
             raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
 
 
