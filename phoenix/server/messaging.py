@@ -83,9 +83,25 @@ def default_server() -> str:
     return socket.gethostname()
 
 
-def _stop_server(server: Any, timeout: float | None, what: str) -> None:
-    """stop() (no new messages) then wait() (in-flight ones finish), bounded."""
+def _stop_server(server: Any, timeout: float | None, what: str,
+                 disconnect: bool = False) -> None:
+    """stop() (no new messages) then wait() (in-flight ones finish), bounded.
+
+    ``disconnect``: close the listener's connection right after stop(). The
+    rabbit driver acknowledges an RPC message when it is *delivered*, and
+    stop() leaves the consumer registered at the broker, so without this a
+    message arriving while the in-flight ones finish is delivered, acked and
+    never dispatched: lost (found by tests/process/test_messaging.py). Once
+    the connection is closed the broker keeps new messages for the next
+    worker. Replies go out on other connections; wait() cleans up again
+    (closing twice is harmless).
+    """
     server.stop()
+    if disconnect and getattr(server, 'listener', None) is not None:
+        try:
+            server.listener.cleanup()
+        except Exception as exc:  # the process ends soon; wait() tries again
+            LOG.debug('early listener cleanup failed: %s', exc)
     waiter = eventlet.spawn(server.wait)
     try:
         with eventlet.Timeout(timeout):
@@ -99,6 +115,8 @@ class _MessagingService:
     """What RPC and notification services share: the worker loop."""
 
     kind = ''
+    #: close the listener connection at stop (see _stop_server)
+    disconnect_on_stop = False
 
     def __init__(self, conf: cfg.ConfigOpts, workers: int) -> None:
         self.conf = conf
@@ -142,7 +160,8 @@ class _MessagingService:
             if not starter.dead:
                 starter.kill()
             else:
-                _stop_server(server, self.conf.graceful_shutdown_timeout or None, self.kind)
+                _stop_server(server, self.conf.graceful_shutdown_timeout or None, self.kind,
+                             disconnect=self.disconnect_on_stop)
             return 0
         finally:
             try:
@@ -155,6 +174,7 @@ class RPCService(_MessagingService):
     """An oslo.messaging RPC server: ``manager``'s public methods on ``topic``."""
 
     kind = 'rpc'
+    disconnect_on_stop = True  # RPC messages are acked on delivery
 
     def __init__(self, conf: cfg.ConfigOpts, topic: str, server: str | None,
                  manager_factory: Callable[[], Any], serializer: Any,

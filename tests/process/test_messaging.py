@@ -45,6 +45,28 @@ def job_done(api, job_id):
     return body['job'] if body['job']['status'] != 'queued' else None
 
 
+def publish(rabbitmq, body: bytes, ctype: str = 'application/json') -> None:
+    """A raw AMQP message on the engine's topic (not through oslo.messaging)."""
+    import kombu
+    with kombu.Connection('amqp://guest:guest@127.0.0.1:%d//' % rabbitmq.port) as conn:
+        conn.Producer().publish(
+            body, exchange=kombu.Exchange('apollo', type='topic', durable=True),
+            routing_key='apollo-engine', content_type=ctype,
+            content_encoding='binary' if ctype == 'application/octet-stream' else 'utf-8')
+
+
+def engine_queue_depth(rabbitmq, purge: bool = False) -> int:
+    import kombu
+    with kombu.Connection('amqp://guest:guest@127.0.0.1:%d//' % rabbitmq.port) as conn:
+        queue = kombu.Queue('apollo-engine', exchange=kombu.Exchange(
+            'apollo', type='topic', durable=True), routing_key='apollo-engine', durable=True)
+        bound = queue(conn.channel())
+        _name, messages, _consumers = bound.queue_declare(passive=True)
+        if purge:
+            bound.purge()
+    return messages
+
+
 def test_cast_call_and_notifications_end_to_end(start, rabbitmq):
     api = start_bus(start, rabbitmq, rpc_workers=2)
     item = new_item(api, 'bus', 5)
@@ -119,15 +141,26 @@ def test_sigterm_finishes_an_in_flight_call_then_exits_zero(start, rabbitmq):
 
     def slow_call():
         result['r'] = http('POST', api.url('/v1/items/%s/actions' % item['id']),
-                           {'action': 'digest', 'delay': 2}, timeout=20)
+                           {'action': 'digest', 'delay': 3}, timeout=20)
     thread = threading.Thread(target=slow_call)
     thread.start()
     time.sleep(0.8)
     api.signal(signal.SIGTERM)
+    wait_for(lambda: 'Stopping rpc worker' in api.output(), 5, what='the rpc worker stopping')
+    # a message published while the call in flight finishes must stay on
+    # the broker (phoenix.server.messaging._stop_server: disconnect)
+    time.sleep(0.5)
+    assert thread.is_alive()
+    publish(rabbitmq, b'{"sent": "after SIGTERM"}')
     thread.join(20)
     assert result['r'][0] == 200, result
     assert api.proc.wait(20) == 0
-    assert 'Stopping rpc worker' in api.output()
+    # no new message taken while draining: delivered to the stopping worker
+    # at most, never dispatched nor acknowledged, so the broker requeues it
+    # for the next worker once the connection closes
+    wait_for(lambda: engine_queue_depth(rabbitmq) == 1, 10, what='the message back on the queue')
+    engine_queue_depth(rabbitmq, purge=True)
+    assert 'skipping it' not in api.output()
 
 
 def test_sighup_rebuilds_the_rpc_workers(start, rabbitmq):
@@ -173,31 +206,20 @@ def test_rpc_worker_killed_mid_call_caller_gets_an_answer_and_worker_respawns(st
 
 
 def test_malformed_messages_on_the_topic_are_logged_acked_and_skipped(start, rabbitmq):
-    import kombu
     api = start_bus(start, rabbitmq)
     item = new_item(api, 'garbage')
-    with kombu.Connection('amqp://guest:guest@127.0.0.1:%d//' % rabbitmq.port) as conn:
-        producer = conn.Producer()
-        exchange = kombu.Exchange('apollo', type='topic', durable=True)
-        for body, ctype in ((b'\xff not json at all', 'application/octet-stream'),
-                            (b'{"oslo.version": "2.0", "oslo.message": "{broken"}',
-                             'application/json'),
-                            (b'{"method": "no_such_method", "args": {}}', 'application/json'),
-                            (b'{"method": "digest", "args": {"item": 42}}', 'application/json')):
-            producer.publish(body, exchange=exchange, routing_key='apollo-engine',
-                             content_type=ctype, content_encoding='binary'
-                             if ctype == 'application/octet-stream' else 'utf-8')
+    for body, ctype in ((b'\xff not json at all', 'application/octet-stream'),
+                        (b'{"oslo.version": "2.0", "oslo.message": "{broken"}',
+                         'application/json'),
+                        (b'{"method": "no_such_method", "args": {}}', 'application/json'),
+                        (b'{"method": "digest", "args": {"item": 42}}', 'application/json')):
+        publish(rabbitmq, body, ctype)
     # the worker keeps serving, and the queue does not keep the bad messages
     time.sleep(1)
     status, body, _ = http('POST', api.url('/v1/items/%s/actions' % item['id']),
                            {'action': 'digest'})
     assert status == 200, body
-    with kombu.Connection('amqp://guest:guest@127.0.0.1:%d//' % rabbitmq.port) as conn:
-        queue = kombu.Queue('apollo-engine', exchange=kombu.Exchange('apollo', type='topic',
-                                                                   durable=True),
-                            routing_key='apollo-engine', durable=True)
-        _name, messages, _consumers = queue(conn.channel()).queue_declare(passive=True)
-    assert messages == 0
+    assert engine_queue_depth(rabbitmq) == 0
     assert len(api.workers()) == 4  # no worker died over it
     output = api.output()
     assert output.count('Failed to process message ... skipping it') >= 2  # undecodable
