@@ -22,3 +22,17 @@ class DuplicateItemName(ApolloError, exception.Conflict):
 
 class StorageUnavailable(ApolloError, exception.ServiceUnavailable):
     message = 'The item store is not usable: %(reason)s'
+
+
+class JobNotFound(ApolloError, exception.NotFound):
+    message = 'No job with id %(job_id)s.'
+
+
+class MessagingUnavailable(ApolloError, exception.ServiceUnavailable):
+    message = 'The message bus is not usable: %(reason)s'
+
+
+class EngineTimeout(ApolloError, exception.Error):
+    code = 504
+    title = 'Gateway Timeout'
+    message = 'No RPC worker answered within %(timeout)s seconds.'

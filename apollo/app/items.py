@@ -13,7 +13,7 @@ from typing import Any
 from oslo_config import cfg
 
 from apollo import exception
-from apollo.common import db, timeutils
+from apollo.common import db, rpc, timeutils
 from phoenix import wsgi
 
 CONF = cfg.CONF
@@ -122,6 +122,7 @@ class ItemsController:
     def create(self, request: wsgi.Request, body: Any) -> Any:
         fields = validate(body, partial=False)
         item = self.storage.create(fields['name'], fields['value'], fields['expires_at'])
+        rpc.notify('item.create.end', item)
         result = wsgi.JSONResponseSerializer().serialize(request, {'item': view(item)}, 201)
         result.headers['Location'] = '%s/v1/items/%s' % (request.application_url, item['id'])
         return result
@@ -133,14 +134,20 @@ class ItemsController:
         """PUT: replace every writable field (missing ones reset to defaults)."""
         _check_id(item_id)
         fields = validate(body, partial=False)
-        return {'item': view(self.storage.update(item_id, fields))}
+        item = self.storage.update(item_id, fields)
+        rpc.notify('item.update.end', item)
+        return {'item': view(item)}
 
     def patch(self, request: wsgi.Request, item_id: str, body: Any) -> dict[str, Any]:
         """PATCH: change only the fields given."""
         _check_id(item_id)
         fields = validate(body, partial=True)
-        return {'item': view(self.storage.update(item_id, fields))}
+        item = self.storage.update(item_id, fields)
+        rpc.notify('item.update.end', item)
+        return {'item': view(item)}
 
     @wsgi.response(204)
     def delete(self, request: wsgi.Request, item_id: str) -> None:
-        self.storage.delete(_check_id(item_id))
+        item = self.storage.get(_check_id(item_id))
+        self.storage.delete(item_id)
+        rpc.notify('item.delete.end', item)

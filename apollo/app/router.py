@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from apollo.app import items, versions
+from apollo.app import actions, items, versions
 from phoenix import wsgi
 
 READ = {'method': ['GET', 'HEAD']}
@@ -32,4 +32,10 @@ class APIRouter(wsgi.Router):
                 (member, ['DELETE'], 'delete')):
             mapper.connect(path, controller=item_resource, action=action,
                            conditions={'method': method})
+        mapper.connect(member + '/actions', controller=wsgi.Resource(actions.ActionsController()),
+                       action='create', conditions={'method': ['POST']})
+        mapper.connect('/v1/jobs/{job_id}', controller=wsgi.Resource(actions.JobsController()),
+                       action='show', conditions=READ)
+        mapper.connect('/v1/audit', controller=wsgi.Resource(actions.AuditController()),
+                       action='index', conditions=READ)
         super().__init__(mapper)

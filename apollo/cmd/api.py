@@ -15,8 +15,16 @@ def main() -> None:
     from apollo import objects
     objects.register_all()
     from apollo.cmd import backends
+    from apollo.common import rpc
+    from apollo.server import audit, engine
     from phoenix.server import eventlet as eventlet_server
-    sys.exit(eventlet_server.run(kinds=('wsgi',),
+    # HTTP workers, plus the rpc workers that perform the jobs the API casts
+    # and the notification workers that keep the audit trail; the last two
+    # run only when a transport_url is configured (docs/framework.md).
+    sys.exit(eventlet_server.run(topic=rpc.TOPIC, manager=engine.EngineManager,
+                                 serializer=rpc.serializer(),
+                                 kinds=('wsgi', 'rpc', 'notification'),
+                                 notification_endpoints=audit.endpoints,
                                  load_extra_backends_fn=backends.load_backends))
 
 

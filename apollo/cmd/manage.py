@@ -88,6 +88,12 @@ def cmd_config_check(conf) -> int:
             eventlet_server.get_workers(conf, kind)
         except eventlet_server.WorkerConfigError as exc:
             raise Failure(str(exc))
+    if conf.transport_url:
+        from phoenix.server import messaging
+        try:
+            messaging.check_transport_url(conf)
+        except messaging.MessagingConfigError as exc:
+            raise Failure(str(exc))
     try:
         paste = wsgi.find_paste_config(conf)
         wsgi.load_app(paste, 'main')

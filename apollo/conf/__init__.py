@@ -19,6 +19,11 @@ apollo_opts = [
                     '(expire items, write the snapshot).'),
     cfg.IntOpt('max_list_limit', default=1000, min=1,
                help='Most items one GET /v1/items returns.'),
+    cfg.IntOpt('job_resend_after', default=30, min=1,
+               help='Seconds after which apollo-periodic casts a job again '
+                    'that no rpc worker has performed yet (a worker killed '
+                    'mid-job, a message lost with a broker); the job runs '
+                    'once however often it is cast.'),
     cfg.BoolOpt('debug_slow_requests', default=False,
                 help='Testing aid: honour a "sleep=<seconds>" query parameter '
                      'by delaying the request. Never enable in production.'),
@@ -32,3 +37,5 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
         except cfg.DuplicateOptError:
             pass
     conf.set_default('state_path', '/var/lib/apollo')
+    # apollo's own AMQP exchange, not oslo.messaging's shared "openstack".
+    conf.set_default('control_exchange', 'apollo')

@@ -11,6 +11,7 @@ from phoenix.conf import opts as phoenix_opts
 
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     framework = [copy.copy(opt) for opt in phoenix_opts.cli_opts + phoenix_opts.server_opts]
+    framework += phoenix_opts.sample_messaging_opts()
     for opt in framework:
         if opt.name == 'state_path':
             opt.default = '/var/lib/apollo'

@@ -61,6 +61,29 @@ class PeriodicManager:
             raise
         return snapshot
 
+    def resend_stale_jobs(self, now: float | None = None) -> int:
+        """Cast again the jobs still queued ``job_resend_after`` seconds after
+        their last cast: the outbox half of "performed exactly once"
+        (docs/framework.md, "Jobs: exactly once")."""
+        if not self.conf.transport_url:
+            return 0
+        from apollo.common import rpc
+        now = time.time() if now is None else now
+        engine = rpc.EngineAPI()
+        sent = 0
+        for job in self.storage.stale_jobs(now - self.conf.job_resend_after):
+            try:
+                engine.perform_job(job['id'])
+            except exception.MessagingUnavailable as exc:
+                LOG.warning('Resending job %s failed (next run tries again): %s',
+                            job['id'], exc)
+                break
+            self.storage.job_cast(job['id'])
+            sent += 1
+        if sent:
+            LOG.info('Cast %d queued jobs again', sent)
+        return sent
+
     def run_periodic_tasks(self) -> float:
         """Run every task once; expected failures (an unusable state
         directory) are one log line each, not a traceback, and the next run
@@ -77,4 +100,8 @@ class PeriodicManager:
         else:
             LOG.debug('Snapshot of %d items written to %s', snapshot['count'],
                       self.conf.snapshot_file)
+        try:
+            self.resend_stale_jobs()
+        except (exception.ApolloError, OSError) as exc:
+            LOG.error('Resending queued jobs failed: %s', exc)
         return float(self.interval)

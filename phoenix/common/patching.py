@@ -27,6 +27,12 @@ def quiet_eventlet_warnings() -> None:
     warnings.filterwarnings('ignore', message=r'\s*Eventlet is deprecated')
     warnings.filterwarnings('ignore', message=r'Using fork\(\) is a bad idea')
     warnings.filterwarnings('ignore', module=r'eventlet(\..*)?')
+    # oslo.messaging picks its eventlet executor in a patched process and
+    # warns that eventlet is deprecated, once per server (docs/framework.md).
+    warnings.filterwarnings('ignore', message=r'Eventlet usages are deprecated')
+    warnings.filterwarnings('ignore', message=r'.*eventlet executor is (now )?deprecated')
+    warnings.filterwarnings('ignore', message=r'eventletutils module is deprecated')
+    warnings.filterwarnings('ignore', message=r".*'eventlet_backdoor' module is deprecated")
 
 
 def patch_for(argv: Sequence[str] | None = None) -> bool:

@@ -52,6 +52,9 @@ def configure(conf: cfg.ConfigOpts | None = None, path: str | None = None,
         except (cfg.DuplicateOptError, cfg.ArgsAlreadyParsedError):
             pass  # registered before, or CONF already parsed (tests)
     _register(conf, conf.register_opt, opts.server_opts)
+    _register(conf, conf.register_opt, opts.messaging_opts())
+    # No transport unless configured (see opts.messaging_opts).
+    conf.set_default('transport_url', None)
     register_service_opts(conf, project or os.environ.get('PROJECT_NAME'))
     if path:
         conf.set_default('api_paste_config', path)

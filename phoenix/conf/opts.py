@@ -5,6 +5,7 @@ here once so the sample config generator and ``configure()`` see one list.
 """
 from __future__ import annotations
 
+import copy
 import os
 
 from oslo_config import cfg
@@ -34,13 +35,21 @@ server_opts = [
                     '(default: the number of CPUs).'),
     cfg.IntOpt('periodic_workers', default=1, min=0,
                help='Worker processes of the periodic-task service.'),
-    cfg.IntOpt('rpc_workers', default=0, min=0,
-               help='Worker processes of the RPC service; needs transport_url.'),
-    cfg.IntOpt('notification_workers', default=0, min=0,
-               help='Worker processes of the notification listener; needs '
-                    'transport_url.'),
-    cfg.StrOpt('transport_url', secret=True,
-               help='Messaging transport URL for rpc and notification workers.'),
+    cfg.IntOpt('rpc_workers', min=0,
+               help='Worker processes of the RPC server (oslo.messaging) of '
+                    'the entry points that run one; needs transport_url '
+                    '(default: 1 when transport_url is set, else 0).'),
+    cfg.IntOpt('notification_workers', min=0,
+               help='Worker processes of the notification listener of the '
+                    'entry points that run one; needs transport_url '
+                    '(default: 1 when transport_url is set, else 0).'),
+    cfg.ListOpt('notification_topics', default=['notifications'],
+                help='Topics the service emits notifications on and its '
+                     'notification workers listen to.'),
+    cfg.StrOpt('notification_pool',
+               help='Listener pool of the notification workers: every pool '
+                    'gets its own copy of each notification, workers of one '
+                    'pool share them (default: the project name).'),
     cfg.IntOpt('graceful_shutdown_timeout', default=60, min=0,
                help='Seconds a stopping worker may spend finishing in-flight '
                     'requests; 0 waits without bound.'),
@@ -68,6 +77,28 @@ server_opts = [
 ]
 
 
+def messaging_opts() -> list[cfg.Opt]:
+    """oslo.messaging's own [DEFAULT] options (transport_url,
+    rpc_response_timeout, ...), the very objects it registers itself: an
+    option registered twice must be equal, so phoenix cannot declare its own
+    ``transport_url``. ``phoenix.conf.configure()`` registers them and makes
+    ``transport_url`` default to None (oslo's default "rabbit://" would mean
+    "localhost" and hide a missing setting; docs/framework.md)."""
+    from oslo_messaging import opts as messaging
+    return [opt for group, opts in messaging.list_opts() if group is None for opt in opts]
+
+
+def sample_messaging_opts() -> list[cfg.Opt]:
+    """Copies of :func:`messaging_opts` as the sample config shows them."""
+    result = []
+    for opt in messaging_opts():
+        opt = copy.copy(opt)
+        if opt.name == 'transport_url':
+            opt.default = None
+        result.append(opt)
+    return result
+
+
 def list_opts() -> list[tuple[str | None, list[cfg.Opt]]]:
     """Options of the framework, for oslo-config-generator."""
-    return [(None, cli_opts + server_opts)]
+    return [(None, cli_opts + server_opts + sample_messaging_opts())]

@@ -17,13 +17,13 @@ from oslo_log import log
 
 from phoenix import wsgi
 from phoenix.common import patching, utils
-from phoenix.server import common, launcher, service
+from phoenix.server import common, launcher, messaging, service
 
 CONF = common.CONF
 LOG = log.getLogger(__name__)
 
 WORKER_KINDS = ('wsgi', 'rpc', 'periodic', 'notification')
-#: kinds that need a messaging transport this build does not ship
+#: kinds that need a messaging transport (phoenix.server.messaging)
 MESSAGING_KINDS = ('rpc', 'notification')
 
 
@@ -51,13 +51,17 @@ def get_workers(conf: cfg.ConfigOpts, kind: str) -> int:
     """Worker count of ``kind``, capped by ``max_workers``.
 
     ``wsgi_workers`` defaults to the CPU count; rpc and notification workers
-    need ``transport_url`` and default to 0.
+    need ``transport_url`` and default to 1 when it is set, else 0 (so a
+    service with no broker configured runs without them).
     """
     if kind not in WORKER_KINDS:
         raise ValueError('unknown worker kind %r' % kind)
     count = getattr(conf, '%s_workers' % kind)
     if count is None:
-        count = (os.cpu_count() or 1) if kind == 'wsgi' else 0
+        if kind == 'wsgi':
+            count = os.cpu_count() or 1
+        else:
+            count = 1 if conf.transport_url else 0
     if kind in MESSAGING_KINDS and count > 0 and not conf.transport_url:
         raise WorkerConfigError(
             '[DEFAULT] %s_workers = %d needs [DEFAULT] transport_url (a messaging '
@@ -76,12 +80,33 @@ def create_wsgi_service(paste_config: str, name: str, host: str,
 def create_periodic_service(manager: Callable[[], Any] | Any,
                             workers: int) -> service.PeriodicService:
     """A periodic-task service; ``manager`` is a class/factory or an instance."""
-    factory = manager if isinstance(manager, type) or inspect.isfunction(manager) \
-        else (lambda: manager)
-    return service.PeriodicService(CONF, factory, workers)
+    return service.PeriodicService(CONF, _factory(manager), workers)
 
 
-def _build_services(kinds: Iterable[str], manager: Any) -> list[Any]:
+def create_rpc_service(topic: str, server: str | None, manager: Callable[[], Any] | Any,
+                       serializer: Any, workers: int) -> messaging.RPCService:
+    """An RPC server on ``topic`` whose endpoint is ``manager`` (a class or
+    factory built once in the parent, or an instance)."""
+    return messaging.RPCService(CONF, topic, server, _factory(manager), serializer, workers)
+
+
+def create_notification_service(endpoints: Callable[[], Sequence[Any]] | Sequence[Any],
+                                serializer: Any, workers: int
+                                ) -> messaging.NotificationService:
+    """A notification listener on ``notification_topics`` in ``notification_pool``."""
+    factory = endpoints if callable(endpoints) else (lambda: list(endpoints))
+    return messaging.NotificationService(CONF, factory, serializer, workers)
+
+
+def _factory(manager: Any) -> Callable[[], Any]:
+    if isinstance(manager, type) or inspect.isfunction(manager):
+        return manager
+    return lambda: manager
+
+
+def _build_services(kinds: Iterable[str], manager: Any, topic: str | None = None,
+                    server: str | None = None, serializer: Any = None,
+                    notification_endpoints: Any = None) -> list[Any]:
     kinds = tuple(kinds)
     counts = {kind: get_workers(CONF, kind) for kind in WORKER_KINDS}
     services: list[Any] = []
@@ -94,6 +119,19 @@ def _build_services(kinds: Iterable[str], manager: Any) -> list[Any]:
             raise WorkerConfigError('periodic_workers > 0 but this entry point '
                                     'has no periodic manager')
         services.append(create_periodic_service(manager, counts['periodic']))
+    if 'rpc' in kinds and counts['rpc'] > 0:
+        if manager is None:
+            raise WorkerConfigError('rpc_workers > 0 but this entry point has no '
+                                    'RPC manager')
+        services.append(create_rpc_service(
+            topic or os.environ.get('PROJECT_NAME', 'phoenix'), server, manager,
+            serializer, counts['rpc']))
+    if 'notification' in kinds and counts['notification'] > 0:
+        if notification_endpoints is None:
+            raise WorkerConfigError('notification_workers > 0 but this entry point '
+                                    'has no notification endpoints')
+        services.append(create_notification_service(
+            notification_endpoints, serializer, counts['notification']))
     for item in services:
         item.prepare()
     return services
@@ -115,13 +153,17 @@ def serve(*services: Any, reload_fn: Callable[[], list[Any]] | None = None) -> i
 def run(topic: str | None = None, server: Any = None, manager: Any = None,
         serializer: Any = None, kinds: Sequence[str] = ('wsgi',),
         load_extra_backends_fn: Callable[[], Any] = lambda: {},
-        args: Sequence[str] | None = None) -> int:
+        args: Sequence[str] | None = None,
+        notification_endpoints: Any = None) -> int:
     """Configure and serve the project named by PROJECT_NAME (see init_env).
 
     ``kinds`` are the worker kinds this entry point runs: ``apollo-api`` runs
-    ``('wsgi',)``, ``apollo-periodic`` runs ``('periodic',)`` with ``manager``.
-    ``topic``/``server``/``serializer`` belong to rpc workers, which need a
-    messaging transport (see :func:`get_workers`).
+    ``('wsgi', 'rpc', 'notification')``, ``apollo-periodic`` runs
+    ``('periodic',)`` with ``manager``. RPC workers serve ``manager``'s public
+    methods on ``topic`` (default: the project name) as ``server`` (default:
+    the host name) with ``serializer``; notification workers hand
+    notifications to ``notification_endpoints`` (a list or a factory of one).
+    Both need ``transport_url`` (see :func:`get_workers`).
     """
     patching.defer_sighup()  # for entry points that did not call it first thing
     env = os.environ
@@ -136,10 +178,12 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
                      pre_setup_logging_fn=configure_threading, args=args)
 
     def _create_services() -> list[Any]:
-        return _build_services(kinds, manager)
+        return _build_services(kinds, manager, topic, server, serializer,
+                               notification_endpoints)
 
     def _reload() -> list[Any]:
         common.reload_config()
+        messaging.reset_clients()
         load_extra_backends_fn()
         services = _create_services()
         service.retain_sockets(a for s in services for a in s.addresses)
@@ -149,7 +193,8 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
         _unused, services = common.setup_backends(
             load_extra_backends_fn=load_extra_backends_fn,
             startup_application_fn=_create_services)
-    except (WorkerConfigError, wsgi.PasteConfigError, OSError) as exc:
+    except (WorkerConfigError, messaging.MessagingConfigError, wsgi.PasteConfigError,
+            OSError) as exc:
         LOG.error('%s', exc)
         return 2
     # sockets systemd kept from the last run for ports no longer configured

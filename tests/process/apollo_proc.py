@@ -116,13 +116,18 @@ class Service:
             raise
 
 
-def write_config(path: Path, state: Path, ports: list[int], **options: object) -> None:
+def write_config(path: Path, state: Path, ports: list[int],
+                 sections: dict[str, dict[str, object]] | None = None,
+                 **options: object) -> None:
     values = {'bind_host': '127.0.0.1', 'port': ','.join(map(str, ports)),
               'wsgi_workers': 2, 'periodic_workers': 1, 'state_path': state,
               'api_paste_config': PASTE_INI, 'graceful_shutdown_timeout': 15,
               'debug_slow_requests': 'true', 'periodic_interval': 1}
     values.update(options)
-    path.write_text('[DEFAULT]\n' + ''.join('%s = %s\n' % kv for kv in values.items()))
+    text = '[DEFAULT]\n' + ''.join('%s = %s\n' % kv for kv in values.items())
+    for section, entries in (sections or {}).items():
+        text += '[%s]\n' % section + ''.join('%s = %s\n' % kv for kv in entries.items())
+    path.write_text(text)
 
 
 def answers(service: Service, port_index: int) -> bool:

@@ -18,6 +18,7 @@ def start(tmp_path):
 
     def _start(script: str = 'apollo-api', env: dict | None = None, wait: bool = True,
                args: list[str] | None = None, share: Service | None = None,
+               sections: dict | None = None, expect_workers: int | None = None,
                **options: object) -> Service:
         """``share``: run with the config (ports, state) of another service."""
         index = len(running)
@@ -27,7 +28,7 @@ def start(tmp_path):
             ports = free_ports(2)
             state = tmp_path / ('state%d' % index)
             config = tmp_path / ('apollo%d.conf' % index)
-            write_config(config, state, ports, **options)
+            write_config(config, state, ports, sections=sections, **options)
         log = tmp_path / ('%s%d.log' % (script, index))
         proc_env = dict(os.environ)
         proc_env.pop('NOTIFY_SOCKET', None)
@@ -42,7 +43,7 @@ def start(tmp_path):
             for port_index in range(len(ports)):
                 wait_for(lambda: answers(service, port_index), 15,
                          what='port %d to answer' % ports[port_index])
-            expected = int(options.get('wsgi_workers', 2))
+            expected = expect_workers or int(options.get('wsgi_workers', 2))
             wait_for(lambda: len(service.workers()) == expected, 10,
                      what='%d workers' % expected)
         return service
@@ -66,3 +67,16 @@ def notify_socket(tmp_path):
 
 def pytest_configure(config):
     config.addinivalue_line('filterwarnings', r'ignore:\s*Eventlet is deprecated')
+
+
+@pytest.fixture(scope='session')
+def rabbitmq(tmp_path_factory):
+    """One real RabbitMQ node for the whole session (it takes seconds to start):
+    a private node on free loopback ports (tests/process/rabbitmq_broker.py)."""
+    from rabbitmq_broker import RabbitMQ
+    broker = RabbitMQ(tmp_path_factory.mktemp('rabbitmq'))
+    try:
+        broker.start()
+        yield broker
+    finally:
+        broker.close()

@@ -52,12 +52,12 @@ def test_manage_db_sync_creates_the_schema(tmp_path):
     write_config(config, state, [8780])
     result = run_tool('apollo-manage', 'db', 'sync', '--config-file', str(config))
     assert result.returncode == 0, result.stderr
-    assert 'schema version 2' in result.stdout
+    assert 'schema version 4' in result.stdout
     tables = sqlite3.connect(str(state / 'apollo.sqlite')).execute(
         "SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
-    assert ('items',) in tables
+    assert {('items',), ('jobs',), ('audit',)} <= set(tables)
     again = run_tool('apollo-manage', '--config-file', str(config), 'db', 'version')
-    assert (again.returncode, again.stdout.strip()) == (0, '2')
+    assert (again.returncode, again.stdout.strip()) == (0, '4')
 
 
 def test_manage_config_check_accepts_a_good_config(tmp_path):
@@ -73,9 +73,11 @@ def test_manage_config_check_rejects_bad_configs_with_one_line(tmp_path):
         'bad_port': dict(port='8780,web'),
         'missing_paste': dict(api_paste_config='nowhere.ini'),
         'rpc_without_transport': dict(rpc_workers=2),
+        'malformed_transport': dict(transport_url='rabbit://host:port/'),
     }
     expected = {'bad_port': 'port', 'missing_paste': 'api_paste_config',
-                'rpc_without_transport': 'transport_url'}
+                'rpc_without_transport': 'transport_url',
+                'malformed_transport': 'transport_url'}
     for name, options in cases.items():
         config = tmp_path / ('%s.conf' % name)
         write_config(config, tmp_path / 'state', [8780], **options)

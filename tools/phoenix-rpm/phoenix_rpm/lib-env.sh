@@ -18,6 +18,13 @@ PHOENIX_APT_PACKAGES=(rpm python3-rpm python3-venv python3-dev gcc debootstrap
 PHOENIX_DNF_PACKAGES=(rpm-build rpmlint python3-rpm python3-devel gcc debootstrap
     systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign logrotate)
 
+# Only for the framework's tests (tools/run-tests): a real broker for the RPC and
+# notification workers. tests/process/rabbitmq_broker.py runs a private node on
+# free loopback ports; the package's own service is not used (see
+# phoenix_test_packages). Not needed to build or verify an RPM.
+PHOENIX_TEST_APT_PACKAGES=(rabbitmq-server)
+PHOENIX_TEST_DNF_PACKAGES=(rabbitmq-server)
+
 # Only for the Vagrant path (tools/build-rpm --verify --box vagrant, tests/vagrant):
 # installed on first use by phoenix_vagrant_packages, not for every build.
 # Debian: a hand-started libvirtd (no libvirt-daemon-system, so no default NAT network).
@@ -91,6 +98,23 @@ phoenix_venv() {
         --no-deps -e "$PHOENIX_TOOLKIT" >&2
     echo "$want" > "$stamp"
     _phoenix_say "Python environment ready ($((SECONDS - started)) s)"
+}
+
+phoenix_test_packages() {
+    # The test tier's host packages, through the same check-then-install.
+    local fresh=0
+    command -v dpkg-query >/dev/null 2>&1 && ! dpkg-query -W -f='${Status}' rabbitmq-server \
+        2>/dev/null | grep -q 'install ok installed' && fresh=1
+    local PHOENIX_APT_PACKAGES=("${PHOENIX_TEST_APT_PACKAGES[@]}")
+    local PHOENIX_DNF_PACKAGES=("${PHOENIX_TEST_DNF_PACKAGES[@]}")
+    phoenix_host_packages
+    # Debian's postinst enables and starts the system broker (5672, epmd 4369)
+    # on a systemd host. The tests never use it: when we installed it just now,
+    # switch it off again so it costs nothing (one already there is left alone).
+    if [ "$fresh" = 1 ] && [ -d /run/systemd/system ]; then
+        _phoenix_say "disabling the system rabbitmq-server service (the tests run their own node)"
+        systemctl disable --now rabbitmq-server.service >/dev/null 2>&1 || true
+    fi
 }
 
 phoenix_vagrant_packages() {

@@ -1,0 +1,147 @@
+"""Work done over the message bus: ``/v1/items/{id}/actions``, ``/v1/jobs``,
+``/v1/audit``.
+
+    POST /v1/items/{id}/actions {"action": "increment", "by": 2}
+        -> 202 {"job": JOB}          cast to an rpc worker (the job is in the
+                                     outbox first; GET /v1/jobs/{id} follows it)
+    POST /v1/items/{id}/actions {"action": "digest"}
+        -> 200 {"result": {...}}     call: the rpc worker's answer
+    GET /v1/audit[?item_id=ID&limit=N&marker=SEQ]
+        -> 200 {"events": [...], "next_marker": SEQ or null}
+
+With no ``transport_url`` the actions answer 503 (docs/framework.md).
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from oslo_config import cfg
+
+from apollo import exception, objects
+from apollo.app.items import ID_PATTERN, _check_id
+from apollo.common import db, rpc, timeutils
+from phoenix import wsgi
+
+CONF = cfg.CONF
+LOG = logging.getLogger(__name__)
+
+ACTIONS = ('increment', 'digest')
+MAX_INCREMENT = 10 ** 9
+
+
+def job_view(job: dict[str, Any]) -> dict[str, Any]:
+    view = dict(job)
+    view['created_at'] = timeutils.to_iso(job['created_at'])
+    view['updated_at'] = timeutils.to_iso(job['updated_at'])
+    return view
+
+
+def _action(body: Any) -> tuple[str, dict[str, Any]]:
+    if not isinstance(body, dict):
+        raise exception.InvalidItem('The body must be a JSON object: {"action": ...}.')
+    action = body.get('action')
+    if action not in ACTIONS:
+        raise exception.InvalidItem('Field "action" must be one of %s.' % ', '.join(ACTIONS))
+    allowed = {'increment': {'action', 'by'}, 'digest': {'action', 'delay'}}[action]
+    unknown = set(body) - allowed
+    if unknown:
+        raise exception.InvalidItem('Unknown field %r for action %s.'
+                                    % (sorted(unknown)[0], action))
+    args: dict[str, Any] = {}
+    if action == 'increment':
+        by = body.get('by', 1)
+        if isinstance(by, bool) or not isinstance(by, int) or abs(by) > MAX_INCREMENT:
+            raise exception.InvalidItem('Field "by" must be an integer between -%d and %d.'
+                                        % (MAX_INCREMENT, MAX_INCREMENT))
+        args['by'] = by
+    else:
+        delay = body.get('delay', 0)
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not 0 <= delay <= 60:
+            raise exception.InvalidItem('Field "delay" must be a number of seconds, 0-60.')
+        args['delay'] = delay
+    return action, args
+
+
+class ActionsController:
+    def __init__(self, storage: db.Storage | None = None,
+                 engine: rpc.EngineAPI | None = None) -> None:
+        self._storage = storage
+        self.engine = engine or rpc.EngineAPI()
+
+    @property
+    def storage(self) -> db.Storage:
+        if self._storage is None:
+            self._storage = db.storage_from_conf()
+        return self._storage
+
+    def create(self, request: wsgi.Request, item_id: str, body: Any) -> Any:
+        _check_id(item_id)
+        action, args = _action(body)
+        if not CONF.transport_url:
+            raise exception.MessagingUnavailable(
+                reason='no messaging transport is configured ([DEFAULT] transport_url)')
+        if action == 'digest':
+            item = objects.Item.from_dict(self.storage.get(item_id))
+            return {'result': self.engine.digest(item, delay=args['delay'])}
+        job = self.storage.create_job(item_id, action, args)
+        self.storage.job_cast(job['id'])
+        try:
+            self.engine.perform_job(job['id'])
+        except exception.MessagingUnavailable as exc:
+            # Reported, never silently dropped: the job becomes "failed"
+            # unless a worker already performed it (then it stays "done").
+            job = self.storage.fail_job(job['id'], str(exc))
+            if job['status'] == 'failed':
+                LOG.error('Job %s not sent: %s', job['id'], exc)
+                raise exception.MessagingUnavailable(
+                    reason='job %s was not sent and will not run (%s)' % (job['id'], exc))
+        job = self.storage.get_job(job['id'])
+        result = wsgi.JSONResponseSerializer().serialize(request, {'job': job_view(job)}, 202)
+        result.headers['Location'] = '%s/v1/jobs/%s' % (request.application_url, job['id'])
+        return result
+
+
+class JobsController:
+    def __init__(self, storage: db.Storage | None = None) -> None:
+        self._storage = storage
+
+    @property
+    def storage(self) -> db.Storage:
+        if self._storage is None:
+            self._storage = db.storage_from_conf()
+        return self._storage
+
+    def show(self, request: wsgi.Request, job_id: str) -> dict[str, Any]:
+        if not ID_PATTERN.match(job_id):
+            raise exception.JobNotFound(job_id=job_id)
+        return {'job': job_view(self.storage.get_job(job_id))}
+
+
+class AuditController:
+    def __init__(self, storage: db.Storage | None = None) -> None:
+        self._storage = storage
+
+    @property
+    def storage(self) -> db.Storage:
+        if self._storage is None:
+            self._storage = db.storage_from_conf()
+        return self._storage
+
+    def index(self, request: wsgi.Request) -> dict[str, Any]:
+        params = request.GET
+        try:
+            limit = int(params.get('limit', str(CONF.max_list_limit)))
+            marker = int(params['marker']) if 'marker' in params else None
+        except ValueError:
+            raise exception.InvalidItem('Queries "limit" and "marker" must be integers.')
+        if limit < 1:
+            raise exception.InvalidItem('Query "limit" must be at least 1.')
+        limit = min(limit, CONF.max_list_limit)
+        item_id = params.get('item_id')
+        events = self.storage.list_events(limit + 1, marker=marker, item_id=item_id)
+        more = len(events) > limit
+        events = events[:limit]
+        for event in events:
+            event['received_at'] = timeutils.to_iso(event['received_at'])
+        return {'events': events, 'next_marker': events[-1]['seq'] if more else None}
