@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "tools" / "phoenix-rpm"))  # the toolkit
 
 from phoenix_rpm import verify  # noqa: E402
 from phoenix_rpm.ops import scenarios  # noqa: E402
+from phoenix_rpm.ops.profile import load as load_profile  # noqa: E402
 from phoenix_rpm.verify_plan import build_verify_plan  # noqa: E402
 
 
@@ -48,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
         if complaint or not verify.wait_ready(box, plan):
             print(f"the service did not start: {complaint}", file=sys.stderr)
             return 1
-        target = scenarios.target_for(box, plan, args.seconds)
+        profile = load_profile(project, plan.http[0].healthcheck if plan.http else "/healthcheck")
+        target = scenarios.target_for(box, plan, args.seconds, profile)
         results = []
         for n in range(args.rounds):
             result = scenarios.load(target)

@@ -5,7 +5,8 @@ variants (a stable path, a fixed commit date: an unchanged tree is not
 rebuilt), then installed with plain ``rpm -ivh`` and started with
 ``systemctl enable --now`` in a fresh box, exactly as ``tools/build-rpm
 --verify`` does. The scenarios then run in that box in a sensible order (the
-tests of test_scenarios.py, in file order), sharing one ``Target``.
+tests of test_scenarios.py, in file order), sharing one ``Target`` with
+apollo's workload profile (ops-profile/apollo.py, named in setup.cfg).
 """
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 
 from phoenix_rpm import verify
 from phoenix_rpm.ops import scenarios
+from phoenix_rpm.ops.profile import load as load_profile
 from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
 HERE = Path(__file__).resolve().parent
@@ -59,4 +61,5 @@ def ops_target(ops_variant: Any) -> Iterator[scenarios.Target]:
         complaint = verify.enable_now(box, plan.units)
         assert complaint is None, f"systemctl enable --now failed: {complaint}"
         assert verify.wait_ready(box, plan), "apollo did not become ready in the box"
-        yield scenarios.target_for(box, plan, LOAD_SECONDS)
+        profile = load_profile(ops_variant.project, plan.http[0].healthcheck)
+        yield scenarios.target_for(box, plan, LOAD_SECONDS, profile)

@@ -18,11 +18,18 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
+from phoenix_rpm import inbox
 from phoenix_rpm.ops import badinput, client, scenarios
+from phoenix_rpm.ops.profile import load as load_profile
+
+ROOT = Path(__file__).resolve().parents[2]
+APOLLO = load_profile(ROOT)          # apollo's workload profile (ops-profile/apollo.py)
+MISSING = {"id": "00000000-0000-4000-8000-000000000000", "name": "x"}
 
 
 class _Broken(http.server.BaseHTTPRequestHandler):
@@ -87,8 +94,8 @@ def dropping_server() -> Iterator[int]:
 
 
 def test_load_reports_non_2xx_answers_of_a_failing_controller(broken_server):
-    argv = ["wrk", "-t1", "-c4", "-d2s", "-s", str(scenarios.MIX_LUA), f"http://127.0.0.1:{broken_server}",
-            "--", "neg", badinput.MISSING_ID]
+    argv = ["wrk", "-t1", "-c4", "-d2s", "-s", str(scenarios.script_for(APOLLO.wrk_script)),
+            f"http://127.0.0.1:{broken_server}", "--", "neg", MISSING["id"]]
     proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     figures = scenarios.merge_wrk(scenarios.collect_wrk([proc], timeout=30))
     problems = scenarios.judge_load(figures)
@@ -118,7 +125,7 @@ def test_worker_death_reports_a_parent_that_does_not_respawn():
     parent = subprocess.Popen([sys.executable, "-c", WORKERS_NEVER_RESPAWNED], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
-        out = subprocess.run([sys.executable, "-c", scenarios._KILL_WORKER, str(parent.pid), "1"],
+        out = subprocess.run([sys.executable, str(inbox.path("kill_worker")), str(parent.pid), "1"],
                              capture_output=True, text=True, timeout=30, check=True).stdout
     finally:
         for kid in open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split():
@@ -213,7 +220,7 @@ def test_reload_reports_a_restart_instead_of_a_reload():
 
 
 def test_bad_input_reports_500s_and_tracebacks_of_a_failing_controller(broken_server):
-    table = badinput.cases(badinput.MISSING_ID, "x")
+    table = APOLLO.bad_input(MISSING, badinput.Limits())
     answers = client.raw({"host": "127.0.0.1", "port": broken_server, "cases": [c.to_json() for c in table]})
     results = [{**a, "expect": c.expect, "json_body": c.json_body} for c, a in zip(table, answers["results"])]
     figures = {"results": results, "not_answering": [], "tracebacks": 1, "traceback_sample": "Traceback ...",
@@ -226,7 +233,7 @@ def test_bad_input_reports_500s_and_tracebacks_of_a_failing_controller(broken_se
 
 
 def test_bad_input_table_is_large_and_expects_only_4xx():
-    table = badinput.cases(badinput.MISSING_ID, "x")
+    table = APOLLO.bad_input(MISSING, badinput.Limits())
     assert len(table) >= 30
     assert len({c.name for c in table}) == len(table)
     assert all(400 <= c.expect < 500 for c in table)

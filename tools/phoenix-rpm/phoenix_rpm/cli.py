@@ -132,6 +132,11 @@ def run_stages(args: argparse.Namespace) -> int:
         # namespace, a VM has only two forwarded loopback ports
         raise UserError("--ops needs the nspawn box (its own network namespace); "
                         "run tools/build-rpm --verify --ops without --box vagrant")
+    if args.ops:
+        # A broken workload profile is the project's mistake: say so before the build.
+        from phoenix_rpm.ops.profile import load as load_ops_profile
+
+        load_ops_profile(project_dir)
 
     if args.verify or args.stage == "verify":
         # A wrong verify profile is bad input: said (exit 2) before minutes of building.

@@ -24,7 +24,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
-from phoenix_rpm import backing, boxprobes, runner, tracebacks
+from phoenix_rpm import backing, boxprobes, inbox, runner, tracebacks
 from phoenix_rpm.errors import CheckFailed, UserError
 from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, read_rpm
 from phoenix_rpm.verify_profile import VerifyProfile
@@ -161,64 +161,14 @@ def enable_now(box: Any, units: Sequence[str]) -> str | None:
     return None
 
 
-_READY_PROBE = r"""
-import configparser, json, subprocess, sys, time, urllib.error, urllib.request
-plan = json.loads(sys.argv[1]); deadline = time.monotonic() + float(sys.argv[2]); listen_py = sys.argv[3]
-urls, discover = [], {}
-for h in plan["http"]:
-    paths = [p["path"] for p in h.get("probes") or []] or [h.get("healthcheck", "/")]
-    if not h.get("config_file"):
-        discover[h["unit"]] = paths
-        continue
-    c = configparser.ConfigParser(interpolation=None, strict=False)
-    c.read(h["config_file"])
-    sec = c.defaults() if h["section"] == "DEFAULT" else c[h["section"]]
-    host = sec.get(h["host_option"], "0.0.0.0").strip()
-    host = "127.0.0.1" if host in ("", "0.0.0.0", "*") else ("[::1]" if host == "::" else host)
-    for p in sec.get(h["port_option"], "").replace(",", " ").split():
-        urls.append(f"http://{host}:{p}{paths[0]}")
-def answers(url):
-    try:
-        urllib.request.urlopen(url, timeout=2)
-        return True
-    except urllib.error.HTTPError:
-        return True   # an answer; the suite judges the status
-    except Exception:
-        return False
-pending = list(urls)
-while time.monotonic() < deadline:
-    show = subprocess.run(["systemctl", "show", "-p", "ActiveState,SubState", *plan["units"]],
-                          capture_output=True, text=True).stdout.split("\n\n")
-    states = [dict(l.split("=", 1) for l in block.split() if "=" in l) for block in show if block.strip()]
-    # A unit that failed, or is waiting to be restarted after failing, will
-    # not become ready by waiting: stop and let the suite say why.
-    if any(st.get("ActiveState") in ("failed", "inactive") or st.get("SubState") == "auto-restart" for st in states):
-        break
-    for u in list(pending):
-        if answers(u):
-            pending.remove(u)
-    if discover:
-        found = json.loads(subprocess.run(["python3", "-c", listen_py, json.dumps(list(discover))],
-                                          capture_output=True, text=True).stdout or "{}")
-        for unit, addrs in found.items():
-            if addrs and all(answers(f"http://127.0.0.1:{a[1]}{discover[unit][0]}") if a[0] in ("0.0.0.0", "::")
-                             else answers(f"http://{a[0]}:{a[1]}{discover[unit][0]}") for a in addrs):
-                discover.pop(unit)
-    if not pending and not discover and all(st.get("ActiveState") == "active" for st in states):
-        print("ready"); sys.exit(0)
-    time.sleep(0.2)
-print("not ready:", " ".join(pending + [f"{u} (no answering port)" for u in discover])); sys.exit(1)
-"""
-
-
 def wait_ready(box: Any, plan: VerifyPlan, timeout: float = READY_TIMEOUT) -> bool:
     """Poll inside the box until every unit is active and every port answers 200.
 
     Type=notify units are started once READY=1 arrives, so this is usually
     instant; it bounds the wait and lets a failed unit end it early.
     """
-    proc = box.exec(["python3", "-c", _READY_PROBE, json.dumps(plan.to_json()), str(timeout), boxprobes.LISTEN_PY],
-                    check=False, timeout=timeout + 15)
+    proc = inbox.run(box, "ready_probe", json.dumps(plan.to_json()), str(timeout), boxprobes.LISTEN_PY,
+                     timeout=timeout + 15)
     return proc.returncode == 0
 
 
@@ -479,8 +429,14 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     verify_profile.check_units(profile, plan.wsgi_units, plan.units)
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
+    ops_profile = None
+    if ops:
+        from phoenix_rpm.ops.profile import load as load_ops_profile
+
+        http = next((h for h in plan.http if h.config_file), None)
+        ops_profile = load_ops_profile(project_dir, http.healthcheck if http else "/healthcheck")
     report = verify_rpm(rpm, plan, plan_json, junit, ops_out=dist / "ops-report.json" if ops else None,
-                        open_box=open_box, profile=profile)
+                        ops_profile=ops_profile, open_box=open_box, profile=profile)
     runner.log(format_report(report))
     if not report.ok:
         raise CheckFailed(failure_summary(report))
@@ -519,13 +475,14 @@ def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Ca
 
 
 def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
-               ops_out: Path | None = None,
+               ops_out: Path | None = None, ops_profile: Any = None,
                open_box: Callable[[], ContextManager[Any]] | None = None,
                profile: VerifyProfile | None = None) -> VerifyReport:
     """Boot a fresh box, verify one RPM in it, tear the box down (unless kept).
 
     ``ops_out``: also run the ops scenarios (``--ops``, phoenix_rpm.ops)
-    in the same box once the suite passed, their figures into that JSON file.
+    in the same box once the suite passed, their figures into that JSON file,
+    with the project's workload ``ops_profile`` (phoenix_rpm.ops.profile).
     """
     open_box = open_box or box_opener("nspawn", extra=(profile or VerifyProfile()).packages)
     timings = Timings()
@@ -547,7 +504,7 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
             if report.ok:
                 from phoenix_rpm import ops
 
-                ops.run(the_box, plan, report, out=ops_out)
+                ops.run(the_box, plan, report, out=ops_out, profile=ops_profile)
             else:
                 report.problems.append("ops scenarios not run: the testinfra suite failed first")
         leaving = time.monotonic()

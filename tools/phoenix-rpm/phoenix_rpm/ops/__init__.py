@@ -1,16 +1,19 @@
-"""Run it like production: the ops scenarios of issue 7 (DESIGN.md section 7).
+"""Run it like production: the ops scenarios of issue 7 (docs/reliability.md).
 
 ``tools/build-rpm --verify --ops`` calls :func:`run` while the verify box is
 still up, after the testinfra suite passed: load with wrk on every port,
 kill -9 of a worker and of the main process, systemctl restart and reload,
-a table of hostile requests, least privilege and resources. Each scenario
+a table of hostile requests, least privilege and resources. The requests
+come from the project's workload profile (profile.py, ``[phoenix:ops]
+profile``), the generic default without one. Each scenario
 logs one ``ops: ...`` line with its figures; any problem fails the run
 (CheckFailed, exit 1) naming the scenario and the defect.
 
 Public API::
 
-    run(box, plan, report=None, *, load_seconds=60, out=None) -> list[ScenarioResult]
-    target_for(box, plan, load_seconds=60) -> Target;  run_all(target) -> results
+    run(box, plan, report=None, *, seconds=None, out=None, profile=None) -> list[ScenarioResult]
+    target_for(box, plan, load_seconds=60, profile=None) -> Target;  run_all(target) -> results
+    load_profile(project_dir) -> Profile
 """
 from __future__ import annotations
 
@@ -20,10 +23,13 @@ from pathlib import Path
 from typing import Any
 
 from phoenix_rpm import runner
-from phoenix_rpm.errors import CheckFailed
+from phoenix_rpm.errors import CheckFailed, UserError
+from phoenix_rpm.ops.profile import Profile
+from phoenix_rpm.ops.profile import load as load_profile
 from phoenix_rpm.ops.scenarios import SCENARIOS, ScenarioResult, Target, run_all, target_for
 
-__all__ = ["SCENARIOS", "ScenarioResult", "Target", "run", "run_all", "target_for", "load_seconds"]
+__all__ = ["SCENARIOS", "Profile", "ScenarioResult", "Target", "load_profile", "load_seconds", "run", "run_all",
+           "target_for"]
 
 
 def load_seconds() -> float:
@@ -34,20 +40,20 @@ def load_seconds() -> float:
     except ValueError:
         value = 0.0
     if value <= 0:
-        from phoenix_rpm.errors import UserError
         raise UserError(f"PHOENIX_OPS_LOAD_SECONDS={text!r}: give a positive number of seconds")
     return value
 
 
 def run(box: Any, plan: Any, report: Any = None, *, seconds: float | None = None,
-        out: Path | None = None) -> list[ScenarioResult]:
+        out: Path | None = None, profile: Profile | None = None) -> list[ScenarioResult]:
     """Run every scenario in the booted box; add failures to ``report.problems``.
 
     Without a report (tests, bench) a failure raises CheckFailed instead.
     ``out``: a JSON file that receives every figure (dist/ops-report.json).
+    ``profile``: the project's workload (load_profile), None for the generic one.
     """
     with runner.stage("ops scenarios (load, faults, restart/reload, bad input, least privilege, resources)"):
-        target = target_for(box, plan, seconds if seconds is not None else load_seconds())
+        target = target_for(box, plan, seconds if seconds is not None else load_seconds(), profile)
         results = run_all(target)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)

@@ -4,7 +4,10 @@ Why a script and not a function: the box's address is reachable only from
 its peer network namespace, so the scenarios start this file with
 ``box.host_argv([python, client.py, MODE, JSON])``; it prints one JSON
 object on stdout. Stdlib only (http.client, socket, threads), so it runs
-under any Python 3.9+ without the toolkit's venv.
+under any Python 3.9+ without the toolkit's venv. What a realistic request
+is comes from the project's ops profile (``"profile"`` in the JSON: a file
+path, phoenix_rpm.ops.profile), loaded here by path; without one the client
+seeds nothing and the steady load GETs the health check path.
 
 Modes:
 
@@ -22,6 +25,8 @@ Modes:
 from __future__ import annotations
 
 import errno
+import functools
+import importlib.util
 import http.client
 import json
 import socket
@@ -49,31 +54,48 @@ def _request(host: str, port: int, method: str, path: str, body: Any = None,
         conn.close()
 
 
+def _profile(args: dict[str, Any]) -> Any:
+    """The project's ops profile module, or None (the generic workload)."""
+    path = args.get("profile")
+    if not path:
+        return None
+    spec = importlib.util.spec_from_file_location("phoenix_ops_profile", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
 def seed(args: dict[str, Any]) -> dict[str, Any]:
+    """Create ``count`` records through the profile's seed(), spread over the ports."""
     host, ports, count = args["host"], args["ports"], int(args["count"])
     prefix = args.get("prefix") or "seed-%s" % uuid.uuid4().hex[:8]
-    items, errors = [], []
+    profile = _profile(args)
+    items: list[dict[str, Any]] = []
+    errors: list[str] = []
+    if profile is None or not hasattr(profile, "seed"):
+        return {"items": items, "errors": errors}
     for n in range(count):
         port = ports[n % len(ports)]
-        value = {"n": n, "prefix": prefix}
-        status, body = _request(host, port, "POST", "/v1/items",
-                                {"item": {"name": "%s-%d" % (prefix, n), "value": value}})
-        if status != 201:
-            errors.append("POST /v1/items on port %d: %d %s" % (port, status, body[:200].decode(errors="replace")))
-            continue
-        items.append({"id": json.loads(body)["item"]["id"], "value": value})
+        try:
+            items.append(profile.seed(functools.partial(_request, host, port), n, prefix))
+        except Exception as exc:  # the profile's own words for what went wrong
+            errors.append("seed on port %d: %s" % (port, exc))
     return {"items": items, "errors": errors}
 
 
 def check(args: dict[str, Any]) -> dict[str, Any]:
+    """Read each seeded record back through the profile's check()."""
     host, port = args["host"], args["ports"][0]
+    profile = _profile(args)
     missing, changed = [], []
     for item in args["items"]:
-        status, body = _request(host, port, "GET", "/v1/items/%s" % item["id"])
-        if status != 200:
-            missing.append("%s: %d" % (item["id"], status))
-        elif json.loads(body)["item"]["value"] != item["value"]:
+        why = profile.check(functools.partial(_request, host, port), item)
+        if why == "changed":
             changed.append(item["id"])
+        elif why is not None:
+            missing.append(why)
     return {"checked": len(args["items"]), "missing": missing, "changed": changed}
 
 
@@ -120,21 +142,24 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
     # How long past the run a refused request keeps being retried (the new
     # process of a restart is expected well within this).
     retry_window = float(args.get("refused_retry_s", 30))
+    profile = _profile(args)
+    health = args.get("health", "/healthcheck")
+
+    def one(port: int, n: int, i: int) -> tuple[int, bytes]:
+        request = functools.partial(_request, host, port)
+        if profile is not None and hasattr(profile, "steady"):
+            return profile.steady(request, n, i, prefix)  # type: ignore[no-any-return]
+        return request("GET", health)
 
     def worker(n: int) -> None:
         i = 0
         while time.monotonic() < stop_at:
             i += 1
             port = ports[(n + i) % len(ports)]
-            write = i % 4 == 0
             started = time.monotonic()
             while True:
                 try:
-                    if write:
-                        status, body = _request(host, port, "POST", "/v1/items",
-                                                {"item": {"name": "%s-%d-%d" % (prefix, n, i), "value": i}})
-                    else:
-                        status, body = _request(host, port, "GET", "/v1/items?limit=5")
+                    status, body = one(port, n, i)
                     outcome = "ok" if 200 <= status < 300 else "HTTP %d %s" % (status, body[:120])
                 except OSError as exc:
                     if _refused(exc) and time.monotonic() < stop_at + retry_window:
@@ -154,8 +179,8 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
                     totals["failed"] += 1
                     if len(samples) < 10:
                         now = time.time()
-                        samples.append("%s %s.%03d (started %.3f s earlier) port %d: %s" % (
-                            "POST" if write else "GET", time.strftime("%H:%M:%S", time.gmtime(now)),
+                        samples.append("request %d %s.%03d (started %.3f s earlier) port %d: %s" % (
+                            i, time.strftime("%H:%M:%S", time.gmtime(now)),
                             int(now * 1000) % 1000, time.monotonic() - started, port, outcome))
 
     pool = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(threads)]

@@ -1,10 +1,11 @@
--- wrk script of the ops load scenario: a mix of reads and writes of apollo's
+-- apollo's wrk script for the ops load scenario (ops-profile/apollo.py): a mix of reads and writes of apollo's
 -- real resource (/v1/items), so the load exercises routing, JSON, SQLite
 -- reads and SQLite writes, not only a cheap health check.
 --   per 10 requests: 1 POST (a new, uniquely named item), 1 PATCH of a seeded
 --   item, 1 list (GET /v1/items?limit=20), 7 GETs of seeded items.
 -- Arguments after "--": a run token (keeps names unique across runs and
--- ports), then the ids of the seeded items.
+-- ports), then the ids of the seeded items. The toolkit appends its done()
+-- (phoenix_rpm/ops/report.lua), which prints the figures it parses.
 local token = "run"
 local ids = {}
 local counter = 0
@@ -38,14 +39,4 @@ function request()
     return wrk.format("GET", "/v1/items?limit=20")
   end
   return wrk.format("GET", "/v1/items/" .. id)
-end
-
--- One machine-readable line; the scenario parses it (wrk's own text is for humans).
-function done(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    'WRKJSON {"requests": %d, "duration_us": %d, "connect": %d, "read": %d, "write": %d, ' ..
-    '"status": %d, "timeout": %d, "p50_us": %d, "p90_us": %d, "p99_us": %d, "max_us": %d}\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
-    latency:percentile(50.0), latency:percentile(90.0), latency:percentile(99.0), latency.max))
 end

@@ -1,0 +1,77 @@
+"""The in-box programs (phoenix_rpm.inbox) run as files, here against local
+processes and files; in a booted box through tests/verify and tests/ops."""
+from __future__ import annotations
+
+import http.server
+import json
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from phoenix_rpm import inbox
+
+
+def test_every_program_is_a_file_of_the_package():
+    for name in inbox.PROGRAMS:
+        assert inbox.path(name).is_file(), name
+    with pytest.raises(ValueError, match="no in-box program"):
+        inbox.path("../verify")
+
+
+def test_ports_lists_the_ports_of_an_option(tmp_path: Path):
+    conf = tmp_path / "svc.conf"
+    conf.write_text("[DEFAULT]\nport = 8780, 8781\n[api]\nport = 9000\n")
+    for section, want in (("DEFAULT", [8780, 8781]), ("api", [9000])):
+        out = subprocess.run([sys.executable, str(inbox.path("ports")), str(conf), section, "port"],
+                             capture_output=True, text=True, check=True).stdout
+        assert json.loads(out) == want, (section, out)
+
+
+class _Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        self.send_response(200 if self.path == "/healthcheck" else 404)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def _systemctl(tmp_path: Path, state: str) -> dict[str, str]:
+    """A PATH whose systemctl reports every unit in ``state`` (ActiveState/SubState)."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    fake = bindir / "systemctl"
+    active, sub = state.split("/")
+    fake.write_text(f"#!/bin/sh\nprintf 'ActiveState={active}\\nSubState={sub}\\n'\n")
+    fake.chmod(0o755)
+    return {"PATH": f"{bindir}:/usr/bin:/bin"}
+
+
+def test_ready_probe_waits_for_units_and_ports(tmp_path: Path):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Ok)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        port = server.server_address[1]
+        conf = tmp_path / "svc.conf"
+        conf.write_text(f"[DEFAULT]\nbind_host = 127.0.0.1\nport = {port}\n")
+        h = {"config_file": str(conf), "section": "DEFAULT", "host_option": "bind_host",
+             "port_option": "port", "healthcheck": "/healthcheck"}
+        probe = [sys.executable, str(inbox.path("ready_probe"))]
+        plan = {"http": [h], "units": ["svc.service"]}
+        ready = subprocess.run([*probe, json.dumps(plan), "5"], capture_output=True, text=True,
+                               env=_systemctl(tmp_path, "active/running"))
+        assert ready.returncode == 0 and ready.stdout.strip() == "ready", ready.stdout + ready.stderr
+        failed = subprocess.run([*probe, json.dumps(plan), "30"], capture_output=True, text=True, timeout=10,
+                                env=_systemctl(tmp_path, "failed/failed"))
+        assert failed.returncode == 1, "a failed unit ends the wait at once: " + failed.stdout
+        h["healthcheck"] = "/nothing-here"
+        late = subprocess.run([*probe, json.dumps(plan), "1"], capture_output=True, text=True,
+                              env=_systemctl(tmp_path, "active/running"))
+        assert late.returncode == 1 and f"127.0.0.1:{port}/nothing-here" in late.stdout, late.stdout
+    finally:
+        server.shutdown()
+        server.server_close()

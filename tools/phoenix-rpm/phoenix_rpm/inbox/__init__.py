@@ -1,0 +1,42 @@
+"""Programs that run inside the box, shipped as real files of the toolkit.
+
+Each module here is a stand-alone script for the box's own ``python3``
+(stdlib only, no toolkit import): :func:`run` copies it into the box and
+runs it there, so the programs are linted, type-checked and tested like the
+rest of the toolkit (tests run them on the host against local processes)
+instead of living in string constants.
+
+``ports.py``        the ports a config file's option lists (ops target);
+``kill_worker.py``  kill -9 of the busiest worker, time its respawn (ops);
+``ready_probe.py``  wait until every unit is active and answers (verify).
+"""
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+# Inside the box: not under /tmp or /run (the box mounts its own tmpfs there,
+# hiding what is copied in from outside; phoenix_rpm.box.boot.copy_in).
+BOX_DIR = "/var/tmp/phoenix-rpm"
+PROGRAMS = ("ports", "kill_worker", "ready_probe")
+
+
+def path(name: str) -> Path:
+    """The host file of one in-box program."""
+    if name not in PROGRAMS:
+        raise ValueError(f"no in-box program {name!r}; one of {', '.join(PROGRAMS)}")
+    return HERE / f"{name}.py"
+
+
+def run(box: Any, name: str, *args: str, timeout: float | None = 60) -> subprocess.CompletedProcess[str]:
+    """Copy program ``name`` into the box and run it there as root with ``args``.
+
+    Copied on every call (a few kB): a box is fresh per verification and the
+    copy is what makes the box run exactly the file the toolkit ships.
+    """
+    box.copy_in(path(name), f"{BOX_DIR}/")
+    result: subprocess.CompletedProcess[str] = box.exec(["python3", f"{BOX_DIR}/{name}.py", *args],
+                                                        check=False, timeout=timeout)
+    return result
