@@ -13,7 +13,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from phoenix_rpm import reproducible, rpmbuild, runner, sources
-from phoenix_rpm.errors import UserError
+from phoenix_rpm.errors import CommandFailed, UserError
 
 STATE_FILE = ".phoenix-build.json"
 BOXES = ("nspawn", "host")
@@ -249,9 +248,12 @@ def _expand(filename: str, inp: BuildInputs) -> str:
 
 def project_files(project_dir: Path) -> list[Path]:
     """The files a pbr sdist can draw from: git's tracked files, else every file."""
-    proc = subprocess.run(["git", "ls-files", "-z"], cwd=project_dir, capture_output=True)
-    if proc.returncode == 0 and proc.stdout:
-        names = sorted(n for n in proc.stdout.decode().split("\0") if n)
+    try:
+        proc = runner.run(["git", "ls-files", "-z"], cwd=project_dir, capture=True, check=False)
+    except CommandFailed:  # no git on this host: every file
+        proc = None
+    if proc is not None and proc.returncode == 0 and proc.stdout:
+        names = sorted(n for n in proc.stdout.split("\0") if n)
         return [project_dir / n for n in names]
     out = []
     for dirpath, dirnames, filenames in os.walk(project_dir):
@@ -264,7 +266,7 @@ def project_files(project_dir: Path) -> list[Path]:
 def box_key(box: str) -> str:
     """Identity of the build environment: the box's cache key, or the host's rpmbuild."""
     if box == "host":
-        proc = subprocess.run(["rpmbuild", "--version"], capture_output=True, text=True)
+        proc = runner.run(["rpmbuild", "--version"], capture=True, check=False)
         return "host:" + proc.stdout.strip()
     try:
         from phoenix_rpm.box.root import box_key as root_key

@@ -12,12 +12,12 @@ import os
 import re
 import shlex
 import stat
-import subprocess
 import threading
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from phoenix_rpm.errors import UserError
+from phoenix_rpm import runner
+from phoenix_rpm.errors import CommandFailed, UserError
 from phoenix_rpm.model import DataFile, Requirement
 
 # Characters rpm's %files would treat as a glob, or that cannot be quoted in a
@@ -408,8 +408,8 @@ def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -
 
 def _in_git(project_dir: Path) -> bool:
     try:
-        proc = subprocess.run(["git", "rev-parse", "--git-dir"], cwd=project_dir, capture_output=True, text=True)
-    except FileNotFoundError:
+        proc = runner.run(["git", "rev-parse", "--git-dir"], cwd=project_dir, capture=True, check=False)
+    except CommandFailed:  # no git on this host
         return False
     return proc.returncode == 0
 
@@ -420,8 +420,8 @@ def last_commit_epoch(project_dir: Path) -> int | None:
     if sde and sde.isdigit():
         return int(sde)
     try:
-        proc = subprocess.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture_output=True, text=True)
-    except FileNotFoundError:
+        proc = runner.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture=True, check=False)
+    except CommandFailed:  # no git on this host
         return None
     out = proc.stdout.strip()
     return int(out) if proc.returncode == 0 and out.isdigit() else None

@@ -163,6 +163,7 @@ class Prelint:
         self._digest = ""
         self._proc: subprocess.Popen[str] | None = None
         self._standby: subprocess.Popen[str] | None = None
+        self._running = contextlib.ExitStack()   # both rpmlints, stopped by close()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
     def __enter__(self) -> "Prelint":
@@ -183,21 +184,19 @@ class Prelint:
         shutil.copyfile(srpm, copy)
         self._spec, self._digest = spec, reproducible.file_sha256(copy)
         argv = rpmlint_argv([spec, copy], rpmlintrc_files(self.project_dir, name))
-        if runner.VERBOSE:
-            runner.log("+ (while the RPM builds) " + " ".join(argv))
-        env = {**os.environ, **rpmlint_env()}
-        self._proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-                                      stdin=subprocess.DEVNULL, env=env)
+        env = rpmlint_env()
+        self._proc = self._running.enter_context(
+            runner.spawn(argv, stderr=subprocess.STDOUT, env=env, note="(while the RPM builds)"))
         command = rpmlint_command()
         if command[-1:] == [str(RPMLINT_MAIN)]:
-            self._standby = subprocess.Popen([*command, "--standby"], stdin=subprocess.PIPE,
-                                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+            self._standby = self._running.enter_context(
+                runner.spawn([*command, "--standby"], stdin=subprocess.PIPE, stderr=subprocess.STDOUT, env=env))
 
     def take(self, spec: Path, srpm: Path) -> LintReport | None:
         """The report on exactly these files, or None (not started, other files, failed)."""
         if self._proc is None or spec != self._spec or reproducible.file_sha256(srpm) != self._digest:
             return None
-        output, _ = self._proc.communicate()
+        output, _ = runner.finish(self._proc, check=False)
         self._proc = None
         try:
             return report_of(output, [spec, srpm])
@@ -210,17 +209,12 @@ class Prelint:
         if standby is None:
             return run_rpmlint(rpms, rcfiles)
         argv = rpmlint_argv(rpms, rcfiles)
-        if runner.VERBOSE:
-            runner.log("+ (rpmlint on standby) " + " ".join(argv))
-        output, _ = standby.communicate(json.dumps(argv[len(rpmlint_command()):]) + "\n")
+        runner.echo(argv, note="(rpmlint on standby)")
+        output, _ = runner.finish(standby, input=json.dumps(argv[len(rpmlint_command()):]) + "\n", check=False)
         return report_of(output, rpms)
 
     def close(self) -> None:
-        for proc in (self._proc, self._standby):
-            if proc is not None:
-                with contextlib.suppress(OSError):
-                    proc.kill()
-                proc.wait()
+        self._running.close()   # kills and reaps what still runs
         self._proc = self._standby = None
         if self._tmp is not None:
             self._tmp.cleanup()

@@ -11,10 +11,12 @@ import gzip
 import hashlib
 import io
 import os
-import subprocess
 import tarfile
 from pathlib import Path
 from typing import Iterable
+
+from phoenix_rpm import runner
+from phoenix_rpm.errors import CommandFailed
 
 # Directories that are outputs or environments, never inputs of a build.
 _NOT_INPUTS = {".git", ".venv", "dist", "build", ".eggs", "__pycache__", ".pytest_cache", ".tox"}
@@ -34,11 +36,8 @@ def source_date_epoch(project_dir: Path) -> int:
     if env and env.isdigit():
         return int(env)
     try:
-        out = subprocess.run(
-            ["git", "log", "-1", "--format=%ct"], cwd=project_dir, text=True,
-            capture_output=True, check=False,
-        )
-    except FileNotFoundError:
+        out = runner.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture=True, check=False)
+    except CommandFailed:  # no git on this host
         out = None
     if out is not None and out.returncode == 0 and out.stdout.strip().isdigit():
         return int(out.stdout.strip())

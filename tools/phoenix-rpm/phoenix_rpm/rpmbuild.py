@@ -11,12 +11,11 @@ import fcntl
 import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Iterator
 
 from phoenix_rpm import cachedirs, reproducible, runner
-from phoenix_rpm.errors import UserError
+from phoenix_rpm.errors import CommandFailed, UserError
 
 SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
 
@@ -101,7 +100,10 @@ def host_has_rpmdb_of_system() -> bool:
     there must skip the BuildRequires check; a box makes its base system known
     to rpm and needs no such shortcut.
     """
-    proc = subprocess.run(["rpm", "-q", "--whatprovides", "/bin/sh"], capture_output=True, text=True)
+    try:
+        proc = runner.run(["rpm", "-q", "--whatprovides", "/bin/sh"], capture=True, check=False)
+    except CommandFailed:  # no rpm at all: no rpmdb either
+        return False
     return proc.returncode == 0
 
 

@@ -12,6 +12,7 @@ negative tests drive the same steps in other orders.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import re
@@ -25,7 +26,7 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
 from phoenix_rpm import backing, boxprobes, inbox, runner, tracebacks
-from phoenix_rpm.errors import CheckFailed, UserError
+from phoenix_rpm.errors import CheckFailed, CommandFailed, UserError
 from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, read_rpm
 from phoenix_rpm.verify_profile import VerifyProfile
 
@@ -245,8 +246,9 @@ def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[st
     try:
         proc = runner.run(argv, cwd=SUITE_DIR, check=False, capture=True, timeout=600)
     finally:
-        subprocess.run(["ssh", "-F", str(ssh_config), "-O", "exit", box.ssh_host],
-                       capture_output=True, timeout=10, check=False)
+        with contextlib.suppress(CommandFailed):  # the master may already be gone
+            runner.run(["ssh", "-F", str(ssh_config), "-O", "exit", box.ssh_host], capture=True, timeout=10,
+                       check=False)
         shutil.rmtree(control_dir, ignore_errors=True)
     output = (proc.stdout or "") + (proc.stderr or "")
     result = SuiteResult(returncode=proc.returncode, junit=junit, output=output)

@@ -112,7 +112,7 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
     """
     started = time.monotonic()
     boot_timeout = BOOT_TIMEOUT if boot_timeout is None else boot_timeout
-    with leased_overlay(root, name=name) as lease:
+    with leased_overlay(root, name=name) as lease, contextlib.ExitStack() as running:
         merged = Path(lease.overlay or "")
         workdir = Path(lease.workdir)
         with runner.stage(f"boot box {lease.name}"):
@@ -127,7 +127,10 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
                 ssh.write_config(Path(ssh_config_path), cfg_text)
                 cfg = Path(ssh_config_path)
             console = workdir / "console.log"
-            proc = nspawn.start_boot(merged, machine=lease.name, netns_path=pair.box_ns_path, console_log=console)
+            # Stopped by _stop however the block ends (the explicit calls below
+            # only order it before reading the console log).
+            proc = running.enter_context(nspawn.start_boot(merged, machine=lease.name, netns_path=pair.box_ns_path,
+                                                           console_log=console, stop=_stop))
             lease.nspawn_pid = proc.pid
             lease.save()
             try:

@@ -16,7 +16,7 @@ import signal
 import subprocess
 import time
 from pathlib import Path
-from typing import Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import CheckFailed, UserError
@@ -182,18 +182,20 @@ def boot_argv(root: Path, *, machine: str, netns_path: Path) -> list[str]:
     ]
 
 
-def start_boot(root: Path, *, machine: str, netns_path: Path, console_log: Path) -> subprocess.Popen[bytes]:
-    """Start the booting container in the background, in its own session.
+@contextlib.contextmanager
+def start_boot(root: Path, *, machine: str, netns_path: Path, console_log: Path,
+               stop: Callable[[subprocess.Popen[bytes]], None]) -> Iterator[subprocess.Popen[bytes]]:
+    """Start the booting container in the background, in its own session;
+    ``stop`` takes it down when the block ends, however it ends.
 
     Own session: a Ctrl-C in the terminal reaches only the toolkit, whose
     teardown then stops the box, instead of racing it with nspawn's own exit.
     """
     argv = boot_argv(root, machine=machine, netns_path=netns_path)
-    if runner.VERBOSE:
-        runner.log("+ " + " ".join(argv) + f" >{console_log} 2>&1 &")
-    with open(console_log, "wb") as out:
-        return subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+    with open(console_log, "wb") as out, runner.spawn(argv, stdout=out, stderr=subprocess.STDOUT, text=False,
+                                                      new_session=True, stop=stop,
+                                                      note=f"(console to {console_log})") as proc:
+        yield proc
 
 
 def find_leader(nspawn_pid: int) -> int | None:

@@ -20,8 +20,8 @@ def judge_load(f: dict[str, Any]) -> list[str]:
 
 
 def load(target: Target) -> ScenarioResult:
-    procs = run_wrk(target, target.load_seconds)
-    f = merge_wrk(collect_wrk(procs, timeout=target.load_seconds + 60))
+    with run_wrk(target, target.load_seconds) as procs:
+        f = merge_wrk(collect_wrk(procs, timeout=target.load_seconds + 60))
     f["connections"] = CONNECTIONS
     f["ports"] = target.ports
     target.memory_after_load = memory(target)

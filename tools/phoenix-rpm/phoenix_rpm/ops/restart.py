@@ -3,11 +3,11 @@ connections; no accepted request may fail (refused connects are retried)."""
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import time
 from typing import Any
 
+from phoenix_rpm import runner
 from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops.target import CLIENT, ScenarioResult, Target
 
@@ -30,13 +30,13 @@ def judge_restart(f: dict[str, Any]) -> list[str]:
 def restart(target: Target, seconds: float = 10.0, restart_after: float = 3.0) -> ScenarioResult:
     args = target.client_args({"threads": 16, "duration": seconds})
     argv = target.box.host_argv([sys.executable, str(CLIENT), "steady", json.dumps(args)])
-    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(restart_after)
-    old_pid = target.main_pid()
-    started = time.monotonic()
-    target.sh(f"systemctl restart {target.unit}", timeout=120)
-    took = time.monotonic() - started
-    out, err = proc.communicate(timeout=seconds + 90)
+    with runner.spawn(argv) as proc:
+        time.sleep(restart_after)
+        old_pid = target.main_pid()
+        started = time.monotonic()
+        target.sh(f"systemctl restart {target.unit}", timeout=120)
+        took = time.monotonic() - started
+        out, err = runner.finish(proc, timeout=seconds + 90, check=False)
     if proc.returncode != 0:
         raise CheckFailed(f"restart: the ops client failed (exit {proc.returncode}): {err.strip()[-2000:]}")
     f = json.loads(out)

@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
-from phoenix_rpm import inbox
+from phoenix_rpm import inbox, runner
 from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops.profile import Profile
 from phoenix_rpm.ops.profile import default as default_profile
@@ -95,8 +94,8 @@ class Target:
 
     def client(self, mode: str, args: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
         argv = self.client_argv(mode)
-        proc = subprocess.run(argv, input=json.dumps(self.client_args(args)),
-                              capture_output=True, text=True, timeout=timeout)
+        proc = runner.run(argv, input=json.dumps(self.client_args(args)), capture=True, check=False,
+                          timeout=timeout)
         if proc.returncode != 0:
             raise CheckFailed(f"ops client {mode} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
         return json.loads(proc.stdout)

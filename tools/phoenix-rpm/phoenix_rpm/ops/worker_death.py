@@ -29,10 +29,10 @@ def judge_worker_death(f: dict[str, Any]) -> list[str]:
 
 
 def worker_death(target: Target, seconds: float = 12.0, kill_after: float = 4.0) -> ScenarioResult:
-    procs = run_wrk(target, seconds)
-    time.sleep(kill_after)
-    f = target.program("kill_worker", str(target.main_pid()), ",".join(map(str, target.ports)))
-    load_f = merge_wrk(collect_wrk(procs, timeout=seconds + 60))
+    with run_wrk(target, seconds) as procs:
+        time.sleep(kill_after)
+        f = target.program("kill_worker", str(target.main_pid()), ",".join(map(str, target.ports)))
+        load_f = merge_wrk(collect_wrk(procs, timeout=seconds + 60))
     f["failed"] = load_f["errors"] + load_f["non_2xx"]
     f["requests"] = load_f["requests"]
     respawn = "never" if f["respawn_s"] is None else f"in {f['respawn_s'] * 1000:.0f} ms"

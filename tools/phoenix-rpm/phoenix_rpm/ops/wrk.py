@@ -7,6 +7,7 @@ figures that :func:`collect_wrk` parses.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
@@ -14,8 +15,9 @@ import subprocess
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
+from phoenix_rpm import runner
 from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops.target import Target
 
@@ -45,8 +47,10 @@ def script_for(request_script: Path) -> Path:
 _WRK_LINE = re.compile(r"^WRKJSON (\{.*\})$", re.M)
 
 
-def run_wrk(target: Target, seconds: float, connections: int = CONNECTIONS) -> list[subprocess.Popen[str]]:
-    """Start one wrk per port (connections split between them), mixing reads and writes."""
+@contextlib.contextmanager
+def run_wrk(target: Target, seconds: float, connections: int = CONNECTIONS) -> Iterator[list[subprocess.Popen[str]]]:
+    """Start one wrk per port (connections split between them), mixing reads
+    and writes; a wrk still running when the block ends is stopped."""
     if not target.seeded:
         seeded = target.client("seed", {"count": SEED_ITEMS if target.profile.seeds else 0,
                                         "prefix": f"ops-{uuid.uuid4().hex[:8]}"})
@@ -58,19 +62,20 @@ def run_wrk(target: Target, seconds: float, connections: int = CONNECTIONS) -> l
     ids = [item["id"] for item in target.seeded] if target.profile.seeds else [target.profile.health]
     script = script_for(target.profile.wrk_script)
     per_port = max(1, connections // len(target.ports))
-    procs = []
-    for port in target.ports:
-        token = f"{uuid.uuid4().hex[:8]}p{port}"
-        argv = target.box.host_argv(["wrk", "-t1", f"-c{per_port}", f"-d{int(seconds)}s", "--timeout", "10s",
-                                     "-s", str(script), f"http://{target.host}:{port}", "--", token, *ids])
-        procs.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
-    return procs
+    with contextlib.ExitStack() as running:
+        procs = []
+        for port in target.ports:
+            token = f"{uuid.uuid4().hex[:8]}p{port}"
+            argv = target.box.host_argv(["wrk", "-t1", f"-c{per_port}", f"-d{int(seconds)}s", "--timeout", "10s",
+                                         "-s", str(script), f"http://{target.host}:{port}", "--", token, *ids])
+            procs.append(running.enter_context(runner.spawn(argv)))
+        yield procs
 
 
 def collect_wrk(procs: list[subprocess.Popen[str]], timeout: float) -> list[dict[str, Any]]:
     results = []
     for proc in procs:
-        out, err = proc.communicate(timeout=timeout)
+        out, err = runner.finish(proc, timeout=timeout, check=False)
         match = _WRK_LINE.search(out)
         if proc.returncode != 0 or not match:
             raise CheckFailed(f"wrk failed (exit {proc.returncode}): {(out + err).strip()[-2000:]}")
