@@ -1,4 +1,4 @@
-"""Versioned objects that cross the message bus (DESIGN.md section 3:
+"""Versioned objects that cross the message bus (docs/framework.md, "Start-up path":
 ``objects.register_all()`` runs in every entry point before the server).
 
 An ``Item`` travels as an oslo.versionedobjects primitive (name, version,

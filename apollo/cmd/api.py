@@ -1,5 +1,5 @@
 """apollo-api: the HTTP service."""
-# Eventlet first, before anything else is imported (DESIGN.md section 3).
+# Eventlet first, before anything else is imported (docs/framework.md, "Start-up path").
 from phoenix.common import patching  # noqa: E402  (imports nothing but stdlib)
 
 patching.defer_sighup()  # a reload asked for during start-up waits for it

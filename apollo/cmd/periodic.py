@@ -1,5 +1,5 @@
 """apollo-periodic: the non-HTTP service that expires items and writes snapshots."""
-# Eventlet first, before anything else is imported (DESIGN.md section 3).
+# Eventlet first, before anything else is imported (docs/framework.md, "Start-up path").
 from phoenix.common import patching  # noqa: E402
 
 patching.defer_sighup()  # a reload asked for during start-up waits for it

@@ -1,4 +1,4 @@
-"""Options every phoenix service has, by the names DESIGN.md section 8 fixes.
+"""Options every phoenix service has, by the names docs/framework.md ("Options") fixes.
 
 Options are registered next to the code that reads them in spirit, but listed
 here once so the sample config generator and ``configure()`` see one list.

@@ -1,6 +1,6 @@
 """The eventlet server of a phoenix service: ``run()`` is what ``main()`` calls.
 
-It mirrors the start-up path of DESIGN.md section 3: find the development
+It mirrors the start-up path of docs/framework.md ("Start-up path"): find the development
 config, ``common.configure()``, ``wsgi.find_paste_config()``, build services
 from the worker counts, ``common.setup_backends()``, ``serve()``.
 """

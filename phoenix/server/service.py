@@ -408,7 +408,7 @@ class PeriodicService:
     """A non-HTTP service: a manager's periodic tasks, run in a loop.
 
     The manager has ``run_periodic_tasks() -> float`` returning the seconds to
-    idle before the next run (DESIGN.md section 3: ``run(manager=...)``).
+    idle before the next run (docs/framework.md, "Start-up path": ``run(manager=...)``).
     """
 
     kind = 'periodic'

@@ -1,4 +1,4 @@
-"""``tools/build-rpm``: the command-line contract of DESIGN.md section 7.
+"""``tools/build-rpm``: the command-line contract of docs/architecture.md.
 
 Parses arguments, runs the stages in order and turns every ToolkitError into
 one line on stderr and its exit status (0 ok, 1 a check failed, 2 bad input).

@@ -1,7 +1,7 @@
 """The toolkit's exceptions, and the exit status each one maps to.
 
 One base class so the CLI can catch every expected failure in one place and
-print one line instead of a traceback (DESIGN.md section 7: exit 1 for a failed
+print one line instead of a traceback (docs/architecture.md, "The command-line contract": exit 1 for a failed
 check, 2 for bad input or usage).
 """
 from __future__ import annotations

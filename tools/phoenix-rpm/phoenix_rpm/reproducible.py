@@ -3,7 +3,7 @@
 rpm stamps a package with the build time, the build host and the mtime of
 every file; gzip and tar stamp their own times and owners. Each of those is
 pinned here to one value derived from the commit (``SOURCE_DATE_EPOCH``), so
-that the same commit always gives the same bytes (DESIGN.md section 4).
+that the same commit always gives the same bytes (docs/build.md, "Reproducible").
 """
 from __future__ import annotations
 

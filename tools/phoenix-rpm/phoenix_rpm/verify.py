@@ -1,6 +1,6 @@
 """The verify stage: install the RPM in a freshly booted box and test it running.
 
-The proof no other packaging step gives (DESIGN.md sections 5 and 7): on a
+The proof no other packaging step gives (docs/verify.md): on a
 clean system, exactly ``rpm -ivh <rpm>`` (no ``--nodeps``) installs the
 package, ``systemctl enable --now`` starts every service unit it ships, and
 the testinfra suite in phoenix_rpm/infra, run over ssh against the box, finds each

@@ -1,6 +1,6 @@
 """systemd-nspawn: run one command in a root, or boot it with systemd as PID 1.
 
-Host facts that shape the flags (DESIGN.md section 5): systemd is not PID 1
+Host facts that shape the flags (docs/box.md, "How booting works"): systemd is not PID 1
 on this host, so nspawn must neither register with machined
 (``--register=no``) nor ask systemd for a scope (``--keep-unit``). The box
 gets no copy of the host's resolv.conf or timezone and no journal link, so

@@ -4,7 +4,7 @@
 then verify.py opens the box with ``booted()`` below instead of the nspawn
 one and runs the same phases (``rpm -ivh``, ``systemctl enable --now``, the
 testinfra suite over ``vagrant ssh-config``). On this offline machine that
-means (DESIGN.md section 5):
+means (docs/vagrant.md):
 
 * host packages from ``PHOENIX_VAGRANT_APT_PACKAGES`` (tools/lib-env.sh),
   installed on first use only;

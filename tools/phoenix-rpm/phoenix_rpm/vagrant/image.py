@@ -242,7 +242,7 @@ def _configure(tree: Path) -> None:
         path.write_text(text)
 
 
-# Software emulation makes every boot second count (DESIGN.md section 5: TCG).
+# Software emulation makes every boot second count (docs/vagrant.md: qemu TCG, no KVM).
 # The initramfs holds only what finds the root disk (ext4 is built into the
 # cloud kernel; virtio is not): a tiny initrd and no udev crawl over all modules.
 INITRAMFS_MODULES = ("virtio_pci", "virtio_blk", "virtio_net", "virtio_console")

@@ -1,6 +1,6 @@
 """A private, privileged libvirtd for vagrant-libvirt: unix socket only, no networks.
 
-Why hand-started (DESIGN.md section 5): systemd is not PID 1 on this host, so
+Why hand-started (docs/vagrant.md, "What --box vagrant does"): systemd is not PID 1 on this host, so
 ``libvirt-daemon-system``'s units cannot run, and its default NAT network
 (``virbr0``, 192.168.122.0/24) is exactly what the network rule forbids. We
 install only ``libvirt-daemon`` + ``libvirt-daemon-driver-qemu`` (no network
