@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from phoenix_rpm.box import root as root_mod
 
 REPO = Path(__file__).resolve().parents[2]
@@ -17,6 +19,7 @@ def box(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedPr
                           capture_output=True, text=True, env={**os.environ, **(env or {})}, timeout=600)
 
 
+@pytest.mark.unit
 def test_help_explains_the_subcommands() -> None:
     proc = subprocess.run([str(REPO / "tools/build-rpm"), "box", "--help"], capture_output=True, text=True,
                           timeout=900)
@@ -25,6 +28,7 @@ def test_help_explains_the_subcommands() -> None:
         assert word in proc.stdout
 
 
+@pytest.mark.unit
 def test_no_subcommand_is_a_usage_error() -> None:
     proc = box()
     assert proc.returncode == 2
@@ -41,6 +45,7 @@ def test_create_prints_the_cached_root_and_list_shows_it(box_root: Path) -> None
     assert "[current]" in line and " MB" in line
 
 
+@pytest.mark.unit
 def test_rm_removes_a_cached_root_by_key_prefix(tmp_path: Path) -> None:
     fake = tmp_path / "0123456789abcdef"
     (fake / "root/usr").mkdir(parents=True)
@@ -64,6 +69,7 @@ def test_rm_leftovers_and_run(box_root: Path) -> None:
     assert ran.stdout.split() == ["phoenix-box-base-1-1.noarch", "1"]
 
 
+@pytest.mark.unit
 def test_a_root_in_use_is_not_removed(tmp_path: Path) -> None:
     from phoenix_rpm.box import lease, throwaway
 

@@ -9,6 +9,9 @@ import pytest
 
 from phoenix_rpm.box import provides
 
+# Fakes, no box: the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 STATUS = """\
 Package: python3
 Status: install ok installed

@@ -9,6 +9,9 @@ import pytest
 
 from phoenix_rpm.box import root as root_mod
 
+# A fake tree maker, no box: the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def fake_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:

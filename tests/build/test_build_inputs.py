@@ -11,6 +11,9 @@ from phoenix_rpm.errors import UserError
 
 from hello_project import DATA, git_commit_all, hello_inputs
 
+# Bad inputs stop the build before any box: the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:

@@ -15,6 +15,7 @@ RPMLINTRCS = sorted([lint.DEFAULT_RPMLINTRC, *REPO.glob("rpm/*rpmlintrc"),
 
 
 @pytest.mark.parametrize("rcfile", RPMLINTRCS, ids=lambda p: str(p.relative_to(REPO)))
+@pytest.mark.unit
 def test_every_filter_has_a_comment_saying_why(rcfile: Path) -> None:
     """Each addFilter block is introduced by a comment (blocks end at blank lines)."""
     commented = False
@@ -33,11 +34,13 @@ def test_every_filter_has_a_comment_saying_why(rcfile: Path) -> None:
     assert filters > 0
 
 
+@pytest.mark.unit
 def test_the_repo_has_a_project_rpmlintrc() -> None:
     assert (REPO / "rpm" / "rpmlintrc") in RPMLINTRCS
     assert lint.project_rpmlintrc(REPO, "apollo") == REPO / "rpm" / "rpmlintrc"
 
 
+@pytest.mark.unit
 def test_summary_line_is_parsed() -> None:
     out = "x.x86_64: E: no-binary\n 2 packages and 1 specfiles checked; 3 errors, 14 warnings, 9 filtered, 3 badness; has taken 2.0 s \n"
     assert lint.parse_summary(out) == (3, 14)

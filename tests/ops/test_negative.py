@@ -27,6 +27,9 @@ from phoenix_rpm import inbox
 from phoenix_rpm.ops import badinput, client, scenarios
 from phoenix_rpm.ops.profile import load as load_profile
 
+# Local servers and processes only: the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 APOLLO = load_profile(ROOT)          # apollo's workload profile (ops-profile/apollo.py)
 MISSING = {"id": "00000000-0000-4000-8000-000000000000", "name": "x"}

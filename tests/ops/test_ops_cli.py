@@ -11,6 +11,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from phoenix_rpm.ops import SCENARIOS
 
 BUILD_RPM = Path(__file__).resolve().parents[2] / "tools" / "build-rpm"
@@ -30,6 +32,7 @@ def test_build_rpm_verify_ops_runs_every_scenario_and_writes_the_report(ops_vari
     assert all(r["ok"] and not r["problems"] for r in report), [r["problems"] for r in report]
 
 
+@pytest.mark.unit
 def test_ops_with_the_vagrant_box_is_refused_before_anything_is_built(tmp_path):
     """The scenarios need the nspawn box's network namespace: say so at once
     (exit 2, one line), not after a build and a VM boot."""

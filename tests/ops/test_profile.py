@@ -17,6 +17,9 @@ import pytest
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.ops import badinput, client, profile, scenarios
 
+# Local servers and files only: the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

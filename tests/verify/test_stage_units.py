@@ -19,6 +19,9 @@ from phoenix_rpm import verify
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.verify_plan import HttpCheck, VerifyPlan
 
+# No box (a tiny RPM built on the host): the quick tier (conftest.py).
+pytestmark = pytest.mark.unit
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
