@@ -1,10 +1,12 @@
-"""Test tiers: every test gets exactly one of the markers unit, box, vm, corpus.
+"""Test tiers: every test gets exactly one of the markers unit, process, box, vm, corpus.
 
 The tiers (registered in pyproject.toml, described in README "Tests"):
 
 * ``unit``: no box, no VM, no network beyond loopback; the whole tier runs in
-  under a minute (``tools/run-tests --quick``). Real local processes and
-  servers are fine (tests/process starts apollo on loopback).
+  about a minute (``tools/run-tests --quick``). Real local processes and
+  servers are fine when they are quick.
+* ``process``: the framework's real processes on loopback (tests/process:
+  start apollo, signal it, restart it under load); a minute or two.
 * ``box``: builds or boots a systemd-nspawn box (tests/box, tests/build,
   tests/verify, the booted ops scenarios).
 * ``vm``: boots a Vagrant VM (tests/vagrant).
@@ -22,9 +24,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent
-TIERS = ("unit", "box", "vm", "corpus")
+TIERS = ("unit", "process", "box", "vm", "corpus")
 # Folder (relative to the repository) -> tier of the tests in it without a marker.
 DEFAULT_TIERS = {
+    "tests/process": "process",
     "tests/box": "box",
     "tests/build": "box",
     "tests/verify": "box",

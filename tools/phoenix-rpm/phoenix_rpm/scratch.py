@@ -20,11 +20,12 @@ import tempfile
 from pathlib import Path
 from typing import Iterator
 
-from phoenix_rpm import runner
+from phoenix_rpm import cachedirs, runner
+from phoenix_rpm.box.lease import unmount
 
 # Below this much available memory the build stays on disk.
 MIN_AVAILABLE_KB = 1 << 20
-BASE = Path("/var/tmp/phoenix-scratch")
+BASE = cachedirs.BUILD_SCRATCH
 
 
 def enabled() -> bool:
@@ -61,8 +62,6 @@ def tmpfs() -> Iterator[Path | None]:
     try:
         yield path
     finally:
-        from phoenix_rpm.box.lease import unmount
-
         unmount(path)
         with contextlib.suppress(OSError):
             path.rmdir()

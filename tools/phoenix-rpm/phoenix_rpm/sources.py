@@ -83,10 +83,7 @@ def _rename_top_dir(src: Path, dst: Path, top: str, epoch: int) -> None:
 
 def wheel_cache_root() -> Path:
     """Downloads are cached system-wide, per user when /var/cache is not writable."""
-    override = os.environ.get("PHOENIX_WHEEL_CACHE")
-    if override:
-        return Path(override)
-    return cachedirs.cache_dir("wheels")
+    return cachedirs.cache_dir("wheels", env="PHOENIX_WHEEL_CACHE")
 
 
 def requirement_lines(lines: Iterable[str]) -> list[str]:

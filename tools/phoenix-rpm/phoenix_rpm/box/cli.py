@@ -7,12 +7,16 @@ The box is the clean Debian 12 root every build and verification runs in
 from __future__ import annotations
 
 import argparse
+import json
+import statistics
 import sys
 import time
 from pathlib import Path
 from typing import Sequence
 
 from phoenix_rpm import runner
+from phoenix_rpm.box import booted, ensure_root, lease, root, run_in, throwaway
+from phoenix_rpm.box.overlay import leased_overlay
 from phoenix_rpm.errors import UserError, report_errors
 
 DESCRIPTION = """\
@@ -84,15 +88,11 @@ def main(argv: Sequence[str]) -> int:
 
 
 def cmd_create(args: argparse.Namespace) -> int:
-    from phoenix_rpm.box.root import ensure_root
-
     print(ensure_root(refresh=args.refresh))
     return 0
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from phoenix_rpm.box import lease, root
-
     roots = root.list_roots()
     print(f"cached roots in {root.cache_dir()}:")
     if not roots:
@@ -116,8 +116,6 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    from phoenix_rpm.box import lease, root
-
     if args.kept:
         if args.key or args.all or args.leftovers:
             raise UserError("box rm: --kept NAME takes no KEY, --all or --leftovers")
@@ -139,8 +137,6 @@ def cmd_rm(args: argparse.Namespace) -> int:
 
 
 def cmd_boot(args: argparse.Namespace) -> int:
-    from phoenix_rpm.box import booted, ensure_root
-
     with booted(ensure_root(), name=args.name, ssh_config_path=args.ssh_config) as box:
         print(f"box {box.name} is up at {box.address}; its root is {box.root}")
         print(f"  ssh:  ssh -F {box.ssh_config} {box.ssh_host}")
@@ -155,8 +151,6 @@ def cmd_boot(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from phoenix_rpm.box import ensure_root, run_in, throwaway
-
     command = list(args.argv)
     if command[:1] == ["--"]:
         command = command[1:]
@@ -171,12 +165,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_bench(args: argparse.Namespace) -> int:
     """Median and max of each step over --rounds runs, as a Markdown table."""
-    import json
-    import statistics
-
-    from phoenix_rpm.box import booted, ensure_root, run_in, throwaway
-    from phoenix_rpm.box.overlay import leased_overlay
-
     if args.rounds < 1:
         raise UserError("box bench: --rounds must be at least 1")
     root = ensure_root()

@@ -24,18 +24,21 @@ import time
 from pathlib import Path
 from typing import Iterator
 
-from phoenix_rpm import runner
+from phoenix_rpm import cachedirs, runner
+from phoenix_rpm.box import netns, nspawn
+from phoenix_rpm.errors import UserError
 
 PREFIX = "phx-"
 
 
 def state_dir() -> Path:
-    return Path(os.environ.get("PHOENIX_BOX_STATE", "/run/phoenix/boxes"))
+    """The leases' folder (cachedirs.box_leases)."""
+    return cachedirs.box_leases()
 
 
 def work_root() -> Path:
-    """Parent of the overlays' upper/work/merged dirs: /var/tmp, not /tmp (may be tmpfs, small)."""
-    return Path(os.environ.get("PHOENIX_BOX_WORK", "/var/tmp/phoenix"))
+    """Parent of the overlays' upper/work/merged dirs (cachedirs.box_work)."""
+    return cachedirs.box_work()
 
 
 def new_name() -> str:
@@ -76,12 +79,8 @@ class Lease:
             while (state_dir() / f"{name}.json").exists():   # 1 in 16 million, but cheap to rule out
                 name = new_name()
         if not name.startswith(PREFIX) or len(name) > 12 or not name[len(PREFIX):].replace("-", "").isalnum():
-            from phoenix_rpm.errors import UserError
-
             raise UserError(f"box name {name!r}: must start with {PREFIX!r}, be at most 12 characters, letters/digits")
         if (state_dir() / f"{name}.json").exists():
-            from phoenix_rpm.errors import UserError
-
             raise UserError(f"box {name} already exists (lease {state_dir() / (name + '.json')}); pick another name")
         pid = os.getpid()
         lease = cls(name=name, owner_pid=pid, owner_start=_start_time(pid),
@@ -160,17 +159,13 @@ class Lease:
         _kill_and_wait(victims)
 
     def _forget_machine(self) -> None:
-        from phoenix_rpm.box.nspawn import forget_machine
-
-        forget_machine(self.name)
+        nspawn.forget_machine(self.name)
 
     def _unmount(self) -> None:
         if self.overlay and os.path.ismount(self.overlay):
             unmount(Path(self.overlay))
 
     def _delete_netns(self) -> None:
-        from phoenix_rpm.box import netns
-
         for ns in self.netns:
             netns.delete(ns)
 
@@ -211,8 +206,6 @@ def load_leases() -> list[Lease]:
 
 def remove_kept(name: str) -> str:
     """Tear down a box kept by ``--keep-box`` (or any box whose owner is gone)."""
-    from phoenix_rpm.errors import UserError
-
     for lease in load_leases():
         if lease.name == name:
             if lease.owner_alive():
@@ -238,8 +231,6 @@ def cleanup_leftovers() -> list[str]:
             continue
         lease.teardown()
         removed.append(lease.name)
-    from phoenix_rpm.box import netns
-
     for ns in netns.list_names():
         base = ns[:-2] if ns.endswith("-p") else ns
         # Checked again just before deleting: a run starting right now writes

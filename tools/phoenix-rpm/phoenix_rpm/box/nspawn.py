@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
-from phoenix_rpm import runner
+from phoenix_rpm import cachedirs, runner
 from phoenix_rpm.errors import CheckFailed, UserError
 
 BOX_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -140,10 +140,8 @@ def nspawn_argv(
 
 def is_cached_root(root: Path) -> bool:
     """True for a finished cached root (its parent holds box.json), not one being made."""
-    from phoenix_rpm.box.root import cache_dir
-
     resolved = Path(root).resolve()
-    return (resolved.parent / "box.json").is_file() and resolved.parent.parent == cache_dir().resolve()
+    return (resolved.parent / "box.json").is_file() and resolved.parent.parent == cachedirs.box_roots().resolve()
 
 
 def forget_machine(machine: str) -> None:

@@ -15,6 +15,7 @@ from typing import Iterator
 
 from phoenix_rpm import runner
 from phoenix_rpm.box import lease as lease_mod
+from phoenix_rpm.box.root import require_host_tools
 from phoenix_rpm.errors import UserError
 
 
@@ -24,8 +25,6 @@ def leased_overlay(root: Path, *, name: str | None = None) -> Iterator[lease_mod
     root = Path(root)
     if not (root / "usr").is_dir():
         raise UserError(f"{root}: not a box root (no usr/); make one with: tools/build-rpm box create")
-    from phoenix_rpm.box.root import require_host_tools
-
     require_host_tools("systemd-nspawn", "ip", "mount")
     lease_mod.cleanup_leftovers()
     with lease_mod.sigterm_unwinds():

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from phoenix_rpm import runner
+from phoenix_rpm.box.nspawn import run_in
 
 PACKAGE_NAME = "phoenix-box-base"
 PACKAGE_VERSION = "1"
@@ -266,8 +267,6 @@ SONAME_SCRIPT = (
 
 
 def soname_provides(root: Path) -> list[str]:
-    from phoenix_rpm.box.nspawn import run_in
-
     if not (root / "usr/lib/rpm/rpmdeps").exists():
         return []
     out = run_in(root, ["sh", "-c", SONAME_SCRIPT], capture=True).stdout
@@ -280,8 +279,6 @@ def install_into(root: Path) -> None:
     Runs inside the tree (run_in, no network), so the rpm that later installs
     the user's package is the one that recorded these provides.
     """
-    from phoenix_rpm.box.nspawn import run_in
-
     spec = spec_for_root(root, extra=soname_provides(root))
     work = Path(tempfile.mkdtemp(prefix="phx-provides-", dir=root / "var/tmp"))
     try:

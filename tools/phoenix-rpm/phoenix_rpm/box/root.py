@@ -24,7 +24,9 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from phoenix_rpm import runner
+from phoenix_rpm import cachedirs, runner
+from phoenix_rpm.box import provides
+from phoenix_rpm.box.lease import load_leases
 from phoenix_rpm.errors import UserError
 
 # Bump when the way the root is configured after debootstrap changes, so the
@@ -66,8 +68,8 @@ PACKAGES: tuple[str, ...] = tuple(sorted((
 
 
 def cache_dir() -> Path:
-    """Where cached roots live; PHOENIX_BOX_CACHE moves it (e.g. to a bigger disk)."""
-    return Path(os.environ.get("PHOENIX_BOX_CACHE", "/var/cache/phoenix/boxes"))
+    """Where cached roots live (cachedirs.box_roots; PHOENIX_BOX_CACHE moves it)."""
+    return cachedirs.box_roots()
 
 
 # A root with backing servers (docs/verify.md, "needs") is the plain root plus
@@ -231,8 +233,6 @@ def _create(key: str, base: Path) -> None:
     The rename makes creation atomic: a crash half-way leaves only a
     ``root.tmp`` that the next attempt removes, never a half-made ``root``.
     """
-    from phoenix_rpm.box import provides
-
     base.mkdir(parents=True, exist_ok=True)
     tmp = base / "root.tmp"
     if tmp.exists():
@@ -361,8 +361,6 @@ def remove_root(key: str) -> Path:
 def _refuse_if_in_use(base: Path) -> None:
     """Removing a tree that live overlays use as their lowerdir would pull the
     floor from under running builds and boxes: refuse, naming them."""
-    from phoenix_rpm.box.lease import load_leases
-
     users = [le for le in load_leases()
              if le.owner_alive() and le.lower and Path(le.lower).is_relative_to(base.resolve())]
     if users:

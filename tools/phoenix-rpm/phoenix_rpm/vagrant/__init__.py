@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Iterator
 
 from phoenix_rpm import runner
+from phoenix_rpm.vagrant import libvirtd
 from phoenix_rpm.vagrant.driver import VagrantVM, purge_domains, vagrant_vm
 from phoenix_rpm.vagrant.image import ensure_box
 
@@ -41,8 +42,6 @@ last_timings: dict[str, float] = {}
 
 def ensure_host() -> None:
     """Vagrant, vagrant-libvirt, libvirtd, qemu installed (first use only) and libvirtd running."""
-    from phoenix_rpm.vagrant import libvirtd
-
     with runner.stage("host packages for the Vagrant path (tools/lib-env.sh)"):
         runner.run(["bash", "-c", f'source "{LIB_ENV}" && phoenix_vagrant_packages'], timeout=1800)
     libvirtd.ensure_running()

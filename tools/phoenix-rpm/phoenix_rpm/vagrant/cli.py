@@ -13,19 +13,23 @@ import sys
 from typing import Sequence
 
 from phoenix_rpm import runner
+from phoenix_rpm.box.root import box_key as root_key
 from phoenix_rpm.errors import report_errors
+from phoenix_rpm.vagrant import ensure_box, ensure_host
+from phoenix_rpm.vagrant.image import (
+    box_key,
+    box_name,
+    cache_dir,
+    forget_uploads,
+    installed_boxes,
+)
 
 
 def current_key() -> str:
-    from phoenix_rpm.box.root import box_key as root_key
-    from phoenix_rpm.vagrant.image import box_key
-
     return box_key(root_key())
 
 
 def list_boxes() -> list[dict]:
-    from phoenix_rpm.vagrant.image import box_name, cache_dir, installed_boxes
-
     added = set(installed_boxes())
     current = current_key()
     rows = []
@@ -42,8 +46,6 @@ def list_boxes() -> list[dict]:
 
 def prune() -> list[str]:
     """Remove every cached box but the current one: cache dir, `vagrant box remove`, libvirt volume."""
-    from phoenix_rpm.vagrant.image import cache_dir, forget_uploads
-
     removed = []
     for row in list_boxes():
         if row["current"]:
@@ -80,8 +82,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             for name in prune():
                 print(f"removed {name}")
             return 0
-        from phoenix_rpm.vagrant import ensure_box, ensure_host
-
         ensure_host()
         print(ensure_box(refresh=args.refresh))
         return 0

@@ -25,12 +25,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import time
 from pathlib import Path
 
-from phoenix_rpm import runner
+from phoenix_rpm import cachedirs, runner
+from phoenix_rpm.box import provides, run_in, throwaway
+from phoenix_rpm.box.root import _locked, ensure_root
+from phoenix_rpm.box.root import box_key as root_key
+from phoenix_rpm.box.ssh import authorize, generate_key
 from phoenix_rpm.errors import CheckFailed
 
 # Bump when the VM profile below changes: the cache key changes with it.
@@ -72,7 +75,7 @@ end
 
 
 def cache_dir() -> Path:
-    return Path(os.environ.get("PHOENIX_VAGRANT_CACHE", "/var/cache/phoenix/vagrant"))
+    return cachedirs.vagrant_images()
 
 
 def box_key(root_key: str) -> str:
@@ -105,8 +108,6 @@ def network_files() -> dict[str, str]:
 
 def ensure_box(*, refresh: bool = False) -> str:
     """The local box, built and ``vagrant box add``-ed on first use; returns its name."""
-    from phoenix_rpm.box.root import _locked, box_key as root_key, ensure_root
-
     root = ensure_root()
     key = box_key(root_key())
     name = box_name(key)
@@ -159,9 +160,6 @@ def installed_boxes() -> list[str]:
 
 
 def _create(root: Path, base: Path, box_file: Path, key: str) -> None:
-    from phoenix_rpm.box import provides, run_in, throwaway
-    from phoenix_rpm.box.ssh import authorize, generate_key
-
     if base.exists():
         shutil.rmtree(base)
     work = base / "tmp"
