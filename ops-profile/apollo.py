@@ -64,8 +64,9 @@ def item(**fields: Any) -> str:
     return json.dumps({"item": fields})
 
 
-def bad_input(existing: dict[str, Any], limits: Limits = Limits()) -> list[Case]:
+def bad_input(existing: dict[str, Any], limits: Limits | None = None) -> list[Case]:
     """The hostile table (existing: an item created just before, for conflicts)."""
+    limits = limits or Limits()
     member = f"{ITEMS}/{existing['id']}"
     big, chunked_big = oversized_bodies(limits)
     return [

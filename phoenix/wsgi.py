@@ -95,15 +95,15 @@ class Request(webob.Request):
             text = raw.decode('utf-8')
         except UnicodeDecodeError as exc:
             raise exception.BadRequest('The request body is not valid UTF-8 '
-                                       '(byte %d).' % exc.start)
+                                       '(byte %d).' % exc.start) from exc
         try:
             return json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
         except ValueError as exc:
-            raise exception.BadRequest('The request body is not valid JSON: %s.' % exc)
+            raise exception.BadRequest('The request body is not valid JSON: %s.' % exc) from exc
         except RecursionError:
             # '[[[[...' nested deeper than the interpreter's recursion limit
             # fits easily under max_request_body_size: a client error, not a 500.
-            raise exception.BadRequest('The request body is nested too deeply.')
+            raise exception.BadRequest('The request body is nested too deeply.') from None
 
 
 def _reject_constant(name: str) -> Any:
@@ -278,7 +278,7 @@ class Application:
     """Base of paste apps: ``[app:x] paste.app_factory = mod:Cls.factory``."""
 
     @classmethod
-    def factory(cls, global_config: dict, **local_config: str) -> 'Application':
+    def factory(cls, global_config: dict, **local_config: str) -> Application:
         return cls(**local_config)
 
 
@@ -290,8 +290,8 @@ class Middleware:
     """
 
     @classmethod
-    def factory(cls, global_config: dict, **local_config: str) -> Callable[[Any], 'Middleware']:
-        def _factory(app: Any) -> 'Middleware':
+    def factory(cls, global_config: dict, **local_config: str) -> Callable[[Any], Middleware]:
+        def _factory(app: Any) -> Middleware:
             return cls(app, **local_config)
         return _factory
 

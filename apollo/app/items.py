@@ -62,7 +62,7 @@ def validate(body: Any, partial: bool) -> dict[str, Any]:
             name.encode('utf-8')
         except UnicodeEncodeError:
             raise exception.InvalidItem('Field "name" must be valid Unicode '
-                                        '(no lone surrogates).')
+                                        '(no lone surrogates).') from None
         clean['name'] = name
     if 'value' in fields or not partial:
         clean['value'] = fields.get('value')
@@ -75,7 +75,7 @@ def validate(body: Any, partial: bool) -> dict[str, Any]:
             try:
                 expires = timeutils.parse_iso(expires)
             except ValueError as exc:
-                raise exception.InvalidItem('Field "expires_at": %s.' % exc)
+                raise exception.InvalidItem('Field "expires_at": %s.' % exc) from exc
         clean['expires_at'] = expires
     return clean
 
@@ -105,7 +105,7 @@ class ItemsController:
         try:
             limit = int(limit_text)
         except ValueError:
-            raise exception.InvalidItem('Query "limit" must be an integer.')
+            raise exception.InvalidItem('Query "limit" must be an integer.') from None
         if limit < 1:
             raise exception.InvalidItem('Query "limit" must be at least 1.')
         limit = min(limit, CONF.max_list_limit)

@@ -101,7 +101,7 @@ class Storage:
             conn.execute('PRAGMA journal_mode=WAL')
             conn.execute('PRAGMA synchronous=NORMAL')
         except (OSError, sqlite3.Error) as exc:
-            raise exception.StorageUnavailable(reason='%s: %s' % (self.path, exc))
+            raise exception.StorageUnavailable(reason='%s: %s' % (self.path, exc)) from exc
         return conn
 
     def close(self) -> None:
@@ -132,7 +132,7 @@ class Storage:
             if conn.in_transaction:
                 conn.execute('ROLLBACK')
             if isinstance(exc, sqlite3.Error):
-                raise exception.StorageUnavailable(reason='%s: %s' % (self.path, exc))
+                raise exception.StorageUnavailable(reason='%s: %s' % (self.path, exc)) from exc
             raise
         return before, current
 
@@ -143,7 +143,7 @@ class Storage:
             if 'no such table' in str(exc):
                 self.sync()  # a database deleted under a running service
                 return self.connection().execute(sql, params)
-            raise exception.StorageUnavailable(reason=str(exc))
+            raise exception.StorageUnavailable(reason=str(exc)) from exc
 
     # -- items ------------------------------------------------------------
     def get(self, item_id: str) -> dict[str, Any]:
@@ -181,7 +181,7 @@ class Storage:
             self._execute('INSERT INTO items (%s) VALUES (?, ?, ?, ?, ?, ?)' % COLUMNS,
                           (item_id, name, json.dumps(value), expires_at, now, now))
         except sqlite3.IntegrityError:
-            raise exception.DuplicateItemName(name=name)
+            raise exception.DuplicateItemName(name=name) from None
         return self.get(item_id)
 
     def update(self, item_id: str, fields: dict[str, Any]) -> dict[str, Any]:
@@ -193,7 +193,7 @@ class Storage:
             cursor = self._execute('UPDATE items SET %s WHERE id = ?' % assignments,
                                    tuple(values) + (time.time(), item_id))
         except sqlite3.IntegrityError:
-            raise exception.DuplicateItemName(name=fields.get('name'))
+            raise exception.DuplicateItemName(name=fields.get('name')) from None
         if cursor.rowcount == 0:
             raise exception.ItemNotFound(item_id=item_id)
         return self.get(item_id)

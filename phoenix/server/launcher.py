@@ -12,7 +12,6 @@ signal machinery writes to (``signal.set_wakeup_fd``), with the real
 """
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import signal

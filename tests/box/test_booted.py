@@ -263,7 +263,8 @@ def test_two_verifications_in_separate_processes_at_once(box_root: Path) -> None
 
 def test_an_sshd_that_never_answers_fails_with_its_status(box_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A box whose sshd cannot start: the error says so instead of hanging."""
-    from phoenix_rpm.box import boot as boot_mod, ssh
+    from phoenix_rpm.box import boot as boot_mod
+    from phoenix_rpm.box import ssh
     from phoenix_rpm.errors import CheckFailed
 
     real_authorize = ssh.authorize

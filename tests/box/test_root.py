@@ -5,7 +5,8 @@ import json
 import time
 from pathlib import Path
 
-from phoenix_rpm.box import ensure_root, root as root_mod, run_in
+from phoenix_rpm.box import ensure_root, run_in
+from phoenix_rpm.box import root as root_mod
 
 
 def test_second_call_reuses_the_cached_root(box_root: Path) -> None:

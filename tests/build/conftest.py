@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from hello_project import hello_inputs, make_hello_repo
+
 from phoenix_rpm import build
 
 

@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pkgcheck import grep_payload, rpm_q, unpack
 
 from phoenix_rpm import cli, generate
-
-from pkgcheck import grep_payload, rpm_q, unpack
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -24,8 +23,8 @@ def apollo_checkout(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str
     """A clone of HEAD built with the CLI; returns (checkout, its stderr)."""
     checkout = tmp_path_factory.mktemp("apollo") / "apollo"
     subprocess.run(["git", "clone", "-q", "--no-hardlinks", str(REPO), str(checkout)], check=True)
-    import io
     import contextlib
+    import io
 
     err = io.StringIO()
     with contextlib.redirect_stderr(err):
@@ -87,9 +86,9 @@ def test_built_offline_in_the_box_from_the_srpm(apollo_checkout: tuple[Path, str
 
 
 def test_second_run_with_no_change_is_quick(apollo_checkout: tuple[Path, str]) -> None:
-    import time
-    import io
     import contextlib
+    import io
+    import time
 
     err = io.StringIO()
     started = time.monotonic()
@@ -102,9 +101,9 @@ def test_second_run_with_no_change_is_quick(apollo_checkout: tuple[Path, str]) -
 
 def test_a_second_build_of_the_commit_is_byte_identical(apollo_checkout: tuple[Path, str], version: str,
                                                         tmp_path: Path) -> None:
-    from phoenix_rpm import build
-
     from pkgcheck import sha256
+
+    from phoenix_rpm import build
 
     first = apollo_checkout[0] / "dist"
     again = build.build(apollo_checkout[0], box="nspawn", dist_dir=tmp_path / "dist2", reuse=False)

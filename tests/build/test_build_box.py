@@ -10,11 +10,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-
-from phoenix_rpm import build
-
 from hello_project import DATA, git_commit_all, hello_inputs, make_hello_repo
 from pkgcheck import rpm_q, unpack
+
+from phoenix_rpm import build
 
 
 @pytest.fixture(scope="module")

@@ -9,10 +9,10 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from phoenix_rpm import build, lint
-
 from hello_project import hello_inputs
 from pkgcheck import grep_payload, rpm_q, unpack
+
+from phoenix_rpm import build, lint
 
 
 def test_dist_holds_the_srpm_and_the_rpm(hello_host_build: build.BuildResult, hello_repo: Path) -> None:

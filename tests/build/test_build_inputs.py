@@ -5,11 +5,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hello_project import DATA, git_commit_all, hello_inputs
 
 from phoenix_rpm import build
 from phoenix_rpm.errors import UserError
-
-from hello_project import DATA, git_commit_all, hello_inputs
 
 # Bad inputs stop the build before any box: the quick tier (conftest.py).
 pytestmark = pytest.mark.unit

@@ -11,10 +11,10 @@ import tarfile
 import time
 from pathlib import Path
 
-from phoenix_rpm import build, reproducible
-
 from hello_project import HELLO_COMMIT_EPOCH, hello_inputs, make_hello_repo
 from pkgcheck import sha256
+
+from phoenix_rpm import build, reproducible
 
 
 def test_two_builds_of_one_commit_are_identical(tmp_path: Path) -> None:

@@ -18,10 +18,10 @@ import tarfile
 from pathlib import Path
 
 import pytest
-
 from hello_project import make_hello_repo
-from phoenix_rpm import build, generate
 from pkgcheck import rpm_q, sha256
+
+from phoenix_rpm import build, generate
 
 
 def _commit(repo: Path, epoch: int, message: str) -> None:

@@ -12,7 +12,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 import phoenix_rpm
 
 PACKAGE = Path(phoenix_rpm.__file__).resolve().parent

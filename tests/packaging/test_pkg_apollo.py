@@ -5,8 +5,9 @@ import os
 import re
 import subprocess
 
-from phoenix_rpm import generate
 from pkgtools import PYTHON, REPO, build_rpm, rpmspec_parsed, run, section
+
+from phoenix_rpm import generate
 
 
 def test_apollo_spec_parses_on_this_host() -> None:
@@ -56,7 +57,7 @@ def test_plan_for_the_build_stage() -> None:
     assert plan.spec_path == REPO / "rpm" / "apollo.spec"
     numbers = [n for n, _, _ in plan.sources]
     assert numbers[:2] == [0, 1] and all(n >= 10 for n in numbers[2:])
-    for number, filename, path in plan.sources[2:]:
+    for _number, filename, path in plan.sources[2:]:
         assert path is not None and (REPO / path).is_file() and filename == os.path.basename(path)
     assert plan.sources[0][1] == f"apollo-{plan.version}.tar.gz"
 

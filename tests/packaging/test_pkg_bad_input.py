@@ -11,10 +11,10 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from pkgtools import build_rpm
 
 from phoenix_rpm import generate
 from phoenix_rpm.errors import UserError
-from pkgtools import build_rpm
 
 SETUP_CFG = """\
 [metadata]

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pkgtools import EPOCH, build_rpm, copy_fixture
 
 from phoenix_rpm import generate
-from pkgtools import EPOCH, build_rpm, copy_fixture
 
 ENV = {"PBR_VERSION": "1.2.3", "SOURCE_DATE_EPOCH": EPOCH}
 

@@ -13,10 +13,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pkgtools import EPOCH, REPO, copy_fixture, read_unit, rpmspec_parsed, rpmspec_query, section
 from specfile import Specfile
 
 from phoenix_rpm import generate
-from pkgtools import EPOCH, REPO, copy_fixture, read_unit, rpmspec_parsed, rpmspec_query, section
 
 
 @pytest.fixture(autouse=True)

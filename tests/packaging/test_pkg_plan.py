@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pkgtools import rpmspec_parsed, section
 
 from phoenix_rpm import generate, rpmtext
-from pkgtools import rpmspec_parsed, section
 
 SETUP = """\
 [metadata]

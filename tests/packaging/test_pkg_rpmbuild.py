@@ -18,9 +18,9 @@ import tarfile
 from pathlib import Path
 
 import pytest
+from pkgtools import EPOCH, REPO, copy_fixture, run
 
 from phoenix_rpm import generate
-from pkgtools import EPOCH, REPO, copy_fixture, run
 
 VERSION = "1.2.3"
 BUILD_TOOLS = ("pbr", "setuptools", "wheel", "packaging")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from pkgtools import EPOCH, REPO, copy_fixture, exposure, read_unit, verify_units
 
 from phoenix_rpm import generate
-from pkgtools import EPOCH, REPO, copy_fixture, exposure, read_unit, verify_units
 
 MAX_EXPOSURE = 2.0
 

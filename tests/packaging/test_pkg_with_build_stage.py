@@ -16,9 +16,9 @@ import time
 from pathlib import Path
 
 import pytest
+from pkgtools import FIXTURES, run
 
 from phoenix_rpm import build, generate
-from pkgtools import FIXTURES, run
 
 COMMIT_EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 

@@ -14,7 +14,6 @@ import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
-
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
 PASTE_INI = ROOT / 'etc' / 'apollo' / 'api-paste.ini'

@@ -7,7 +7,6 @@ import socket
 import subprocess
 
 import pytest
-
 from apollo_proc import BIN, Service, answers, free_ports, wait_for, write_config
 
 
@@ -41,7 +40,7 @@ def start(tmp_path):
         running.append(service)
         if wait and script == 'apollo-api':
             for port_index in range(len(ports)):
-                wait_for(lambda: answers(service, port_index), 15,
+                wait_for(lambda port_index=port_index: answers(service, port_index), 15,
                          what='port %d to answer' % ports[port_index])
             expected = expect_workers or int(options.get('wsgi_workers', 2))
             wait_for(lambda: len(service.workers()) == expected, 10,

@@ -270,6 +270,6 @@ def test_sighup_during_start_up_is_a_reload_once_ready(start, notify_socket):
     recv_until(sock, 'READY=1')
     assert api.proc.poll() is None, api.output()
     for index in range(len(api.ports)):
-        wait_for(lambda: answers(api, index), 10, what='port %d' % api.ports[index])
+        wait_for(lambda index=index: answers(api, index), 10, what='port %d' % api.ports[index])
     assert 'A SIGHUP came during start-up: reloading now' in api.output()
     assert api.stop() == 0

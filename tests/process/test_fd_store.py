@@ -18,8 +18,8 @@ import threading
 import time
 
 from apollo_proc import BIN, Service, answers, free_ports, listening_inodes, wait_for, write_config
-from phoenix_rpm.ops import client
 
+from phoenix_rpm.ops import client
 
 # Moves the stored descriptors to 3.. and execs the service with LISTEN_PID set
 # to its own PID (the service ignores LISTEN_FDS meant for another process).
@@ -110,7 +110,7 @@ def _start(store: FakeStore, tmp_path, ports, state, name: str, with_fds: bool) 
                                     stdout=out, stderr=subprocess.STDOUT)
     service = Service(proc, config, ports, log, state)
     for index in range(len(ports)):
-        wait_for(lambda: answers(service, index), 15, what='port %d' % ports[index])
+        wait_for(lambda index=index: answers(service, index), 15, what='port %d' % ports[index])
     return service
 
 

@@ -20,8 +20,8 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from variants import V1, WORK, Variant, sync_copy
+
 from phoenix_rpm.verify import parse_junit
 
 MISSING_PROGRAM = "/usr/lib/apollo/bin/apollo-api-does-not-exist"

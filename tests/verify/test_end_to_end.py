@@ -10,6 +10,7 @@ from __future__ import annotations
 import subprocess
 
 from variants import Variant
+
 from phoenix_rpm.verify import parse_junit
 from phoenix_rpm.verify_plan import VerifyPlan
 

@@ -15,8 +15,8 @@ import dataclasses
 import re
 
 import pytest
-
 from variants import Variant
+
 from phoenix_rpm import verify
 from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 

@@ -21,8 +21,8 @@ import time
 from typing import Any, Iterator
 
 import pytest
-
 from variants import CONF_COMMENT, V1, V2, Variant
+
 from phoenix_rpm import verify
 from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 

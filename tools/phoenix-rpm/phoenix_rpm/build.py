@@ -89,7 +89,7 @@ def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
         spec=spec,
         install_mode=getattr(plan, "install_mode", "bundled"),
         requirements=list(getattr(plan, "requirements", []) or []),
-        sources=[tuple(s) for s in (getattr(plan, "sources", None) or [])],  # type: ignore[misc]
+        sources=[tuple(s) for s in (getattr(plan, "sources", None) or [])],
         spec_text=spec_text,
     )
 
@@ -322,7 +322,8 @@ def _reusable(dist: Path, key: str) -> dict[str, Any] | None:
 
 def _read_state(dist: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((dist / STATE_FILE).read_text())
+        state: dict[str, Any] = json.loads((dist / STATE_FILE).read_text())
+        return state
     except (OSError, ValueError):
         return None
 

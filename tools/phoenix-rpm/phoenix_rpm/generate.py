@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate
 import jinja2
@@ -162,7 +163,7 @@ def _pinned(plan: SpecPlan, committed: str) -> SpecPlan:
     """Take the version, release and changelog date from the committed spec (see module doc)."""
     version = re.search(r"^Version:\s*(\S+)", committed, re.M)
     date = re.search(r"^\* (\w{3} \w{3} \d{2} \d{4}) ", committed, re.M)
-    changes: dict = {}
+    changes: dict[str, Any] = {}
     if version:
         changes["version"] = version.group(1)
     if date:

@@ -166,7 +166,7 @@ class Prelint:
         self._running = contextlib.ExitStack()   # both rpmlints, stopped by close()
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
 
-    def __enter__(self) -> "Prelint":
+    def __enter__(self) -> Prelint:
         return self
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
@@ -256,7 +256,7 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
             early = None
             if prelint is not None and result is not None and not result.signed_with:
                 early = prelint.take(spec, result.srpm)
-            if early is not None:
+            if early is not None and prelint is not None and result is not None:
                 report = combined(early, prelint.lint_rpms(result.rpms, rcfiles))
             else:
                 report = run_rpmlint(files, rcfiles)
@@ -308,7 +308,8 @@ def _lint_key(files: Sequence[Path], rcfiles: Sequence[Path]) -> str:
 
 def _read_state(dist: Path) -> dict[str, Any] | None:
     try:
-        return json.loads((dist / STATE_FILE).read_text())
+        state: dict[str, Any] = json.loads((dist / STATE_FILE).read_text())
+        return state
     except (OSError, ValueError):
         return None
 

@@ -146,7 +146,7 @@ def venv_layer_defines(cache_dir: str, out_dir: str) -> list[str]:
 
 def keep_venv_layers(made: Path, cache: Path) -> list[Path]:
     """Move the layers a build made (``made``/*.tar) into the cache; keep the most recently used few."""
-    kept = []
+    kept: list[Path] = []
     if not made.is_dir():
         return kept
     cache.mkdir(parents=True, exist_ok=True)

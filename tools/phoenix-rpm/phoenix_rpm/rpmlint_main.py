@@ -22,7 +22,7 @@ _which = shutil.which
 
 
 def _which_but_rpm2archive(cmd: str, *args: object, **kwargs: object) -> str | None:
-    return None if cmd == "rpm2archive" else _which(cmd, *args, **kwargs)  # type: ignore[arg-type]
+    return None if cmd == "rpm2archive" else _which(cmd, *args, **kwargs)  # type: ignore[call-overload]
 
 
 def _parse_spec_in_box() -> None:

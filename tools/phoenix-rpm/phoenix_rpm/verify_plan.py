@@ -137,7 +137,7 @@ class VerifyPlan:
         return path
 
     @classmethod
-    def read(cls, path: Path) -> "VerifyPlan":
+    def read(cls, path: Path) -> VerifyPlan:
         data = json.loads(Path(path).read_text())
         data["http"] = [HttpCheck(**h) for h in data.get("http", [])]
         return cls(**data)

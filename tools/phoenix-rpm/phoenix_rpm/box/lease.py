@@ -73,7 +73,7 @@ class Lease:
     kept: bool = False
 
     @classmethod
-    def create(cls, name: str | None = None) -> "Lease":
+    def create(cls, name: str | None = None) -> Lease:
         if name is None:
             name = new_name()
             while (state_dir() / f"{name}.json").exists():   # 1 in 16 million, but cheap to rule out
@@ -329,7 +329,7 @@ class _sigint_deferred:
     def _handler(self, signum: int, frame: object) -> None:
         self.pending = signum
 
-    def __enter__(self) -> "_sigint_deferred":
+    def __enter__(self) -> _sigint_deferred:
         import threading
 
         if threading.current_thread() is threading.main_thread():

@@ -16,7 +16,6 @@ import pytest
 from phoenix_rpm import boxprobes, tracebacks
 from phoenix_rpm.verify_plan import HttpCheck, VerifyPlan
 
-
 # The metadata the verify stage writes (dist/verify-plan.json): one class for
 # both sides, so the suite reads exactly what the stage wrote.
 Meta = VerifyPlan

@@ -10,6 +10,7 @@ from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops import badinput
 from phoenix_rpm.ops.target import ScenarioResult, Target
 
+
 def judge_bad_input(f: dict[str, Any]) -> list[str]:
     problems = []
     for r in f["results"]:

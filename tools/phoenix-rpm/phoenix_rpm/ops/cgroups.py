@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phoenix_rpm.ops.target import Target
 
+
 def unit_settings(target: Target, unit: str) -> dict[str, list[str]]:
     """The [Service] settings of the installed unit file (``systemctl cat``)."""
     settings: dict[str, list[str]] = {}

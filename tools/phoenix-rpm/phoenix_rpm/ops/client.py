@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import errno
 import functools
-import importlib.util
 import http.client
+import importlib.util
 import json
 import socket
 import sys
@@ -160,7 +160,7 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
             while True:
                 try:
                     status, body = one(port, n, i)
-                    outcome = "ok" if 200 <= status < 300 else "HTTP %d %s" % (status, body[:120])
+                    outcome = "ok" if 200 <= status < 300 else "HTTP %d %r" % (status, body[:120])
                 except OSError as exc:
                     if _refused(exc) and time.monotonic() < stop_at + retry_window:
                         with lock:
@@ -189,7 +189,10 @@ def steady(args: dict[str, Any]) -> dict[str, Any]:
     for t in pool:
         t.join()
     latencies.sort()
-    pct = (lambda q: latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0)
+
+    def pct(q: float) -> float:
+        return latencies[min(len(latencies) - 1, int(q * len(latencies)))] * 1000 if latencies else 0.0
+
     return {**totals, "samples": samples, "p50_ms": pct(0.50), "p99_ms": pct(0.99),
             "max_ms": latencies[-1] * 1000 if latencies else 0.0, "seconds": duration}
 

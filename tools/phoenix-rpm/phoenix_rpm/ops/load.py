@@ -8,6 +8,7 @@ from phoenix_rpm.ops.resources import memory
 from phoenix_rpm.ops.target import ScenarioResult, Target
 from phoenix_rpm.ops.wrk import CONNECTIONS, collect_wrk, merge_wrk, run_wrk
 
+
 def judge_load(f: dict[str, Any]) -> list[str]:
     problems = []
     if f["requests"] == 0:

@@ -29,7 +29,8 @@ def judge_main_crash(f: dict[str, Any]) -> list[str]:
 
 def main_crash(target: Target, items: int = 20) -> ScenarioResult:
     # A profile that seeds nothing writes nothing: then only the restart is judged.
-    seeded = target.client("seed", {"count": items if target.profile.seeds else 0, "prefix": f"crash-{uuid.uuid4().hex[:8]}"})
+    seeded = target.client("seed", {"count": items if target.profile.seeds else 0,
+                                    "prefix": f"crash-{uuid.uuid4().hex[:8]}"})
     if seeded["errors"]:
         raise CheckFailed("main crash: writing items before the crash failed: " + "; ".join(seeded["errors"][:3]))
     before = target.show(target.unit, "MainPID", "NRestarts")

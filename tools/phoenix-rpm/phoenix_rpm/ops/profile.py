@@ -40,10 +40,11 @@ import configparser
 import dataclasses
 import importlib.util
 import sys
-import tomllib
 import types
 from pathlib import Path
 from typing import Any, Callable
+
+import tomllib
 
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.ops import badinput

@@ -8,6 +8,7 @@ from typing import Any
 from phoenix_rpm.ops.cgroups import cgroup_dir, cgroup_pids, unit_settings
 from phoenix_rpm.ops.target import ScenarioResult, Target
 
+
 def memory(target: Target) -> dict[str, Any]:
     """RSS summed over every process of each unit's cgroup, and memory.current."""
     out: dict[str, Any] = {}
@@ -50,7 +51,8 @@ def resources(target: Target) -> ScenarioResult:
     for unit, mem in after_load.items():
         lim = limits[unit]
         set_ = " ".join(f"{k}={v}" for k, v in lim.items() if v) or "no limits"
-        current = "" if mem["memory_current_mib"] is None else f" (cgroup memory.current {mem['memory_current_mib']} MiB)"
+        current = ("" if mem["memory_current_mib"] is None
+                   else f" (cgroup memory.current {mem['memory_current_mib']} MiB)")
         parts.append(f"{unit.removesuffix('.service')} {mem['processes']} processes RSS {mem['rss_mib']:.1f} MiB"
                      f"{current}, {set_}")
     line = "resources after the load: " + "; ".join(parts)

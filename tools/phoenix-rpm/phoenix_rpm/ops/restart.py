@@ -11,6 +11,7 @@ from phoenix_rpm import runner
 from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops.target import CLIENT, ScenarioResult, Target
 
+
 def judge_restart(f: dict[str, Any]) -> list[str]:
     problems = []
     if f["failed"]:

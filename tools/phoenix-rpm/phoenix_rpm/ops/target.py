@@ -58,7 +58,8 @@ class Target:
 
     @property
     def host(self) -> str:
-        return self.box.address
+        address: str = self.box.address
+        return address
 
     # -- in the box ----------------------------------------------------------
     def sh(self, script: str, *, check: bool = True, timeout: float = 120) -> str:
@@ -85,7 +86,8 @@ class Target:
 
     # -- from the host, in the box's peer namespace ----------------------------
     def client_argv(self, mode: str) -> list[str]:
-        return self.box.host_argv([sys.executable, str(CLIENT), mode, "-"])
+        argv: list[str] = self.box.host_argv([sys.executable, str(CLIENT), mode, "-"])
+        return argv
 
     def client_args(self, args: dict[str, Any]) -> dict[str, Any]:
         """What every client mode gets: where the service is and the workload profile."""
@@ -98,7 +100,8 @@ class Target:
                           timeout=timeout)
         if proc.returncode != 0:
             raise CheckFailed(f"ops client {mode} failed (exit {proc.returncode}): {proc.stderr.strip()[-2000:]}")
-        return json.loads(proc.stdout)
+        answer: dict[str, Any] = json.loads(proc.stdout)
+        return answer
 
 
 def target_for(box: Any, plan: Any, load_seconds: float = 60.0, profile: Profile | None = None) -> Target:

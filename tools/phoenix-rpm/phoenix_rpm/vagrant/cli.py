@@ -10,7 +10,7 @@ import argparse
 import json
 import shutil
 import sys
-from typing import Sequence
+from typing import Any, Sequence
 
 from phoenix_rpm import runner
 from phoenix_rpm.box.root import box_key as root_key
@@ -29,7 +29,7 @@ def current_key() -> str:
     return box_key(root_key())
 
 
-def list_boxes() -> list[dict]:
+def list_boxes() -> list[dict[str, Any]]:
     added = set(installed_boxes())
     current = current_key()
     rows = []
