@@ -48,6 +48,11 @@ def default_tier(path: Path) -> str:
     return "unit"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true", default=False,
+                     help="rewrite tests/golden from what generate renders now (tests/packaging/test_golden.py)")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     for item in items:
         own = [m.name for m in item.iter_markers() if m.name in TIERS]
