@@ -7,7 +7,7 @@ The tiers (registered in pyproject.toml, described in README "Tests"):
   servers are fine when they are quick.
 * ``process``: the framework's real processes on loopback (tests/process:
   start apollo, signal it, restart it under load); a minute or two.
-* ``box``: builds or boots a systemd-nspawn box (tests/box, tests/build,
+* ``box``: builds RPMs or boots a systemd-nspawn box (tests/box, tests/build,
   tests/verify, the booted ops scenarios).
 * ``vm``: boots a Vagrant VM (tests/vagrant).
 * ``corpus``: builds real third-party sdists (tests/corpus).

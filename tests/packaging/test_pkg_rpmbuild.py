@@ -22,6 +22,9 @@ from pkgtools import EPOCH, REPO, copy_fixture, run
 
 from phoenix_rpm import generate
 
+# Builds RPMs with rpmbuild (a minute or more): the box tier (conftest.py).
+pytestmark = pytest.mark.box
+
 VERSION = "1.2.3"
 BUILD_TOOLS = ("pbr", "setuptools", "wheel", "packaging")
 

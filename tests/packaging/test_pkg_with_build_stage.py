@@ -20,6 +20,9 @@ from pkgtools import FIXTURES, run
 
 from phoenix_rpm import build, generate
 
+# Builds twice through the build stage: the box tier (conftest.py).
+pytestmark = pytest.mark.box
+
 COMMIT_EPOCH = 1767225600  # 2026-01-01 00:00:00 UTC
 
 
