@@ -10,9 +10,6 @@ from hello_project import DATA, git_commit_all, hello_inputs
 from phoenix_rpm import build
 from phoenix_rpm.errors import UserError
 
-# Bad inputs stop the build before any box: the quick tier (conftest.py).
-pytestmark = pytest.mark.unit
-
 
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
@@ -22,6 +19,7 @@ def repo(tmp_path: Path) -> Path:
     return repo
 
 
+@pytest.mark.unit  # stops before any build: the quick tier
 def test_missing_spec_says_to_generate(repo: Path) -> None:
     inputs = hello_inputs(repo)
     inputs.spec = repo / "rpm" / "nope.spec"
@@ -29,17 +27,20 @@ def test_missing_spec_says_to_generate(repo: Path) -> None:
         build.build(repo, box="host", inputs=inputs, dist_dir=repo / "d")
 
 
+@pytest.mark.box  # makes the sdist first (45 s under load)
 def test_missing_source_file_names_the_tag_and_the_path(repo: Path) -> None:
     (repo / "systemd" / "hello-api.service").unlink()
     with pytest.raises(UserError, match=r"Source10 hello-api\.service comes from systemd/hello-api\.service"):
         build.build(repo, box="host", inputs=hello_inputs(repo), dist_dir=repo / "d")
 
 
+@pytest.mark.unit  # stops before any build: the quick tier
 def test_unknown_box_is_a_usage_error(repo: Path) -> None:
     with pytest.raises(UserError, match="--box docker"):
         build.build(repo, box="docker", inputs=hello_inputs(repo))
 
 
+@pytest.mark.unit  # stops before any build: the quick tier
 def test_inputs_hash_follows_the_inputs(repo: Path) -> None:
     inputs = hello_inputs(repo)
     key = lambda: build.inputs_hash(repo, inputs, 1767225600, "host", None, repo / "upper-constraints.txt")  # noqa: E731
