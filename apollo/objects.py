@@ -24,7 +24,7 @@ class _JSONValue(fields.FieldType):
         try:
             json.dumps(value, allow_nan=False)
         except (TypeError, ValueError) as exc:
-            raise ValueError('%s.%s must be a JSON value: %s' % (obj.obj_name(), attr, exc))
+            raise ValueError('%s.%s must be a JSON value: %s' % (obj.obj_name(), attr, exc)) from exc
         return value
 
 
@@ -54,7 +54,7 @@ class Item(ApolloObject, base.VersionedObjectDictCompat):
     }
 
     @classmethod
-    def from_dict(cls, item: dict[str, Any]) -> 'Item':
+    def from_dict(cls, item: dict[str, Any]) -> Item:
         obj = cls(**{key: item[key] for key in cls.fields})
         obj.obj_reset_changes()
         return obj

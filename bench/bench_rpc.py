@@ -120,9 +120,9 @@ def main() -> int:
     eventlet.monkey_patch()
     import oslo_messaging
     from oslo_config import cfg
+    from rabbitmq_broker import RabbitMQ
 
     from apollo import objects
-    from rabbitmq_broker import RabbitMQ
     objects.register_all()
 
     work = Path(tempfile.mkdtemp(prefix='bench-rpc-'))

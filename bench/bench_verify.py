@@ -42,9 +42,8 @@ def main(argv: list[str] | None = None) -> int:
         rpms = build(project, box="nspawn").rpms
     else:
         rpms = verify.newest_rpms(project / "dist")
-    from phoenix_rpm.box import ensure_root
-
     from phoenix_rpm import verify_profile
+    from phoenix_rpm.box import ensure_root
 
     profile = verify_profile.load(project)   # [phoenix:verify]: backing servers, setup, checks
     ensure_root(extra=profile.packages)  # warm: the cache exists before the first timed round

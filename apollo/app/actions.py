@@ -95,7 +95,7 @@ class ActionsController:
             if job['status'] == 'failed':
                 LOG.error('Job %s not sent: %s', job['id'], exc)
                 raise exception.MessagingUnavailable(
-                    reason='job %s was not sent and will not run (%s)' % (job['id'], exc))
+                    reason='job %s was not sent and will not run (%s)' % (job['id'], exc)) from exc
         job = self.storage.get_job(job['id'])
         result = wsgi.JSONResponseSerializer().serialize(request, {'job': job_view(job)}, 202)
         result.headers['Location'] = '%s/v1/jobs/%s' % (request.application_url, job['id'])
@@ -134,7 +134,7 @@ class AuditController:
             limit = int(params.get('limit', str(CONF.max_list_limit)))
             marker = int(params['marker']) if 'marker' in params else None
         except ValueError:
-            raise exception.InvalidItem('Queries "limit" and "marker" must be integers.')
+            raise exception.InvalidItem('Queries "limit" and "marker" must be integers.') from None
         if limit < 1:
             raise exception.InvalidItem('Query "limit" must be at least 1.')
         limit = min(limit, CONF.max_list_limit)

@@ -67,7 +67,7 @@ def _load_config(files: list[str], dirs: list[str]) -> object:
         conf = common.configure(config_files=default_files, args=args, project='apollo')
         _touch_every_option(conf)
     except cfg.Error as exc:
-        raise Failure('%s' % str(exc).strip().splitlines()[0])
+        raise Failure('%s' % str(exc).strip().splitlines()[0]) from exc
     return conf
 
 
@@ -87,18 +87,18 @@ def cmd_config_check(conf) -> int:
         try:
             eventlet_server.get_workers(conf, kind)
         except eventlet_server.WorkerConfigError as exc:
-            raise Failure(str(exc))
+            raise Failure(str(exc)) from exc
     if conf.transport_url:
         from phoenix.server import messaging
         try:
             messaging.check_transport_url(conf)
         except messaging.MessagingConfigError as exc:
-            raise Failure(str(exc))
+            raise Failure(str(exc)) from exc
     try:
         paste = wsgi.find_paste_config(conf)
         wsgi.load_app(paste, 'main')
     except wsgi.PasteConfigError as exc:
-        raise Failure(str(exc))
+        raise Failure(str(exc)) from exc
     print('OK: %s; paste pipeline %s loads; ports %s' % (
         ', '.join(conf.config_file) or '(defaults)', paste,
         ','.join(str(p) for p in conf.port)))
@@ -111,7 +111,7 @@ def cmd_db_sync(conf) -> int:
     try:
         before, after = db.sync_schema(conf)
     except exception.StorageUnavailable as exc:
-        raise Failure(str(exc), status=1)
+        raise Failure(str(exc), status=1) from exc
     print('Database %s at schema version %d (was %d)' % (conf.database_file, after, before))
     return 0
 
@@ -123,7 +123,7 @@ def cmd_db_version(conf) -> int:
     try:
         print(storage.version())
     except exception.StorageUnavailable as exc:
-        raise Failure(str(exc), status=1)
+        raise Failure(str(exc), status=1) from exc
     finally:
         storage.close()
     return 0

@@ -215,7 +215,7 @@ class Storage:
         try:
             conn.execute('BEGIN IMMEDIATE')
         except sqlite3.OperationalError as exc:
-            raise exception.StorageUnavailable(reason=str(exc))
+            raise exception.StorageUnavailable(reason=str(exc)) from exc
         return conn
 
     def create_job(self, item_id: str, action: str, args: dict[str, Any]) -> dict[str, Any]:
@@ -288,7 +288,7 @@ class Storage:
             if conn.in_transaction:
                 conn.execute('ROLLBACK')
             if isinstance(exc, sqlite3.Error):
-                raise exception.StorageUnavailable(reason=str(exc))
+                raise exception.StorageUnavailable(reason=str(exc)) from exc
             raise
         return self.get_job(job_id), True
 

@@ -40,7 +40,7 @@ class EngineAPI:
                                           version=RPC_API_VERSION,
                                           timeout=timeout or CONF.rpc_response_timeout)
         except messaging.MessagingConfigError as exc:
-            raise exception.MessagingUnavailable(reason=str(exc))
+            raise exception.MessagingUnavailable(reason=str(exc)) from exc
         return client.prepare(retry=SEND_RETRY)
 
     def perform_job(self, job_id: str) -> None:
@@ -51,7 +51,7 @@ class EngineAPI:
         except exception.MessagingUnavailable:
             raise
         except Exception as exc:  # MessageDeliveryFailure, kombu's OperationalError...
-            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc)) from exc
 
     def digest(self, item: objects.Item, delay: float = 0.0) -> dict[str, Any]:
         """Call: the engine's digest of ``item`` (sent as a versioned object)."""
@@ -60,13 +60,13 @@ class EngineAPI:
         try:
             return self._client(timeout).call({}, 'digest', item=item, delay=delay)
         except oslo_messaging.MessagingTimeout:
-            raise exception.EngineTimeout(timeout=timeout)
+            raise exception.EngineTimeout(timeout=timeout) from None
         except oslo_messaging.RemoteError:
             raise  # the engine failed: a 500 with the cause in the log
         except exception.MessagingUnavailable:
             raise
         except Exception as exc:  # MessageDeliveryFailure, kombu's OperationalError...
-            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc)) from exc
 
 
 _SERIALIZER = serializer()

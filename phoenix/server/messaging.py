@@ -61,7 +61,7 @@ def check_transport_url(conf: cfg.ConfigOpts) -> str:
         parsed = oslo_messaging.TransportURL.parse(conf, url)
     except (oslo_messaging.InvalidTransportURL, ValueError) as exc:
         raise MessagingConfigError('%s is malformed (%s); expected '
-                                   'driver://user:password@host:port/vhost' % (where, exc))
+                                   'driver://user:password@host:port/vhost' % (where, exc)) from exc
     drivers = _drivers()
     if parsed.transport not in drivers:
         raise MessagingConfigError('%s names the driver %r, which is not installed '

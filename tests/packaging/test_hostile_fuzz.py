@@ -31,11 +31,11 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
+from pkgtools import read_unit
 
 from phoenix_rpm import generate, rpmtext
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import NBSP
-from pkgtools import read_unit
 
 PAYLOADS = [
     "%(touch {marker})", '%{{lua: os.execute("touch {marker}")}}', "$(touch {marker})", "`touch {marker}`",

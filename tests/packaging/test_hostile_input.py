@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Callable
 
 import pytest
+from pkgtools import build_rpm
+from test_pkg_bad_input import PYPROJECT, both, cfg_append, cfg_replace, make_project, pyproject_only, write
 
 from phoenix_rpm import generate
 from phoenix_rpm.errors import UserError
-from pkgtools import build_rpm
-from test_pkg_bad_input import PYPROJECT, both, cfg_append, cfg_replace, make_project, pyproject_only, write
 
 Edit = Callable[[Path], None]
 

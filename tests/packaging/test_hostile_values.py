@@ -18,11 +18,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from pkgtools import read_unit, run, section, verify_units
+from test_pkg_bad_input import cfg_append, cfg_replace, make_project
 
 from phoenix_rpm import generate, rpmtext
 from phoenix_rpm.escape import NBSP
-from pkgtools import read_unit, run, section, verify_units
-from test_pkg_bad_input import cfg_append, cfg_replace, make_project
 
 MARK = "phoenix-marker"
 

@@ -96,7 +96,7 @@ class RabbitMQ:
         })
         return env
 
-    def start(self) -> 'RabbitMQ':
+    def start(self) -> RabbitMQ:
         (self.base / 'log').mkdir(exist_ok=True)
         with open(self.log_file, 'ab') as out:
             self.proc = subprocess.Popen([str(SERVER)], env=self.env(), stdout=out,

@@ -11,8 +11,7 @@ import threading
 import time
 
 import pytest
-
-from apollo_proc import children_of, free_ports, http, wait_for
+from apollo_proc import free_ports, http, wait_for
 
 DURABLE = {'oslo_messaging_rabbit': {'amqp_durable_queues': 'true'}}
 

@@ -213,4 +213,5 @@ def _run(box: Any, argv: list[str], what: str) -> None:
 
 def _status(box: Any, units: Sequence[str]) -> str:
     proc = box.exec(["systemctl", "status", "--no-pager", "--lines=20", *units], check=False, timeout=20)
-    return (proc.stdout or proc.stderr).strip()
+    text: str = (proc.stdout or proc.stderr).strip()
+    return text

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate
 import jinja2
 
+from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
@@ -231,8 +231,9 @@ def write_all(project_dir: Path, files: dict[str, str]) -> list[Path]:
                 for d in reversed(missing):
                     d.mkdir()
                     made_dirs.append(d)
-            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".phoenix-new", dir=folder)
-            staged.append((rel, Path(tmp)))
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".phoenix-new", dir=folder)
+            tmp = Path(tmp_name)
+            staged.append((rel, tmp))
             with os.fdopen(fd, "w", encoding="utf-8") as handle:
                 handle.write(text)
             os.chmod(tmp, 0o644)

@@ -310,10 +310,10 @@ def _place_files(
             data_files.append((f"{prefix}/{df.target}", df.source))
             # climb with strings and stop at a folder already added: linear
             # in the number of files (docs/benchmarks.md)
-            parent = df.target.rsplit("/", 1)[0] if "/" in df.target else ""
-            while parent and parent not in SHARED_DIRS and f"{prefix}/{parent}" not in data_dirs:
-                data_dirs.add(f"{prefix}/{parent}")
-                parent = parent.rsplit("/", 1)[0] if "/" in parent else ""
+            folder = df.target.rsplit("/", 1)[0] if "/" in df.target else ""
+            while folder and folder not in SHARED_DIRS and f"{prefix}/{folder}" not in data_dirs:
+                data_dirs.add(f"{prefix}/{folder}")
+                folder = folder.rsplit("/", 1)[0] if "/" in folder else ""
     if group is not None:  # the service's config folder, even before it holds a file
         dirs.setdefault(f"/{own}", (f"/{own}", "0750", "root", group))
     seen = {f.dest for f in files}

@@ -8,9 +8,10 @@ is static (``[project] version``) or, when listed in ``dynamic``, pbr's.
 from __future__ import annotations
 
 import re
-import tomllib
 from pathlib import Path
 from typing import Any
+
+import tomllib
 
 from phoenix_rpm import inputs, validate
 from phoenix_rpm.inputs import bad

@@ -17,6 +17,7 @@ import re
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 _which = shutil.which
 
@@ -53,7 +54,7 @@ def _parse_spec_in_box() -> None:
             cache[spec_file] = (errors.replace("/spec/", str(spec.parent) + "/"), text)
         return cache[spec_file]
 
-    def _check_specfile_error(self, pkg):  # noqa: ANN001, ANN202 - rpmlint's signature
+    def _check_specfile_error(self: Any, pkg: Any) -> None:  # rpmlint's signature
         for line in parsed(str(self._spec_file))[0].splitlines():
             line = line.strip()
             if not line:
@@ -63,7 +64,7 @@ def _parse_spec_in_box() -> None:
             else:
                 self.output.add_info("W", pkg, "specfile-warning", line)
 
-    def _check_invalid_url(self, pkg, rpm):  # noqa: ANN001, ANN202 - rpmlint's signature
+    def _check_invalid_url(self: Any, pkg: Any, rpm: Any) -> None:  # rpmlint's signature
         for m in re.finditer(r"^Source(\d*)\s*:\s*(\S+)", parsed(str(self._spec_file))[1], re.M | re.I):
             url = m.group(2)
             scheme, netloc = urlparse(url)[0:2]

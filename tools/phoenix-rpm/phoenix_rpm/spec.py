@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Callable
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -43,7 +44,8 @@ class ContainedLoader(jinja2.FileSystemLoader):
     host file into the generated spec (docs/packaging.md, "Hostile input").
     """
 
-    def get_source(self, environment: jinja2.Environment, template: str):  # noqa: ANN201 - Jinja2's signature
+    def get_source(self, environment: jinja2.Environment,
+                   template: str) -> tuple[str, str, Callable[[], bool]]:  # Jinja2's signature
         source, filename, uptodate = super().get_source(environment, template)
         real = os.path.realpath(filename)
         if not any(real.startswith(os.path.realpath(p) + os.sep) for p in self.searchpath):
@@ -111,7 +113,7 @@ def _localstate(path: str) -> str:
 def source_destinations(plan: SpecPlan) -> dict[str, str]:
     """Where each generated systemd/ file is installed (as %{buildroot} paths)."""
     t, sh = escape.Trusted, escape.shell_word
-    out = {s.unit: t(f"%{{buildroot}}%{{_unitdir}}/{sh(s.unit)}") for s in plan.services}
+    out: dict[str, str] = {s.unit: t(f"%{{buildroot}}%{{_unitdir}}/{sh(s.unit)}") for s in plan.services}
     out[f"{plan.name}.sysusers"] = t(f"%{{buildroot}}%{{_sysusersdir}}/{sh(plan.name + '.conf')}")
     out[f"{plan.name}.tmpfiles"] = t(f"%{{buildroot}}%{{_tmpfilesdir}}/{sh(plan.name + '.conf')}")
     out[f"{plan.name}.logrotate"] = t(f"%{{buildroot}}%{{_sysconfdir}}/logrotate.d/{sh(plan.name)}")

@@ -62,7 +62,7 @@ SYSTEM_ETC = frozenset({
     "resolv.conf", "nsswitch.conf", "fstab", "crypttab", "rsyslog.d", "rsyslog.conf", "audit", "shells",
     "login.defs", "alternatives", "skel", "default", "kernel", "dracut.conf.d", "binfmt.d", "environment.d",
     "NetworkManager", "network-scripts", "sysconfig", "pki", "ca-certificates", "containers", "docker",
-    "tmpfiles.d", "motd", "issue", "os-release", "machine-id", "localtime", "sudo.conf", "doas.conf",
+    "motd", "issue", "os-release", "machine-id", "localtime", "sudo.conf", "doas.conf",
 })
 SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/root/", "/home/", "/run/",
                    "/tmp/", "/var/tmp/", "/var/spool/", "/var/run/", "/lib/", "/lib64/", "/usr/sbin/",
@@ -425,7 +425,8 @@ def pyproject_types(data: dict[str, Any], path: Path) -> None:
         raise bad(path, "[project] is not a table", "write [project] with name = \"...\"")
     for key, types in expect.items():
         if key in proj and not isinstance(proj[key], types):
-            want = " or ".join({str: "a string", dict: "a table", list: "a list"}[t] for t in types)
+            names: dict[type, str] = {str: "a string", dict: "a table", list: "a list"}
+            want = " or ".join(names[t] for t in types)
             raise bad(path, f"[project] {key} is {type(proj[key]).__name__}, not {want}", f"write {key} as {want}")
     for key in ("dependencies", "dynamic", "keywords", "classifiers"):
         _all_strings(proj.get(key, []), path, f"[project] {key}")

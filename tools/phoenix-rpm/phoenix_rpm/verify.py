@@ -145,7 +145,8 @@ def install_rpm(box: Any, rpm: Path, *, upgrade: bool = False) -> subprocess.Com
     if proc.returncode != 0:
         out = ((proc.stdout or "") + (proc.stderr or "")).strip()
         raise CheckFailed(f"{' '.join(argv)} failed in the box (exit {proc.returncode}):\n{out[-3000:]}")
-    return proc
+    done: subprocess.CompletedProcess[str] = proc
+    return done
 
 
 def enable_now(box: Any, units: Sequence[str]) -> str | None:
@@ -329,7 +330,7 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
     with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
         complaint = enable_now(box, plan.units)
         if complaint:
-            runner.log(f"    systemctl enable --now failed:\n    " + complaint.replace("\n", "\n    "))
+            runner.log("    systemctl enable --now failed:\n    " + complaint.replace("\n", "\n    "))
         ready = wait_ready(box, plan)
     timings.ready = time.monotonic() - started
     if not ready:
@@ -464,14 +465,9 @@ def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Ca
         if extra or keep:
             raise UserError("--box vagrant: backing servers ([phoenix:verify] needs) and --keep-box need the "
                             "nspawn box; run tools/build-rpm --verify without --box vagrant")
-        try:
-            from phoenix_rpm.vagrant import booted as vagrant_booted  # type: ignore[attr-defined]
-        except ImportError:
-            vagrant_booted = None
-        if vagrant_booted is not None:
-            return vagrant_booted
-        raise UserError("--box vagrant: verification in a Vagrant VM is not available in this "
-                        "version; run tools/build-rpm --verify with --box nspawn (the default)")
+        from phoenix_rpm.vagrant import booted as vagrant_booted
+
+        return vagrant_booted
     raise UserError(f"--box {box}: the verify stage needs a booted box; "
                     "run with --box nspawn (the default) or --box vagrant")
 

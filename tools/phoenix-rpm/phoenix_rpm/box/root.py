@@ -22,7 +22,7 @@ import os
 import shutil
 import time
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 from phoenix_rpm import cachedirs, runner
 from phoenix_rpm.box import provides
@@ -323,7 +323,7 @@ def list_roots() -> list[CachedRoot]:
         if not entry.is_dir():
             continue
         meta_path = entry / "box.json"
-        meta: dict = {}
+        meta: dict[str, Any] = {}
         if meta_path.is_file():
             try:
                 meta = json.loads(meta_path.read_text())
@@ -348,7 +348,8 @@ def remove_root(key: str) -> Path:
     if not matches:
         raise UserError(f"{cache_dir()}: no cached box root with key {key!r}; see: tools/build-rpm box list")
     if len(matches) > 1:
-        raise UserError(f"box key prefix {key!r} is ambiguous ({', '.join(m.key for m in matches)}); give more characters")
+        raise UserError(f"box key prefix {key!r} is ambiguous ({', '.join(m.key for m in matches)}); "
+                        "give more characters")
     target = matches[0].path
     with _locked(cache_dir() / f"{matches[0].key}.lock"):
         _refuse_if_in_use(target)
@@ -388,7 +389,7 @@ class _locked:
         self.path = path
         self.fd = -1
 
-    def __enter__(self) -> "_locked":
+    def __enter__(self) -> _locked:
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         fcntl.flock(self.fd, fcntl.LOCK_EX)
         return self

@@ -11,8 +11,15 @@ import shlex
 import time
 
 import pytest
-from infra_helpers import (HttpCheck, Meta, configured_ports, listening_tcp_ports, sh, unit_diagnosis,
-                           unit_listen_addresses)
+from infra_helpers import (
+    HttpCheck,
+    Meta,
+    configured_ports,
+    listening_tcp_ports,
+    sh,
+    unit_diagnosis,
+    unit_listen_addresses,
+)
 
 from phoenix_rpm.verify_profile import HttpProbe
 
