@@ -354,6 +354,10 @@ CASES += [
          ["'-r' names no file"], line=2),
     Case("requirements-empty-long-include", write("requirements.txt", "--requirement\n"), "requirements.txt",
          ["names no file"], line=1),
+    Case("requirements-direct-url-file", write("requirements.txt", "pbr\nfoo @ file:///etc/shadow\n"),
+         "requirements.txt", ["direct URL requirement"], line=2),
+    Case("requirements-direct-url-http", write("requirements.txt", "foo @ https://example.org/foo-1.0.tar.gz\n"),
+         "requirements.txt", ["direct URL requirement"], line=1),
     Case("requirements-include-non-utf8", both(write("requirements.txt", "-r more.txt\n"),
                                                raw_bytes("more.txt", b"\xfe\xff\n")), "more.txt", ["not UTF-8"]),
 ]

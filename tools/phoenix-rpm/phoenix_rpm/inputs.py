@@ -328,6 +328,11 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
             reason = str(exc).splitlines()[0]
             raise bad(path, f"{where}{line!r} is not a valid requirement ({reason})",
                       "write it as 'name>=version' (PEP 508)", number) from None
+        if req.url:
+            # a direct URL is fetched from wherever it points, at build time
+            # (file:///etc/shadow, http://anything): not a package of an index
+            raise bad(path, f"{where}{line!r} is a direct URL requirement",
+                      "require it by name and version (name>=1.0) from the package index", number)
         out.append(Requirement(req.name, str(req.specifier), str(req.marker) if req.marker else "", line))
     return out
 
