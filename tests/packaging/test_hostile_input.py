@@ -399,6 +399,9 @@ for name, text in [
     ("mutate-plan", "{{ plan.services.append(1) }}\n"),
     ("globals", "{{ self.__init__.__globals__ }}\n"),
     ("undefined", "{{ nothing_here }}\n"),
+    ("memory-bomb", "{{ 'x' * 100000 * 100000 }}\n"),
+    ("cpu-bomb", "{{ 10 ** 10 ** 10 }}\n"),
+    ("huge-range", "{% for i in range(10 ** 9) %}x{% endfor %}\n"),
 ]:
     CASES.append(Case(f"template-{name}", write("rpm/templates/spec.j2", text), "rpm/templates",
                       ["template failed to render"]))
@@ -406,6 +409,9 @@ CASES += [
     Case("template-symlink-out", both(symlink("rpm/templates/secret.txt", "/etc/passwd"),
                                       write("rpm/templates/spec.j2", '{% include "secret.txt" %}\n')),
          "rpm/templates", ["'secret.txt' is a symlink out of rpm/templates"]),
+    Case("template-recursion", write("rpm/templates/spec.j2",
+                                     "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}\n"),
+         "rpm/templates", ["recursed too deeply"]),
     Case("template-symlink-itself", symlink("rpm/templates/spec.j2", "/etc/passwd"), "rpm/templates",
          ["'spec.j2' is a symlink out of rpm/templates"]),
 ]
