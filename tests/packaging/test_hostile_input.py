@@ -532,3 +532,27 @@ def test_unprivileged_overrides_of_root_applied_keys_pass(tmp_path: Path, monkey
     assert service["EnvironmentFile"] == ["-/etc/demo/demo.env"]
     assert service["StandardOutput"] == ["append:/var/log/demo/out.log"]
     assert service["Nice"] == ["5"] and service["PIDFile"] == ["/run/demo/api.pid"]
+
+
+def test_read_only_rpm_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    """rpm/ on a read-only mount (a private mount namespace: the host is not touched)."""
+    import shlex
+    import subprocess
+
+    from pkgtools import PYTHON, REPO
+
+    project = make_project(tmp_path)
+    (project / "rpm").mkdir()
+    (project / "rpm" / "keep.txt").write_text("mine\n")
+    before = _snapshot(project)
+    rpm = shlex.quote(str(project / "rpm"))
+    script = (f"mount --bind {rpm} {rpm} && mount -o remount,bind,ro {rpm} && "
+              f"PBR_VERSION=1.0.0 PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(str(PYTHON))} "
+              f"-m phoenix_rpm.cli --stage generate {shlex.quote(str(project))}")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("build-rpm: error:")]
+    assert len(lines) == 1 and "Read-only file system" in lines[0] and "writable" in lines[0], proc.stderr
+    assert _snapshot(project) == before, "systemd/ must not be left behind"
