@@ -154,6 +154,9 @@ CASES += [
     Case("script-symlink-outside", both(symlink("bin/tool", "/etc/passwd"),
                                         cfg_replace("packages = demo", "packages = demo\nscripts = bin/tool")),
          "setup.cfg", ["[files] scripts", "'bin/tool'", "leaves the project folder through a symlink"]),
+    Case("entry-point-module-symlink-out", both(lambda p: (p / "demo" / "api.py").unlink(),
+                                                symlink("demo/api.py", "/etc/shadow")),
+         "setup.cfg", ["demo-api = demo.api:main: module", "through a symlink"], line=16),
     Case("package-name-injection", cfg_replace("packages = demo", "packages = demo x;rm"), "setup.cfg",
          ["[files] packages", "'x;rm'", "not a Python package name"]),
     Case("package-name-path", cfg_replace("packages = demo", "packages = ../demo"), "setup.cfg",
@@ -191,6 +194,17 @@ CASES += [
          "setup.cfg", ["data_files", "'tree/c[1].txt'", "glob"], line=13),
     Case("data-backslash-file-name", both(bytes_name("tree", b"a\\b.txt"), data("    share/demo = tree/*")),
          "setup.cfg", ["data_files", "backslash"], line=13),
+    Case("data-glob-holds-a-fifo", both(write("tree/a.txt", "a\n"), lambda p: os.mkfifo(p / "tree" / "pipe"),
+                                        data("    share/demo = tree/*")),
+         "setup.cfg", ["'tree/pipe' is not a regular file"], line=13),
+    Case("data-glob-dangling-symlink", both(write("tree/a.txt", "a\n"), symlink("tree/gone", "missing.txt"),
+                                            data("    share/demo = tree/*")),
+         "setup.cfg", ["'tree/gone' is not a regular file"], line=13),
+    Case("data-glob-symlink-loop", both(write("tree/a.txt", "a\n"), symlink("tree/loop", "loop"),
+                                        data("    share/demo = tree/*")),
+         "setup.cfg", ["'tree/loop'"], line=13),
+    Case("data-plain-fifo", both(lambda p: os.mkfifo(p / "etc" / "demo" / "pipe.conf"), data("        etc/demo/pipe.conf")),
+         "setup.cfg", ["'etc/demo/pipe.conf' is not a regular file"], line=13),
     Case("py-data-glob-absolute", py('\n[tool.setuptools.data-files]\n"share/demo" = ["/etc/*.conf"]\n'),
          "pyproject.toml", ["[tool.setuptools.data-files]", "'/etc/*.conf'", "leaves the project folder"]),
     Case("py-data-glob-parent", py('\n[tool.setuptools.data-files]\n"share/demo" = ["../*"]\n'),
@@ -354,6 +368,10 @@ CASES += [
          ["'-r' names no file"], line=2),
     Case("requirements-empty-long-include", write("requirements.txt", "--requirement\n"), "requirements.txt",
          ["names no file"], line=1),
+    Case("requirements-direct-url-file", write("requirements.txt", "pbr\nfoo @ file:///etc/shadow\n"),
+         "requirements.txt", ["direct URL requirement"], line=2),
+    Case("requirements-direct-url-http", write("requirements.txt", "foo @ https://example.org/foo-1.0.tar.gz\n"),
+         "requirements.txt", ["direct URL requirement"], line=1),
     Case("requirements-include-non-utf8", both(write("requirements.txt", "-r more.txt\n"),
                                                raw_bytes("more.txt", b"\xfe\xff\n")), "more.txt", ["not UTF-8"]),
 ]
@@ -381,6 +399,9 @@ for name, text in [
     ("mutate-plan", "{{ plan.services.append(1) }}\n"),
     ("globals", "{{ self.__init__.__globals__ }}\n"),
     ("undefined", "{{ nothing_here }}\n"),
+    ("memory-bomb", "{{ 'x' * 100000 * 100000 }}\n"),
+    ("cpu-bomb", "{{ 10 ** 10 ** 10 }}\n"),
+    ("huge-range", "{% for i in range(10 ** 9) %}x{% endfor %}\n"),
 ]:
     CASES.append(Case(f"template-{name}", write("rpm/templates/spec.j2", text), "rpm/templates",
                       ["template failed to render"]))
@@ -388,6 +409,9 @@ CASES += [
     Case("template-symlink-out", both(symlink("rpm/templates/secret.txt", "/etc/passwd"),
                                       write("rpm/templates/spec.j2", '{% include "secret.txt" %}\n')),
          "rpm/templates", ["'secret.txt' is a symlink out of rpm/templates"]),
+    Case("template-recursion", write("rpm/templates/spec.j2",
+                                     "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}\n"),
+         "rpm/templates", ["recursed too deeply"]),
     Case("template-symlink-itself", symlink("rpm/templates/spec.j2", "/etc/passwd"), "rpm/templates",
          ["'spec.j2' is a symlink out of rpm/templates"]),
 ]
@@ -508,3 +532,27 @@ def test_unprivileged_overrides_of_root_applied_keys_pass(tmp_path: Path, monkey
     assert service["EnvironmentFile"] == ["-/etc/demo/demo.env"]
     assert service["StandardOutput"] == ["append:/var/log/demo/out.log"]
     assert service["Nice"] == ["5"] and service["PIDFile"] == ["/run/demo/api.pid"]
+
+
+def test_read_only_rpm_folder_is_a_one_line_error(tmp_path: Path) -> None:
+    """rpm/ on a read-only mount (a private mount namespace: the host is not touched)."""
+    import shlex
+    import subprocess
+
+    from pkgtools import PYTHON, REPO
+
+    project = make_project(tmp_path)
+    (project / "rpm").mkdir()
+    (project / "rpm" / "keep.txt").write_text("mine\n")
+    before = _snapshot(project)
+    rpm = shlex.quote(str(project / "rpm"))
+    script = (f"mount --bind {rpm} {rpm} && mount -o remount,bind,ro {rpm} && "
+              f"PBR_VERSION=1.0.0 PYTHONPATH={shlex.quote(str(REPO))} {shlex.quote(str(PYTHON))} "
+              f"-m phoenix_rpm.cli --stage generate {shlex.quote(str(project))}")
+    proc = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = [line for line in proc.stderr.splitlines() if line.startswith("build-rpm: error:")]
+    assert len(lines) == 1 and "Read-only file system" in lines[0] and "writable" in lines[0], proc.stderr
+    assert _snapshot(project) == before, "systemd/ must not be left behind"

@@ -128,6 +128,17 @@ ODD_NAMES = ["a b.conf", "100%% sure.conf", "ü n i.conf", "$(touch MARK).conf",
              "-rf.conf", "new$HOME.conf"]
 
 
+def test_a_source_named_like_an_option_stays_a_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A data file '-rf' at the top of the project: install gets './-rf', never the flag."""
+    project = make_project(tmp_path)
+    (project / "-rf").write_text("x\n")
+    cfg_replace("        etc/demo/demo.conf", "        etc/demo/demo.conf\n        -rf")(project)
+    spec = _generate(project, monkeypatch)
+    parsed = run("rpmspec", "-P", spec, cwd=tmp_path).stdout
+    installs = [shlex.split(line) for line in section(parsed, "install") if line.startswith("install -p -D")]
+    assert ["install", "-p", "-D", "-m", "0640", "./-rf", f"{_buildroot(parsed)}/etc/demo/-rf"] in installs
+
+
 @pytest.mark.parametrize("name", ODD_NAMES)
 def test_odd_file_names_are_one_shell_word_and_one_files_entry(name: str, tmp_path: Path,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:

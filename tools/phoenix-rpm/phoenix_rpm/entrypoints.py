@@ -10,6 +10,7 @@ so their unit is ``Type=notify``).
 from __future__ import annotations
 
 import ast
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,6 +48,11 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: module {ep.module!r} not found "
                   f"under {project.project_dir}", "fix the module path or add the module", line)
     rel = path.relative_to(project.project_dir)
+    from phoenix_rpm import validate
+
+    # a module that is a symlink out of the project is not the project's code
+    validate.inside(Path(os.path.realpath(project.project_dir)), str(rel), cfg,
+                    f"{where}: {ep.name} = {ep.module}:{ep.func}: module", line=line)
     cache = {} if cache is None else cache
     if str(path) not in cache:
         try:

@@ -107,6 +107,18 @@ def shell_word(value: object) -> Trusted:
     return Trusted(text.replace("%", "%%"))
 
 
+def shell_path(value: object) -> Trusted:
+    """A path argument of a command in %install: a shell word that cannot be read as an option.
+
+    A relative path starting with ``-`` (a data file named ``-rf`` at the
+    top of the project) is written ``./-rf``: the same file, never a flag.
+    """
+    if isinstance(value, Trusted):
+        return value
+    text = str(value)
+    return shell_word("./" + text if text.startswith("-") else text)
+
+
 def files_path(value: object) -> Trusted:
     """A ``%files`` path: ``%`` escaped, quoted when it holds a space.
 
@@ -179,6 +191,7 @@ FILTERS = {
     "spec_value": spec_value,
     "spec_body": spec_body,
     "sh": shell_word,
+    "sh_path": shell_path,
     "files": files_path,
     "unit_value": unit_value,
     "exec_arg": exec_arg,

@@ -68,6 +68,9 @@ def render_plan(plan: SpecPlan) -> dict[str, str]:
         # validate.py refuses bad values with their key first; this is the
         # last line of defence (a value a project template passes on).
         raise UserError(f"{plan.config_file}: {exc}; change that value") from None
+    except RecursionError:
+        raise UserError(f"{plan.project_dir / spec.PROJECT_TEMPLATES}: a template recursed too deeply; "
+                        "fix the project's template or remove it to use the toolkit's") from None
     except jinja2.TemplateError as exc:
         raise UserError(f"{plan.project_dir / spec.PROJECT_TEMPLATES}: a template failed to render "
                         f"({exc.__class__.__name__}: {str(exc).splitlines()[0] if str(exc) else ''}); "

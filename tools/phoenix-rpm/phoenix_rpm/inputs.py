@@ -202,6 +202,9 @@ def _one_source(project_dir: Path, target: str, src: str, cfg: Path, line: int |
     if stat.S_ISDIR(mode):
         raise bad(cfg, f"{where}: {src!r} is a folder; pbr copies files only",
                   f"write '{target} = {src.rstrip('/')}/*' to install the whole folder", line)
+    if mode and not stat.S_ISREG(mode):
+        raise bad(cfg, f"{where}: {src!r} is not a regular file (a pipe, socket or device)",
+                  "install regular files only", line)
     if not stat.S_ISREG(mode):
         raise bad(cfg, f"{where}: {src!r} does not exist in {project_dir}",
                   "fix the path or add the file", line)
@@ -242,8 +245,17 @@ def _walk_glob(project_dir: Path, target: str, prefix: str, cfg: Path, line: int
             for fname in sorted(fnames):
                 src = os.path.relpath(os.path.join(dirpath, fname), project_dir).replace(os.sep, "/")
                 _check_name(src, cfg, line, where)
-                if os.path.islink(os.path.join(dirpath, fname)):
+                full = os.path.join(dirpath, fname)
+                mode = os.lstat(full).st_mode
+                if stat.S_ISLNK(mode):
                     validate.inside(root, src, cfg, where, line=line)
+                    try:
+                        mode = os.stat(full).st_mode
+                    except OSError:  # dangling or looping link
+                        mode = 0
+                if not stat.S_ISREG(mode):  # a FIFO would block the reads that follow
+                    raise bad(cfg, f"{where}: {src!r} is not a regular file (a pipe, socket or device)",
+                              "remove it from the folder, or list the files one by one", line)
                 tdir = f"{target}/{sub}" if sub else target
                 found.append(DataFile(target=f"{tdir}/{fname}", source=src,
                                       where=f"{cfg.name}:{line}" if line else cfg.name))
@@ -328,6 +340,11 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
             reason = str(exc).splitlines()[0]
             raise bad(path, f"{where}{line!r} is not a valid requirement ({reason})",
                       "write it as 'name>=version' (PEP 508)", number) from None
+        if req.url:
+            # a direct URL is fetched from wherever it points, at build time
+            # (file:///etc/shadow, http://anything): not a package of an index
+            raise bad(path, f"{where}{line!r} is a direct URL requirement",
+                      "require it by name and version (name>=1.0) from the package index", number)
         out.append(Requirement(req.name, str(req.specifier), str(req.marker) if req.marker else "", line))
     return out
 

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from phoenix_rpm import escape, rpmtext
@@ -35,6 +36,31 @@ def environment(project_dir: Path) -> jinja2.Environment:
     if key not in _ENVIRONMENTS:
         _ENVIRONMENTS[key] = _make_environment(project_dir)
     return _ENVIRONMENTS[key]
+
+
+class ProjectSandbox(ImmutableSandboxedEnvironment):
+    """Jinja2's immutable sandbox, also bounding ``*`` and ``**``.
+
+    The sandbox stops attribute tricks but not ``{{ 'x' * 10**12 }}``, which
+    would take the memory or the CPU of a ``--check`` run. A template lays
+    out text: it needs neither.
+    """
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context: jinja2.runtime.Context, operator: str, left: object, right: object) -> object:
+        if operator == "**":
+            raise SecurityError("'**' is not available in templates")
+        def size(value: object) -> int:
+            if isinstance(value, (str, list, tuple)):
+                return len(value)
+            if isinstance(value, int) and not isinstance(value, bool):
+                return abs(value)
+            return 1
+
+        if size(left) * size(right) > 1_000_000:
+            raise SecurityError("a multiplication result too large for a template")
+        return super().call_binop(context, operator, left, right)
 
 
 class ContainedLoader(jinja2.FileSystemLoader):
@@ -67,7 +93,7 @@ def _make_environment(project_dir: Path) -> jinja2.Environment:
         ContainedLoader(str(project_dir / PROJECT_TEMPLATES)),
         jinja2.FileSystemLoader(str(TEMPLATES)),
     ])
-    env = ImmutableSandboxedEnvironment(
+    env = ProjectSandbox(
         loader=loader, undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
         trim_blocks=True, lstrip_blocks=True, autoescape=False, finalize=escape.finalize,
     )
