@@ -15,6 +15,7 @@ box's own network namespace.
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 import secrets
 import shlex
@@ -54,6 +55,33 @@ def credentials_for(package: str) -> Credentials:
     return Credentials(user=ident, password=secrets.token_hex(16), database=ident, vhost=ident)
 
 
+RABBIT_DEFINITIONS = "/etc/rabbitmq/phoenix-verify-definitions.json"
+
+
+def before_start(box: Any, profile: VerifyProfile, creds: Credentials) -> None:
+    """What must be in place before a server boots.
+
+    RabbitMQ: the user, vhost and permissions as a definitions file the
+    broker loads while it boots (``load_definitions``), before its AMQP
+    listener opens. Three ``rabbitmqctl`` calls instead cost one Erlang VM
+    start each: 2-3 s apiece on a loaded machine.
+    """
+    if "rabbitmq" not in profile.needs:
+        return
+    c = creds
+    definitions = {
+        "users": [{"name": c.user, "password": c.password, "tags": ""}],
+        "vhosts": [{"name": c.vhost}],
+        "permissions": [{"user": c.user, "vhost": c.vhost, "configure": ".*", "write": ".*", "read": ".*"}],
+    }
+    script = (f"umask 027; cat > {RABBIT_DEFINITIONS} && chgrp rabbitmq {RABBIT_DEFINITIONS} && "
+              f"printf '\\n# phoenix verify: user and vhost of this run\\nload_definitions = %s\\n' "
+              f"{RABBIT_DEFINITIONS} >> /etc/rabbitmq/rabbitmq.conf")
+    proc = box.exec(["sh", "-c", script], input=json.dumps(definitions), check=False, timeout=30)
+    if proc.returncode != 0:
+        raise CheckFailed(f"cannot write the RabbitMQ definitions in the box: {(proc.stderr or proc.stdout).strip()}")
+
+
 def start_servers(box: Any, profile: VerifyProfile, *, wait: bool = True) -> None:
     """``systemctl start`` the needed servers at once; with ``wait``, until each answers.
 
@@ -81,7 +109,12 @@ def wait_servers(box: Any, profile: VerifyProfile) -> None:
     probes = {
         "mariadb": ["mariadb", "-e", "SELECT 1"],
         "postgresql": _in_root(["runuser", "-u", "postgres", "--", "psql", "-Atc", "SELECT 1"]),
-        "rabbitmq": ["rabbitmqctl", "-q", "await_startup"],
+        # The AMQP listener opens after the definitions are loaded: its
+        # Connection.Start frame (type 1, channel 0) means ready. Far cheaper
+        # than `rabbitmqctl await_startup` (an Erlang VM of its own).
+        "rabbitmq": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 5672), 2); "
+                     "s.settimeout(5); s.sendall(b'AMQP\\x00\\x00\\x09\\x01'); "
+                     "assert s.recv(7)[:3] == b'\\x01\\x00\\x00'"],
         "memcached": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 11211), 2); "
                       "s.sendall(b'version\\r\\n'); assert s.recv(64).startswith(b'VERSION')"],
     }
@@ -125,11 +158,7 @@ def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[Conf
         options.append(ConfigOption("database", "connection",
                                     f"postgresql+psycopg2://{c.user}:{c.password}@127.0.0.1/{c.database}"))
     if "rabbitmq" in profile.needs:
-        # One shell: each rabbitmqctl starts an Erlang VM (about a second).
-        script = (f"rabbitmqctl -q add_user {c.user} {c.password} && "
-                  f"rabbitmqctl -q add_vhost {c.vhost} && "
-                  f"rabbitmqctl -q set_permissions -p {c.vhost} {c.user} '.*' '.*' '.*'")
-        _run(box, ["sh", "-c", script], "create the RabbitMQ user and vhost")
+        # user, vhost and permissions were loaded at the broker's boot (before_start)
         options.append(ConfigOption("DEFAULT", "transport_url",
                                     f"rabbit://{c.user}:{c.password}@127.0.0.1:5672/{c.vhost}"))
     if "memcached" in profile.needs:

@@ -265,14 +265,22 @@ def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[st
 # --- the stage ---------------------------------------------------------------
 
 
-def start_backing(box: Any, profile: VerifyProfile) -> None:
-    """Before the RPM: queue the start of the servers the profile needs (they boot during the install)."""
+def start_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile) -> backing.Credentials:
+    """Before the RPM: queue the start of the servers the profile needs (they boot during the install).
+
+    Returns this run's credentials (random password), some of which the
+    servers load as they boot (RabbitMQ's definitions).
+    """
+    creds = backing.credentials_for(plan.package)
     if profile.needs:
         runner.log(f"==> backing servers: start {' '.join(backing.UNITS[n] for n in profile.needs)}")
+        backing.before_start(box, profile, creds)
         backing.start_servers(box, profile, wait=False)
+    return creds
 
 
-def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, timings: Timings) -> list[Any]:
+def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, creds: backing.Credentials,
+                    timings: Timings) -> list[Any]:
     """Wait for the servers to answer, create database, users, vhost.
 
     Returns the connection settings for the drop-in (written once the package
@@ -284,7 +292,7 @@ def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, timings:
     started = time.monotonic()
     with runner.stage("backing servers: wait until they answer, create database/user/vhost"):
         backing.wait_servers(box, profile)
-        options = backing.provision(box, profile, backing.credentials_for(plan.package))
+        options = backing.provision(box, profile, creds)
     timings.backing = time.monotonic() - started
     return options
 
@@ -319,12 +327,12 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
     report = VerifyReport(plan=plan, timings=timings)
     if plan.missing_units:
         report.problems.append(f"the RPM does not ship unit(s) the plan promises: {', '.join(plan.missing_units)}")
-    start_backing(box, profile)
+    creds = start_backing(box, plan, profile)
     started = time.monotonic()
     with runner.stage(f"rpm -ivh {rpm.path.name} in the box"):
         install_rpm(box, rpm.path)
     timings.install = time.monotonic() - started
-    options = prepare_backing(box, plan, profile, timings)
+    options = prepare_backing(box, plan, profile, creds, timings)
     configure_and_setup(box, plan, profile, options, timings)
     started = time.monotonic()
     with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):

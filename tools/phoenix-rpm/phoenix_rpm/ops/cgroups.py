@@ -40,6 +40,8 @@ def cgroup_pids(target: Target, unit: str) -> list[int]:
     where = cgroup_dir(target, unit)
     if where is None:
         return []
-    # cgroup.procs shows 0 for a member outside the reader's PID namespace (a
-    # process entered from the host): not a service process, and ps refuses 0.
+    # cgroup.procs shows 0 for a member outside the reader's PID namespace: a
+    # process entered from the host, or (seen on this hybrid-cgroup host, whose
+    # boxes share the host's unified hierarchy) the same unit of another box
+    # running the same package. Not this service's process; ps refuses 0.
     return [pid for pid in map(int, target.sh(f"cat {where}/cgroup.procs", check=False).split()) if pid > 0]
