@@ -13,11 +13,12 @@ Item sent as a versioned object) with one process each:
   itself and ``start()``s it (what a service without phoenix would do).
 
 The broker is a private RabbitMQ node (tests/process/rabbitmq_broker.py).
-Figures: call round trip p50/p99 (sequential calls from one client), and
+Figures: call round trip p50/p99 (sequential calls from one client, the two
+servers interleaved call by call so that both meet the same machine load),
 cast throughput (``--casts`` casts of ``digest``, then one call, which the
 single worker answers after it has taken every cast before it: casts/s to
-that answer), and the server process's CPU time per message (from /proc,
-steadier than wall-clock figures on a shared machine). Ratios are
+that answer; median of the rounds) and the server process's CPU time per
+message (from /proc, steadier than wall-clock figures on a shared machine). Ratios are
 bare/phoenix for latency and CPU, phoenix/bare for throughput, so >= 0.8
 is the target for all (docs/benchmarks.md).
 """
@@ -85,26 +86,35 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf('SC_CLK_TCK')
 
 
-def measure(client, item, calls: int, casts: int, pid: int) -> dict[str, float]:
-    for _ in range(50):  # warm-up: connections, queues, code paths
-        client.call({}, 'digest', item=item)
+def call_latencies(clients: dict, item, calls: int) -> dict[str, list[float]]:
+    """Round trips of sequential calls, the two servers interleaved call by
+    call (order alternating), so both see the same machine at the same time:
+    on a shared machine that matters more than anything else."""
+    for client in clients.values():
+        for _ in range(50):  # warm-up: connections, queues, code paths
+            client.call({}, 'digest', item=item)
+    latencies: dict[str, list[float]] = {name: [] for name in clients}
+    names = list(clients)
+    for number in range(calls):
+        for name in (names if number % 2 == 0 else names[::-1]):
+            began = time.perf_counter()
+            clients[name].call({}, 'digest', item=item)
+            latencies[name].append(time.perf_counter() - began)
+    return latencies
+
+
+def cast_round(client, item, casts: int, pid: int) -> dict[str, float]:
+    """Casts per second until the call behind them is answered, and the
+    server's CPU time per message meanwhile."""
+    client.call({}, 'digest', item=item)
     cpu = cpu_seconds(pid)
-    latencies = []
-    for _ in range(calls):
-        began = time.perf_counter()
-        client.call({}, 'digest', item=item)
-        latencies.append(time.perf_counter() - began)
     began = time.perf_counter()
     for _ in range(casts):
         client.cast({}, 'digest', item=item)
     client.call({}, 'digest', item=item)
     elapsed = time.perf_counter() - began
-    cpu = cpu_seconds(pid) - cpu
-    return {'cpu_us': cpu / (calls + casts + 1) * 1e6,
-            'p50_ms': percentile(latencies, 0.5) * 1000,
-            'p99_ms': percentile(latencies, 0.99) * 1000,
-            'mean_ms': statistics.mean(latencies) * 1000,
-            'casts_per_s': casts / elapsed}
+    return {'casts_per_s': casts / elapsed,
+            'cpu_us': (cpu_seconds(pid) - cpu) / (casts + 1) * 1e6}
 
 
 def main() -> int:
@@ -169,25 +179,29 @@ def main() -> int:
                 if time.monotonic() > deadline:
                     raise
         pids = {'phoenix': int(answer['worker'].rsplit(':', 1)[1]), 'bare': bare.pid}
-        results: dict[str, list[dict[str, float]]] = {'phoenix': [], 'bare': []}
+        print('calls: %d interleaved ...' % args.calls, file=sys.stderr)
+        latencies = call_latencies(clients, item, args.calls)
+        rounds: dict[str, list[dict[str, float]]] = {'phoenix': [], 'bare': []}
         for round_no in range(args.rounds):
             for name in ('bare', 'phoenix') if round_no % 2 else ('phoenix', 'bare'):
-                figures = measure(clients[name], item, args.calls, args.casts, pids[name])
-                results[name].append(figures)
-                print('round %d %-7s p50 %.2f ms  p99 %.2f ms  casts %.0f/s  server CPU '
-                      '%.0f us/message' % (round_no + 1, name, figures['p50_ms'],
-                                           figures['p99_ms'], figures['casts_per_s'],
-                                           figures['cpu_us']), file=sys.stderr)
-        best = {name: {key: (min if key.endswith(('_ms', '_us')) else max)(r[key] for r in runs)
-                       for key in runs[0]} for name, runs in results.items()}
-        p, b = best['phoenix'], best['bare']
-        print('calls: %d sequential, casts: %d, rounds: %d (best round of each)'
+                figures = cast_round(clients[name], item, args.casts, pids[name])
+                rounds[name].append(figures)
+                print('round %d %-7s casts %.0f/s  server CPU %.0f us/message' % (
+                    round_no + 1, name, figures['casts_per_s'], figures['cpu_us']),
+                    file=sys.stderr)
+        table = {name: {'p50_ms': percentile(latencies[name], 0.5) * 1000,
+                        'p99_ms': percentile(latencies[name], 0.99) * 1000,
+                        'casts_per_s': statistics.median(r['casts_per_s'] for r in rounds[name]),
+                        'cpu_us': statistics.median(r['cpu_us'] for r in rounds[name])}
+                 for name in rounds}
+        p, b = table['phoenix'], table['bare']
+        print('calls: %d each, interleaved; casts: %d per round, %d rounds (median)'
               % (args.calls, args.casts, args.rounds))
         print('%-8s %10s %10s %12s %14s' % ('', 'p50 ms', 'p99 ms', 'casts/s', 'CPU us/msg'))
         for name in ('phoenix', 'bare'):
+            row = table[name]
             print('%-8s %10.2f %10.2f %12.0f %14.0f' % (
-                name, best[name]['p50_ms'], best[name]['p99_ms'], best[name]['casts_per_s'],
-                best[name]['cpu_us']))
+                name, row['p50_ms'], row['p99_ms'], row['casts_per_s'], row['cpu_us']))
         print('ratio    %10.2f %10.2f %12.2f %14.2f   (bare/phoenix for latency and CPU, '
               'phoenix/bare for casts; target >= 0.8)' % (
                   b['p50_ms'] / p['p50_ms'], b['p99_ms'] / p['p99_ms'],
