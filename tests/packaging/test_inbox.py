@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.server
 import json
+import socket
 import subprocess
 import sys
 import threading
@@ -68,10 +69,15 @@ def test_ready_probe_waits_for_units_and_ports(tmp_path: Path):
         failed = subprocess.run([*probe, json.dumps(plan), "30"], capture_output=True, text=True, timeout=10,
                                 env=_systemctl(tmp_path, "failed/failed"))
         assert failed.returncode == 1, "a failed unit ends the wait at once: " + failed.stdout
-        h["healthcheck"] = "/nothing-here"
+        # Any HTTP answer counts (a 404 too: the suite judges statuses); a
+        # port that never opens keeps the wait going until its deadline.
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            closed = s.getsockname()[1]
+        conf.write_text(f"[DEFAULT]\nbind_host = 127.0.0.1\nport = {closed}\n")
         late = subprocess.run([*probe, json.dumps(plan), "1"], capture_output=True, text=True,
                               env=_systemctl(tmp_path, "active/running"))
-        assert late.returncode == 1 and f"127.0.0.1:{port}/nothing-here" in late.stdout, late.stdout
+        assert late.returncode == 1 and f"127.0.0.1:{closed}/healthcheck" in late.stdout, late.stdout
     finally:
         server.shutdown()
         server.server_close()

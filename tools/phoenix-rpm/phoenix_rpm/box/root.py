@@ -27,6 +27,7 @@ from typing import Any, Sequence
 from phoenix_rpm import cachedirs, runner
 from phoenix_rpm.box import provides
 from phoenix_rpm.box.lease import load_leases
+from phoenix_rpm.box.nspawn import run_in
 from phoenix_rpm.errors import UserError
 
 # Bump when the way the root is configured after debootstrap changes, so the
@@ -174,8 +175,6 @@ def _ensure_derived(key: str, extra: tuple[str, ...], *, refresh: bool) -> Path:
         with runner.stage(f"box root {key}: copy of the plain root + apt-get install {' '.join(extra)} "
                           "(once per package list; minutes)"):
             runner.run(["cp", "-a", "--reflink=auto", plain, tmp], timeout=900)
-            from phoenix_rpm.box.nspawn import run_in
-
             run_in(tmp, ["sh", "-c", "apt-get update -qq && apt-get install -y -qq --no-install-recommends "
                          + " ".join(extra) + " && apt-get clean && rm -rf /var/lib/apt/lists/*"],
                    network=True, env={"DEBIAN_FRONTEND": "noninteractive"}, timeout=1800)

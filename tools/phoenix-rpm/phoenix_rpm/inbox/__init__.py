@@ -8,7 +8,9 @@ instead of living in string constants.
 
 ``ports.py``        the ports a config file's option lists (ops target);
 ``kill_worker.py``  kill -9 of the busiest worker, time its respawn (ops);
-``ready_probe.py``  wait until every unit is active and answers (verify).
+``ready_probe.py``  wait until every unit is active and answers (verify);
+``listen_ports.py`` the ports each unit's processes listen on (verify, suite);
+``settle_watch.py`` restarts and worker crash-loops during the settle time.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ HERE = Path(__file__).resolve().parent
 # Inside the box: not under /tmp or /run (the box mounts its own tmpfs there,
 # hiding what is copied in from outside; phoenix_rpm.box.boot.copy_in).
 BOX_DIR = "/var/tmp/phoenix-rpm"
-PROGRAMS = ("ports", "kill_worker", "ready_probe")
+PROGRAMS = ("ports", "kill_worker", "ready_probe", "listen_ports", "settle_watch")
 
 
 def path(name: str) -> Path:
