@@ -4,58 +4,72 @@ Usage: python3 listen_ports.py '["unit.service", ...]'; prints
 {"unit.service": [[address, port], ...]}. A unit's cgroup's pids -> their
 socket inodes (/proc/PID/fd) -> LISTEN rows of /proc/net/tcp{,6}: how verify
 finds the port of any WSGI server (uWSGI, wsgiref, gunicorn...) without
-knowing its configuration (docs/verify.md, "Health"). Stdlib only.
+knowing its configuration (docs/verify.md, "Health"). Stdlib only: it runs
+with the box's python3, passed as text to ``python3 -c``.
 """
-import json, os, subprocess, sys
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+
+def cgroup_procs(cgroup: str) -> set[int]:
+    """A cgroup's processes from /proc/PID/cgroup, which works on the unified
+    and the hybrid layout alike (a box on a cgroup-v1 host has
+    /sys/fs/cgroup/systemd)."""
+    out: set[int] = set()
+    if not cgroup:
+        return out
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = open(f"/proc/{entry}/cgroup").read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            parts = line.split(":", 2)
+            if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
+                    parts[2] == cgroup or parts[2].startswith(cgroup + "/")):
+                out.add(int(entry))
+                break
+    return out
+
+
+def unit_pids(unit: str) -> set[int]:
+    cgroup = subprocess.run(["systemctl", "show", "-p", "ControlGroup", "--value", unit],
+                            capture_output=True, text=True).stdout.strip()
+    return cgroup_procs(cgroup)
+
+
+def listening() -> dict[str, tuple[str, int]]:
+    """Socket inode -> (address, port) of every TCP socket in LISTEN state."""
+    rows: dict[str, tuple[str, int]] = {}
+    for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
+        try:
+            lines = open(table).read().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            f = line.split()
+            if len(f) > 9 and f[3] == "0A":
+                addr, port = f[1].rsplit(":", 1)
+                if v6:
+                    host = "::" if set(addr) == {"0"} else ("::1" if addr == "0" * 24 + "01000000" else addr)
+                else:
+                    host = ".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0))
+                rows[f[9]] = (host, int(port, 16))
+    return rows
 
 
 def main() -> None:
-    # A cgroup's processes from /proc/PID/cgroup, which works on the unified and
-    # the hybrid layout alike (a box on a cgroup-v1 host has /sys/fs/cgroup/systemd).
-    def procs(cg):
-        out = set()
-        if not cg:
-            return out
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                text = open(f"/proc/{entry}/cgroup").read()
-            except OSError:
-                continue
-            for line in text.splitlines():
-                parts = line.split(":", 2)
-                if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
-                        parts[2] == cg or parts[2].startswith(cg + "/")):
-                    out.add(int(entry))
-                    break
-        return out
-    def pids(unit):
-        cg = subprocess.run(["systemctl", "show", "-p", "ControlGroup", "--value", unit],
-                            capture_output=True, text=True).stdout.strip()
-        return procs(cg)
-    def listening():
-        rows = {}
-        for table, v6 in (("/proc/net/tcp", False), ("/proc/net/tcp6", True)):
-            try:
-                lines = open(table).read().splitlines()[1:]
-            except OSError:
-                continue
-            for line in lines:
-                f = line.split()
-                if len(f) > 9 and f[3] == "0A":
-                    addr, port = f[1].rsplit(":", 1)
-                    if v6:
-                        host = "::" if set(addr) == {"0"} else ("::1" if addr == "0" * 24 + "01000000" else addr)
-                    else:
-                        host = ".".join(str(int(addr[i:i + 2], 16)) for i in (6, 4, 2, 0))
-                    rows[f[9]] = (host, int(port, 16))
-        return rows
     rows = listening()
-    result = {}
+    result: dict[str, list[tuple[str, int]]] = {}
     for unit in json.loads(sys.argv[1]):
-        found = set()
-        for pid in pids(unit):
+        found: set[tuple[str, int]] = set()
+        for pid in unit_pids(unit):
             try:
                 fds = os.listdir(f"/proc/{pid}/fd")
             except OSError:

@@ -5,73 +5,103 @@ state, main PID, NRestarts and the pids of each unit's cgroup every 0.2 s: a
 worker crash-loop shows as child pids that exit while new ones appear, with
 the main process untouched (which ActiveState and NRestarts alone never
 see). Prints per unit {"states", "main_pids", "nrestarts", "up", "exited",
-"started", "samples", "window"}. Stdlib only.
+"started", "samples", "window"}. Stdlib only: it runs with the box's
+python3, passed as text to ``python3 -c`` (so it cannot import
+listen_ports.py; its cgroup reader is the same few lines).
 """
-import json, os, subprocess, sys, time
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+KEYS = "ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestampMonotonic,ControlGroup"
+
+
+def show(unit: str) -> dict[str, str]:
+    out = subprocess.run(["systemctl", "show", "-p", KEYS, unit], capture_output=True, text=True).stdout
+    return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+
+
+def cgroup_procs(cgroup: str) -> set[int]:
+    """A cgroup's processes from /proc/PID/cgroup (unified and hybrid layouts)."""
+    out: set[int] = set()
+    if not cgroup:
+        return out
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            text = open(f"/proc/{entry}/cgroup").read()
+        except OSError:
+            continue
+        for line in text.splitlines():
+            parts = line.split(":", 2)
+            if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
+                    parts[2] == cgroup or parts[2].startswith(cgroup + "/")):
+                out.add(int(entry))
+                break
+    return out
+
+
+@dataclass
+class Watch:
+    """What one unit did during the window."""
+
+    states: list[str] = field(default_factory=list)
+    main_pids: list[int] = field(default_factory=list)
+    first: set[int] | None = None
+    seen: set[int] = field(default_factory=set)
+    last: set[int] = field(default_factory=set)
+    exited: set[int] = field(default_factory=set)
+    started: set[int] = field(default_factory=set)
+    samples: int = 0
+    nrestarts: int = 0
+    up: float = 0.0
+
+    def sample(self, st: dict[str, str]) -> None:
+        self.samples += 1
+        state = st.get("ActiveState", "?") + "/" + st.get("SubState", "?")
+        if not self.states or self.states[-1] != state:
+            self.states.append(state)
+        main = int(st.get("MainPID") or 0)
+        if main and main not in self.main_pids:
+            self.main_pids.append(main)
+        now = cgroup_procs(st.get("ControlGroup", "")) - {main}
+        if self.first is None:
+            self.first = set(now)
+        else:
+            self.started |= now - self.seen
+            self.exited |= self.last - now
+        self.seen |= now
+        self.last = now
+        self.nrestarts = int(st.get("NRestarts") or 0)
+        entered = int(st.get("ActiveEnterTimestampMonotonic") or 0) / 1e6
+        self.up = round(time.monotonic() - entered, 2) if entered and st.get("ActiveState") == "active" else 0.0
+
+    def to_json(self, window: float) -> dict[str, Any]:
+        return {"states": self.states, "main_pids": self.main_pids, "nrestarts": self.nrestarts, "up": self.up,
+                "exited": sorted(self.exited), "started": sorted(self.started), "samples": self.samples,
+                "window": window}
 
 
 def main() -> None:
-    units = json.loads(sys.argv[1])
+    units: list[str] = json.loads(sys.argv[1])
     settle = float(sys.argv[2])
-    def show(unit):
-        out = subprocess.run(["systemctl", "show", "-p",
-                              "ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestampMonotonic,ControlGroup", unit],
-                             capture_output=True, text=True).stdout
-        return dict(l.split("=", 1) for l in out.splitlines() if "=" in l)
-    # A cgroup's processes from /proc/PID/cgroup, which works on the unified and
-    # the hybrid layout alike (a box on a cgroup-v1 host has /sys/fs/cgroup/systemd).
-    def procs(cg):
-        out = set()
-        if not cg:
-            return out
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                text = open(f"/proc/{entry}/cgroup").read()
-            except OSError:
-                continue
-            for line in text.splitlines():
-                parts = line.split(":", 2)
-                if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
-                        parts[2] == cg or parts[2].startswith(cg + "/")):
-                    out.add(int(entry))
-                    break
-        return out
-    data = {u: {"states": [], "main_pids": [], "first": None, "seen": set(), "last": set(), "exited": set(),
-                "started": set(), "samples": 0} for u in units}
+    data = {unit: Watch() for unit in units}
     start = time.monotonic()
     while True:
-        for u in units:
-            st = show(u)
-            d = data[u]
-            d["samples"] += 1
-            state = st.get("ActiveState", "?") + "/" + st.get("SubState", "?")
-            if not d["states"] or d["states"][-1] != state:
-                d["states"].append(state)
-            main = int(st.get("MainPID") or 0)
-            if main and main not in d["main_pids"]:
-                d["main_pids"].append(main)
-            now = procs(st.get("ControlGroup", "")) - {main}
-            if d["first"] is None:
-                d["first"] = set(now)
-            else:
-                d["started"] |= now - d["seen"]
-                d["exited"] |= d["last"] - now
-            d["seen"] |= now
-            d["last"] = now
-            d["nrestarts"] = int(st.get("NRestarts") or 0)
-            entered = int(st.get("ActiveEnterTimestampMonotonic") or 0) / 1e6
-            d["up"] = round(time.monotonic() - entered, 2) if entered and st.get("ActiveState") == "active" else 0.0
+        for unit in units:
+            data[unit].sample(show(unit))
         if time.monotonic() - start >= settle:
             break
         time.sleep(0.2)
-    out = {}
-    for u, d in data.items():
-        out[u] = {"states": d["states"], "main_pids": d["main_pids"], "nrestarts": d["nrestarts"], "up": d["up"],
-                  "exited": sorted(d["exited"]), "started": sorted(d["started"]), "samples": d["samples"],
-                  "window": round(time.monotonic() - start, 2)}
-    print(json.dumps(out))
+    window = round(time.monotonic() - start, 2)
+    print(json.dumps({unit: watch.to_json(window) for unit, watch in data.items()}))
 
 
 if __name__ == "__main__":
