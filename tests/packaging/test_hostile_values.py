@@ -246,3 +246,21 @@ def test_rpmlint_parses_a_hostile_spec_in_the_box(tmp_path: Path, monkeypatch: p
     monkeypatch.setenv("PHOENIX_SPEC_PARSE", "host")  # --box host: the user's explicit choice
     lint.run_rpmlint([spec], [])
     assert marker.exists()
+
+
+@pytest.mark.parametrize("dest", ["/etc/demo/a b.yaml", "/etc/demo/$(touch MARK).yaml", "/etc/demo/x;y&z|w.yaml",
+                                  "/etc/demo/100% `id`.yaml", "/usr/share/demo/it's.yaml"])
+def test_odd_extra_files_targets_are_one_word_and_one_entry(dest: str, tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    dest = dest.replace("MARK", MARK)
+    project = make_project(tmp_path)
+    (project / "policy.yaml").write_text("x\n")
+    cfg_append(f"\n[phoenix:rpm]\nextra_files =\n    {_ini(dest)} = policy.yaml\n")(project)
+    spec = _generate(project, monkeypatch)
+    parsed = run("rpmspec", "-P", spec, cwd=tmp_path).stdout
+    installs = [shlex.split(line) for line in section(parsed, "install") if line.startswith("install -p -D")]
+    mode = "0640" if dest.startswith("/etc/demo/") else "0644"
+    assert ["install", "-p", "-D", "-m", mode, "policy.yaml", f"{_buildroot(parsed)}{dest}"] in installs
+    entries = [re.sub(r"^(%config\([^)]*\) )?(%attr\([^)]*\) )?", "", line) for line in section(parsed, "files")]
+    assert _files_entry(dest) in entries
+    assert not (tmp_path / MARK).exists()

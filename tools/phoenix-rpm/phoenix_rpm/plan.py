@@ -395,8 +395,9 @@ def _check_unit_overrides(project: Project, services: list[Service]) -> None:
 
 
 def _packager(project: Project) -> str:
-    author = project.author or f"{project.name} developers"
-    email = project.author_email or f"{project.name}@localhost"
+    # stripped: rpm trims the changelog name, so "  " would read back as ""
+    author = (project.author or "").strip() or f"{project.name} developers"
+    email = (project.author_email or "").strip() or f"{project.name}@localhost"
     return f"{author} <{email}>"
 
 

@@ -14,6 +14,7 @@ the config files' group ownership on some kernels and buys only 0.2.
 """
 from __future__ import annotations
 
+import re
 import shlex
 from typing import TYPE_CHECKING
 
@@ -103,7 +104,9 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
         ("After", "network-online.target"),
         ("Wants", "network-online.target"),
     ]
-    if plan.url:
+    # systemd takes only http(s):, file:, info: and man: URIs here and warns
+    # on anything else (a careless home_page such as "example.org")
+    if re.match(r"^(https?://|file:|info:|man:)\S+$", plan.url or ""):
         unit.append(("Documentation", plan.url))
     svc: list[tuple[str, str]] = [("Type", service.type)]
     if service.type == "notify":
