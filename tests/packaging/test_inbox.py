@@ -81,3 +81,39 @@ def test_ready_probe_waits_for_units_and_ports(tmp_path: Path):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _fake_systemctl(tmp_path: Path, output: str) -> dict[str, str]:
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    (bindir / "systemctl").write_text(f"#!/bin/sh\nprintf '{output}'\n")
+    (bindir / "systemctl").chmod(0o755)
+    return {"PATH": f"{bindir}:/usr/bin:/bin"}
+
+
+def test_listen_ports_finds_the_port_a_units_process_listens_on(tmp_path: Path):
+    """listen_ports.py reads the unit's cgroup from systemctl (faked: this
+    process's own cgroup) and finds the socket this process listens on."""
+    import socket
+
+    cgroup = next(line.split(":", 2)[2] for line in Path("/proc/self/cgroup").read_text().splitlines()
+                  if line.split(":", 2)[1] in ("", "name=systemd"))
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        port = server.getsockname()[1]
+        out = subprocess.run([sys.executable, str(inbox.path("listen_ports")), json.dumps(["svc.service"])],
+                             capture_output=True, text=True, check=True,
+                             env=_fake_systemctl(tmp_path, cgroup + "\\n"))
+        assert ["127.0.0.1", port] in json.loads(out.stdout)["svc.service"], out.stdout
+    finally:
+        server.close()
+
+
+def test_settle_watch_samples_the_units_state(tmp_path: Path):
+    out = subprocess.run([sys.executable, str(inbox.path("settle_watch")), json.dumps(["svc.service"]), "0.5"],
+                         capture_output=True, text=True, check=True,
+                         env=_fake_systemctl(tmp_path, "ActiveState=active\\nSubState=running\\n"))
+    watched = json.loads(out.stdout)["svc.service"]
+    assert watched["states"] == ["active/running"] and watched["samples"] >= 2, watched
