@@ -60,3 +60,24 @@ def test_least_privilege_user_sandbox_payload_config_and_exposure(ops_target):
 def test_resources_memory_after_load_and_unit_limits(ops_target):
     f = _check(scenarios.resources(ops_target)).figures
     assert all(mem["rss_mib"] > 0 for mem in f["after_load"].values())
+
+
+def test_the_generic_workload_holds_on_a_real_phoenix_service(ops_target):
+    """A project without an ops profile gets the generic workload (GETs of the
+    health check, the generic hostile table, a reload with nothing changed,
+    a crash with nothing written): run on apollo in the same box, every
+    scenario must pass, so the defaults would not fail a correct service."""
+    import dataclasses
+
+    from phoenix_rpm.ops import badinput, profile
+
+    generic = dataclasses.replace(ops_target, profile=profile.default(ops_target.profile.health),
+                                  seeded=[], load_seconds=10.0)
+    results = scenarios.run_all(generic, only=["load", "main_crash", "restart", "reload", "bad_input"])
+    for result in results:
+        print(f"ops (generic): {result.line}")
+    assert [r.name for r in results] == ["load", "main_crash", "restart", "reload", "bad_input"]
+    assert all(r.ok for r in results), [p for r in results for p in r.problems]
+    load = results[0].figures
+    assert load["requests"] > 0 and "GET of the health check" in results[0].line
+    assert results[4].figures["cases"] == len(profile.default().bad_input({}, badinput.Limits()))
