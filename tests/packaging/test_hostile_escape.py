@@ -21,7 +21,8 @@ from phoenix_rpm.escape import EscapeError, Trusted
 MARKER = "phoenix-escape-marker"
 
 VALUES = ["plain", "100% sure", "%(touch {m})", "%{{lua: os.execute('touch {m}')}}", "%%posttrans", "%{{name}}",
-          "a\\b", "trailing \\", "Ünïcødé ☃", "$(touch {m}) `touch {m}`", "%", "%%%", "%{{?x:y}}", "%[1+1]"]
+          "a\\b", "trailing \\", "Ünïcødé ☃", "$(touch {m}) `touch {m}`", "%", "%%%", "%{{?x:y}}", "%[1+1]",
+          "#", "#!/bin/sh"]
 
 
 @pytest.mark.parametrize("value", VALUES)
@@ -33,7 +34,7 @@ def test_spec_value_reads_back_exactly(value: str, tmp_path: Path) -> None:
     proc = subprocess.run(["rpmspec", "-q", "--qf", "%{summary}|%{description}", str(spec)], capture_output=True,
                           text=True, cwd=tmp_path, timeout=60)
     assert proc.returncode == 0, proc.stderr
-    body = escape.NBSP + value if value.lstrip().startswith("%") else value
+    body = escape.NBSP + value if value.lstrip().startswith(("%", "#")) else value
     assert proc.stdout == f"{value}|{body}"
     assert not (tmp_path / MARKER).exists()
 

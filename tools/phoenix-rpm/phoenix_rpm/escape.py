@@ -78,12 +78,15 @@ def spec_body_line(line: str) -> str:
     rpm strips white space and expands ``%%`` before it looks for a section,
     a conditional or ``%include`` (``%%include /etc/passwd`` in a description
     includes that file), so no escaping of a leading ``%`` works: such a line
-    is written after a no-break space (U+00A0), which rpm does not skip.
+    is written after a no-break space (U+00A0), which rpm does not skip. A
+    line starting with ``#`` would be dropped as a comment: same treatment.
     A line that starts with ``*`` or ``-`` in %changelog would start an entry;
     the caller (the template) writes changelog lines after ``- ``.
     """
     text = _one_line(line, "spec text line").replace("%", "%%")
-    if text.lstrip(" \t").startswith("%"):
+    # "#" too: rpm drops a line whose first non-blank is "#" as a comment, even
+    # inside %description (probed with rpmspec -q, rpm 4.18).
+    if text.lstrip(" \t").startswith(("%", "#")):
         text = NBSP + text
     return text
 
