@@ -118,3 +118,76 @@ def test_root_key_with_servers_differs_and_plain_key_is_unchanged() -> None:
     assert root.box_key(extra=("mariadb-server",)) != root.box_key()
     assert root.box_key(extra=("rabbitmq-server", "mariadb-server")) == root.box_key(extra=("mariadb-server", "rabbitmq-server"))
     assert VerifyProfile(needs=("rabbitmq", "mariadb")).packages == ("mariadb-server", "rabbitmq-server")
+
+
+class _FakeBox:
+    """Records commands; answers like a box whose second command fails (unit tests only)."""
+
+    def __init__(self, fail_at: int) -> None:
+        self.calls: list[list[str]] = []
+        self.fail_at = fail_at
+
+    def exec(self, argv, check=True, timeout=None, input=None):  # noqa: ANN001
+        import subprocess
+
+        self.calls.append(list(argv))
+        code = 3 if len(self.calls) == self.fail_at else 0
+        return subprocess.CompletedProcess(argv, code, stdout="", stderr="Traceback...\nNoSuchTable: notes" if code else "")
+
+
+def test_setup_commands_run_as_the_service_user_in_order_and_stop_at_the_first_failure() -> None:
+    import pytest
+
+    from phoenix_rpm.errors import CheckFailed
+
+    box = _FakeBox(fail_at=2)
+    profile = VerifyProfile(setup=("demo-manage db sync", "demo-manage bootstrap", "never"))
+    with pytest.raises(CheckFailed, match=r"(?s)setup command failed as demo \(exit 3\): demo-manage bootstrap\n.*NoSuchTable"):
+        backing.run_setup(box, profile, "demo", "/var/lib/demo")
+    assert len(box.calls) == 2
+    first = box.calls[0]
+    assert first[:4] == ["runuser", "-u", "demo", "--"] and first[-3:-1] == ["/bin/sh", "-c"]
+    assert first[-1].endswith("exec demo-manage db sync") and "cd /var/lib/demo" in first[-1]
+
+
+def test_verify_plan_checks_per_wsgi_unit_from_the_profile() -> None:
+    from types import SimpleNamespace as NS
+
+    from phoenix_rpm.verify_plan import RpmInfo, build_verify_plan
+    from phoenix_rpm.verify_profile import HttpProbe
+
+    plan = NS(name="demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"], state_dirs=[],
+              services=[NS(name="demo-api", unit="demo-api.service", wsgi=True, phoenix=False),
+                        NS(name="demo-admin-api", unit="demo-admin-api.service", wsgi=True, phoenix=True),
+                        NS(name="demo-worker", unit="demo-worker.service", wsgi=False, phoenix=False)])
+    rpm = RpmInfo(path=Path("demo.rpm"), name="demo", version="1", release="1", arch="noarch", config_files=(),
+                  files=tuple(f"/usr/lib/systemd/system/{u}" for u in
+                              ("demo-api.service", "demo-admin-api.service", "demo-worker.service")))
+    profile = VerifyProfile(needs=("rabbitmq",), settle=7, checks=(HttpProbe("GET", "/v1", status=401, unit="demo-api"),))
+    vp = build_verify_plan(plan, rpm, profile)
+    http = {h.unit: h for h in vp.http}
+    assert set(http) == {"demo-api.service", "demo-admin-api.service"}
+    # not a phoenix service: ports found from its sockets, the profile's check
+    assert http["demo-api.service"].discovered
+    assert http["demo-api.service"].probes == [{"method": "GET", "path": "/v1", "status": 401, "below": None,
+                                                "unit": "demo-api"}]
+    # a phoenix service: ports from its config, its default healthcheck
+    assert http["demo-admin-api.service"].config_file == "/etc/demo/demo.conf"
+    assert [p["path"] for p in http["demo-admin-api.service"].probes] == ["/healthcheck"]
+    assert vp.settle == 7 and vp.needs == ["rabbitmq"]
+    assert vp.dropin == "/etc/demo/demo.conf.d/50-phoenix-verify.conf"
+    assert VerifyPlan.read(vp.write(Path("/tmp") / "vp-test.json")) == vp
+
+
+def test_plan_without_profile_has_no_dropin_and_the_default_root_check() -> None:
+    from types import SimpleNamespace as NS
+
+    from phoenix_rpm.verify_plan import RpmInfo, build_verify_plan
+
+    plan = NS(name="demo", services=[NS(name="demo-wsgi", unit="demo-wsgi.service", wsgi=True, phoenix=False)],
+              config_files=[])
+    rpm = RpmInfo(path=Path("demo.rpm"), name="demo", version="1", release="1", arch="noarch", config_files=(),
+                  files=("/usr/lib/systemd/system/demo-wsgi.service",))
+    vp = build_verify_plan(plan, rpm)
+    assert vp.dropin == "" and vp.needs == [] and vp.settle == 3.0
+    assert vp.http[0].probes == [{"method": "GET", "path": "/", "status": None, "below": 500, "unit": None}]
