@@ -129,8 +129,11 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
             console = workdir / "console.log"
             # Stopped by _stop however the block ends (the explicit calls below
             # only order it before reading the console log).
-            proc = running.enter_context(nspawn.start_boot(merged, machine=lease.name, netns_path=pair.box_ns_path,
-                                                           console_log=console, stop=_stop))
+            # A kept box (--keep-box) must outlive the block: its stop is skipped
+            # once the lease says kept.
+            proc = running.enter_context(nspawn.start_boot(
+                merged, machine=lease.name, netns_path=pair.box_ns_path, console_log=console,
+                stop=lambda p: None if lease.kept else _stop(p)))
             lease.nspawn_pid = proc.pid
             lease.save()
             try:
