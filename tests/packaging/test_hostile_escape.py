@@ -39,7 +39,7 @@ def test_spec_value_reads_back_exactly(value: str, tmp_path: Path) -> None:
     assert not (tmp_path / MARKER).exists()
 
 
-@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "a\x1bb", "a\tb", "\x7f"])
+@pytest.mark.parametrize("value", ["a\nb", "a\rb", "a\x00b", "a\x1bb", "a\tb", "\x7f", "a\x85b", "a\u2028b", "a\u2029b"])
 @pytest.mark.parametrize("func", [escape.spec_value, escape.shell_word, escape.files_path, escape.unit_value,
                                   escape.exec_arg, escape.spec_body_line])
 def test_control_characters_are_refused_everywhere(func, value: str) -> None:  # noqa: ANN001

@@ -35,7 +35,10 @@ class Trusted(str):
 
 
 #: characters no generated line may contain: they end a line or confuse readers
-CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# C0 and C1 controls and Unicode's line/paragraph separators: NEL (U+0085),
+# U+2028 and U+2029 end a line for Python's splitlines() and for many readers
+# of the generated files, so they are refused like a newline.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 #: rpm reads these at the start of a (whitespace-stripped) line as a section,
 #: a conditional or %include, *after* expanding ``%%`` to ``%``
 #: (probed with rpm 4.18: ``%%posttrans`` opens a scriptlet, `` %%if`` a conditional).
