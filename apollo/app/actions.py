@@ -8,13 +8,20 @@
         -> 200 {"result": {...}}     call: the rpc worker's answer
     GET /v1/audit[?item_id=ID&limit=N&marker=SEQ]
         -> 200 {"events": [...], "next_marker": SEQ or null}
+    GET /v1/bus/probe
+        -> 200 {"probe": {...}}      a call, a cast and a notification, each
+                                     seen to arrive (503 naming what did not)
 
 With no ``transport_url`` the actions answer 503 (docs/framework.md).
 """
 from __future__ import annotations
 
 import logging
+import time
+import uuid
 from typing import Any
+
+import eventlet
 
 from oslo_config import cfg
 
@@ -145,3 +152,55 @@ class AuditController:
         for event in events:
             event['received_at'] = timeutils.to_iso(event['received_at'])
         return {'events': events, 'next_marker': events[-1]['seq'] if more else None}
+
+
+class BusController:
+    """``GET /v1/bus/probe``: the message bus end to end, for monitoring and
+    for the packaging toolkit's HTTP checks (which send GETs): an RPC call
+    answered by an rpc worker, a cast whose effect an rpc worker records,
+    and a notification a notification worker records, each within
+    ``rpc_response_timeout`` (at most 10 s). Leaves two audit events with the
+    probe's token as item id."""
+
+    MAX_WAIT = 10.0
+
+    def __init__(self, storage: db.Storage | None = None,
+                 engine: rpc.EngineAPI | None = None) -> None:
+        self._storage = storage
+        self.engine = engine or rpc.EngineAPI()
+
+    @property
+    def storage(self) -> db.Storage:
+        if self._storage is None:
+            self._storage = db.storage_from_conf()
+        return self._storage
+
+    def probe(self, request: wsgi.Request) -> dict[str, Any]:
+        if not CONF.transport_url:
+            raise exception.MessagingUnavailable(
+                reason='no messaging transport is configured ([DEFAULT] transport_url)')
+        token = str(uuid.uuid4())
+        wait = min(float(CONF.rpc_response_timeout), self.MAX_WAIT)
+        began = time.monotonic()
+        answer = self.engine.ping(token, timeout=wait)
+        result: dict[str, Any] = {'token': token, 'call': {
+            'worker': answer['worker'], 'ms': round((time.monotonic() - began) * 1000, 1)}}
+        sent = time.monotonic()
+        self.engine.probe(token)
+        rpc.notify_raw('apollo.probe', {'id': token})
+        wanted = {'engine.probe': 'cast', 'apollo.probe': 'notification'}
+        deadline = sent + wait
+        while wanted and time.monotonic() < deadline:
+            for event in self.storage.list_events(10, item_id=token):
+                kind = wanted.pop(event['event_type'], None)
+                if kind is not None:
+                    result[kind] = {'by': event['publisher_id'],
+                                    'ms': round((time.monotonic() - sent) * 1000, 1)}
+            if wanted:
+                eventlet.sleep(0.05)
+        if wanted:
+            raise exception.MessagingUnavailable(
+                reason='probe %s: no %s recorded within %.0f s (are rpc_workers and '
+                       'notification_workers running?)'
+                       % (token, ' and no '.join(sorted(wanted.values())), wait))
+        return {'probe': result}

@@ -38,4 +38,6 @@ class APIRouter(wsgi.Router):
                        action='show', conditions=READ)
         mapper.connect('/v1/audit', controller=wsgi.Resource(actions.AuditController()),
                        action='index', conditions=READ)
+        mapper.connect('/v1/bus/probe', controller=wsgi.Resource(actions.BusController()),
+                       action='probe', conditions=READ)
         super().__init__(mapper)

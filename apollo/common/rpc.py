@@ -53,6 +53,25 @@ class EngineAPI:
         except Exception as exc:  # MessageDeliveryFailure, kombu's OperationalError...
             raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc)) from exc
 
+    def ping(self, token: str, timeout: float) -> dict[str, Any]:
+        import oslo_messaging
+        try:
+            return self._client(timeout).call({}, 'ping', token=token)
+        except oslo_messaging.MessagingTimeout:
+            raise exception.EngineTimeout(timeout=timeout)
+        except exception.MessagingUnavailable:
+            raise
+        except Exception as exc:
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+
+    def probe(self, token: str) -> None:
+        try:
+            self._client().cast({}, 'probe', token=token)
+        except exception.MessagingUnavailable:
+            raise
+        except Exception as exc:
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+
     def digest(self, item: objects.Item, delay: float = 0.0) -> dict[str, Any]:
         """Call: the engine's digest of ``item`` (sent as a versioned object)."""
         import oslo_messaging
@@ -70,6 +89,16 @@ class EngineAPI:
 
 
 _SERIALIZER = serializer()
+
+
+def notify_raw(event_type: str, payload: dict[str, Any]) -> None:
+    """Emit ``event_type`` with a plain payload; raises MessagingUnavailable."""
+    try:
+        notifier = messaging.notifier(CONF, publisher_id='apollo-api.%s' % os.uname().nodename,
+                                      serializer=_SERIALIZER)
+        notifier.prepare(retry=SEND_RETRY).info({}, event_type, payload)
+    except messaging.MessagingConfigError as exc:
+        raise exception.MessagingUnavailable(reason=str(exc))
 
 
 def notify(event_type: str, item: dict[str, Any]) -> None:

@@ -1,4 +1,5 @@
-"""The notification workers' endpoint: an audit trail of item events.
+"""The notification workers' endpoint: an audit trail of item events
+(and of the probes of GET /v1/bus/probe).
 
 Each ``item.*`` notification is recorded once in SQLite (by its message id,
 so a redelivery adds nothing); ``GET /v1/audit`` reads it.
@@ -19,7 +20,8 @@ LOG = logging.getLogger(__name__)
 
 
 class AuditEndpoint:
-    filter_rule = oslo_messaging.NotificationFilter(event_type=r'^item\.')
+    # item.* events, and apollo.probe (GET /v1/bus/probe)
+    filter_rule = oslo_messaging.NotificationFilter(event_type=r'^(item|apollo)\.')
 
     def __init__(self) -> None:
         self.storage = db.storage_from_conf()

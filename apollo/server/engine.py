@@ -51,6 +51,16 @@ class EngineManager:
             LOG.info('Job %s already %s; this delivery does nothing', job_id, job['status'])
         return job
 
+    def ping(self, ctxt: dict[str, Any], token: str) -> dict[str, Any]:
+        """Call: answers at once (GET /v1/bus/probe's RPC round trip)."""
+        return {'token': token, 'worker': self._worker()}
+
+    def probe(self, ctxt: dict[str, Any], token: str) -> None:
+        """Cast: records ``engine.probe`` in the audit trail, where
+        GET /v1/bus/probe looks for it."""
+        self.storage.record_event('cast-' + token, 'engine.probe', self._worker(), token,
+                                  {'id': token}, None)
+
     def digest(self, ctxt: dict[str, Any], item: objects.Item,
                delay: float = 0.0) -> dict[str, Any]:
         if not isinstance(item, objects.Item):

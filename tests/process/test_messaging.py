@@ -101,6 +101,28 @@ def test_cast_call_and_notifications_end_to_end(start, rabbitmq):
     assert 'Traceback' not in api.output()
 
 
+def test_bus_probe_proves_call_cast_and_notification(start, rabbitmq):
+    api = start_bus(start, rabbitmq)
+    status, body, _ = http('GET', api.url('/v1/bus/probe'))
+    assert status == 200, body
+    probe = body['probe']
+    workers = api.workers()
+    assert int(probe['call']['worker'].rsplit(':', 1)[1]) in workers
+    assert int(probe['cast']['by'].rsplit(':', 1)[1]) in workers
+    assert probe['notification']['by'].startswith('apollo-api.')
+    events = http('GET', api.url('/v1/audit?item_id=%s' % probe['token']))[1]['events']
+    assert sorted(e['event_type'] for e in events) == ['apollo.probe', 'engine.probe']
+
+
+def test_bus_probe_names_what_did_not_arrive(start, rabbitmq):
+    # rpc workers but no notification workers: the notification is never recorded
+    api = start_bus(start, rabbitmq, notification_workers=0, rpc_response_timeout=2)
+    status, body, _ = http('GET', api.url('/v1/bus/probe'))
+    assert status == 503, body
+    message = body['error']['message']
+    assert 'no notification recorded' in message and 'cast' not in message
+
+
 def test_without_transport_the_api_serves_and_rpc_routes_answer_503(start):
     api = start()  # no transport_url: wsgi workers only
     assert len(api.workers()) == 2
@@ -109,6 +131,7 @@ def test_without_transport_the_api_serves_and_rpc_routes_answer_503(start):
                            {'action': 'increment'})
     assert status == 503 and 'transport_url' in body['error']['message']
     assert http('GET', api.url('/v1/audit'))[1] == {'events': [], 'next_marker': None}
+    assert http('GET', api.url('/v1/bus/probe'))[0] == 503
     assert 'rpc' not in api.output().split('Started', 1)[1].split('\n', 1)[0]
 
 
