@@ -185,6 +185,17 @@ def test_sigterm_finishes_an_in_flight_call_then_exits_zero(start, rabbitmq):
     assert 'skipping it' not in api.output()
 
 
+def test_idle_messaging_workers_stop_within_a_second(start, rabbitmq):
+    """systemd's restart after a crash waits for every worker: the driver's
+    consume loop used to keep an idle worker for over a second
+    (phoenix.server.messaging._shorten_consume_wait)."""
+    api = start_bus(start, rabbitmq)
+    time.sleep(2)  # idle: the driver's consume wait has grown to its longest
+    began = time.monotonic()
+    assert api.stop() == 0
+    assert time.monotonic() - began < 1.0, api.output()[-2000:]
+
+
 def test_sighup_rebuilds_the_rpc_workers(start, rabbitmq):
     api = start_bus(start, rabbitmq)
     item = new_item(api, 'hup')
