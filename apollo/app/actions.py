@@ -22,7 +22,6 @@ import uuid
 from typing import Any
 
 import eventlet
-
 from oslo_config import cfg
 
 from apollo import exception, objects

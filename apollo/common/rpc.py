@@ -58,11 +58,11 @@ class EngineAPI:
         try:
             return self._client(timeout).call({}, 'ping', token=token)
         except oslo_messaging.MessagingTimeout:
-            raise exception.EngineTimeout(timeout=timeout)
+            raise exception.EngineTimeout(timeout=timeout) from None
         except exception.MessagingUnavailable:
             raise
         except Exception as exc:
-            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc)) from exc
 
     def probe(self, token: str) -> None:
         try:
@@ -70,7 +70,7 @@ class EngineAPI:
         except exception.MessagingUnavailable:
             raise
         except Exception as exc:
-            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc))
+            raise exception.MessagingUnavailable(reason='%s: %s' % (type(exc).__name__, exc)) from exc
 
     def digest(self, item: objects.Item, delay: float = 0.0) -> dict[str, Any]:
         """Call: the engine's digest of ``item`` (sent as a versioned object)."""
@@ -98,7 +98,7 @@ def notify_raw(event_type: str, payload: dict[str, Any]) -> None:
                                       serializer=_SERIALIZER)
         notifier.prepare(retry=SEND_RETRY).info({}, event_type, payload)
     except messaging.MessagingConfigError as exc:
-        raise exception.MessagingUnavailable(reason=str(exc))
+        raise exception.MessagingUnavailable(reason=str(exc)) from exc
 
 
 def notify(event_type: str, item: dict[str, Any]) -> None:
