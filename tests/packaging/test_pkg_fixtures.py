@@ -115,7 +115,8 @@ def test_globs_units(tmp_path: Path) -> None:
     worker = read_unit(project / "systemd" / "helios-worker.service")
     # helios-api imports phoenix: Type=notify and --config-file
     assert api["Service"]["Type"] == ["notify"]
-    assert api["Service"]["ExecStart"] == ["/usr/lib/helios/bin/helios-api --config-file /etc/helios/helios.conf"]
+    assert api["Service"]["ExecStart"] == ["/usr/lib/helios/bin/helios-api --config-file /etc/helios/helios.conf "
+                                           "--config-dir /etc/helios/helios.conf.d"]
     # graceful_shutdown_timeout = 20 in the shipped config: systemd waits longer
     assert int(api["Service"]["TimeoutStopSec"][0]) > 20
     assert worker["Service"]["Type"] == ["exec"]
@@ -170,7 +171,8 @@ def test_pyproject_system_mode(tmp_path: Path) -> None:
     assert "%config(noreplace) %attr(0640, root, selene) /etc/selene/rootwrap.d/agent.filters" in files
     assert not any("logrotate" in line for line in files)  # logrotate = false
     unit = read_unit(project / "systemd" / "selene-agent.service")
-    assert unit["Service"]["ExecStart"] == ["/usr/bin/selene-agent --config-file /etc/selene/selene.conf"]
+    assert unit["Service"]["ExecStart"] == ["/usr/bin/selene-agent --config-file /etc/selene/selene.conf "
+                                            "--config-dir /etc/selene/selene.conf.d"]
     assert unit["Service"]["LimitNOFILE"] == ["4096"]  # [tool.phoenix.rpm.unit_overrides]
     assert unit["Service"]["Environment"] == ["SELENE_MODE=agent"]
     assert int(unit["Service"]["TimeoutStopSec"][0]) > 45
@@ -191,8 +193,16 @@ def test_wsgi_project(tmp_path: Path) -> None:
     assert "%config(noreplace) /etc/logrotate.d/eos" in files  # eos.conf sets log_file
     wsgi = read_unit(project / "systemd" / "eos-wsgi.service")
     collector = read_unit(project / "systemd" / "eos-collector.service")
-    assert wsgi["Service"]["Type"] == ["exec"]  # pbr's wsgi script sends no READY=1
-    assert wsgi["Service"]["ExecStart"] == ["/opt/eos/bin/eos-wsgi --port 8790 --host 127.0.0.1"]
+    # a wsgi_scripts application runs under uWSGI (its master sends READY=1),
+    # never under the wsgiref fallback of pbr's script (docs/packaging.md)
+    assert wsgi["Service"]["Type"] == ["notify"]
+    assert wsgi["Service"]["ExecStart"] == ["/opt/eos/bin/uwsgi --ini /etc/eos/eos-wsgi-uwsgi.ini"]
+    assert wsgi["Service"]["KillSignal"] == ["SIGQUIT"]
+    assert wsgi["Service"]["ExecReload"] == ["/bin/kill -HUP $MAINPID"]
+    ini = (project / "systemd" / "eos-wsgi-uwsgi.ini").read_text()
+    assert "wsgi-file = /opt/eos/bin/eos-wsgi\n" in ini and "http-socket = 127.0.0.1:8790\n" in ini
+    assert "%config(noreplace) %attr(0640, root, eosd) /etc/eos/eos-wsgi-uwsgi.ini" in files
+    assert "pyuwsgi" in plan.requirements
     assert collector["Service"]["TimeoutStopSec"] == ["120"]
     assert wsgi["Service"]["User"] == ["eosd"] and collector["Service"]["Group"] == ["eosd"]
     assert {s.name: s.wsgi for s in plan.services} == {"eos-wsgi": True, "eos-collector": False}

@@ -40,7 +40,7 @@ def test_repository_units_score_and_verify(tmp_path: Path) -> None:
         service = read_unit(unit)["Service"]
         assert service["Type"] == ["notify"]  # apollo's entry points run phoenix
         assert service["User"] == ["apollo"]
-        assert service["ExecStart"][0].endswith("--config-file /etc/apollo/apollo.conf")
+        assert "--config-file /etc/apollo/apollo.conf --config-dir /etc/apollo/apollo.conf.d" in service["ExecStart"][0]
         # apollo.conf ships graceful_shutdown_timeout = 30: systemd must wait longer
         assert int(service["TimeoutStopSec"][0]) > 30
     proc = verify_units(units, tmp_path)
@@ -55,7 +55,7 @@ def test_verify_rejects_a_broken_unit(tmp_path: Path, monkeypatch: pytest.Monkey
     generate.write(project)
     unit = project / "systemd" / "eos-wsgi.service"
     text = unit.read_text()
-    unit.write_text(text.replace("Type=exec", "Type=sometimes"))
+    unit.write_text(text.replace("Type=notify", "Type=sometimes"))
     assert "Failed to parse service type" in verify_units([unit], tmp_path).stderr
     unit.write_text(text.replace("ExecStart=/opt/eos/bin/", "ExecStart=bin/"))
     assert verify_units([unit], tmp_path).returncode != 0

@@ -81,6 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="where to build and verify: a systemd-nspawn box (default), the "
         "host itself (build only), or a Vagrant VM (verify)",
     )
+    parser.add_argument(
+        "--format", choices=("text", "json"), default="text",
+        help="with --stage generate: print the decisions (services, tools and why, units, "
+        "servers, config files) as a table (text) or as JSON on stdout",
+    )
     parser.add_argument("--sign", metavar="KEYID", help="sign the RPMs with rpmsign --addsign")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every command run")
     return parser
@@ -150,6 +155,10 @@ def run_stages(args: argparse.Namespace) -> int:
         return generate.check(project_dir)
     if args.stage == "generate":
         generate.write(project_dir)
+        from phoenix_rpm import decisions
+
+        plan = generate.load_plan(project_dir)
+        sys.stdout.write(decisions.as_json(plan) if args.format == "json" else decisions.as_table(plan))
         return 0
     if args.stage in (None, "build"):
         # Units and spec follow setup.cfg before every build; a version-only

@@ -44,6 +44,10 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
     where = f"[entry_points] {ep.group}" if cfg.name == "setup.cfg" else ep.where.split(" ", 1)[-1]
     line = _line(ep)
     path = module_path(project, ep.module)
+    if path is None and not _in_project(project, ep.module):
+        # another distribution's module (designate-rootwrap = oslo_rootwrap.cmd:main):
+        # pip installs the script, the dependency brings the code
+        return ModuleInfo(project.project_dir, False)
     if path is None:
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: module {ep.module!r} not found "
                   f"under {project.project_dir}", "fix the module path or add the module", line)
@@ -67,6 +71,13 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: {rel} defines no {wanted!r}",
                   "fix the function name or define it", line)
     return info
+
+
+def _in_project(project: Project, module: str) -> bool:
+    root = project.project_dir / project.packages_root if project.packages_root else project.project_dir
+    top = module.split(".")[0]
+    return top in {p.split(".")[0] for p in project.packages} or (root / top).exists() \
+        or (root / f"{top}.py").exists()
 
 
 def _line(ep: EntryPoint) -> int | None:

@@ -38,17 +38,20 @@ from phoenix_rpm.plan import SpecPlan, make_plan
 
 
 def load_project(project_dir: Path) -> Project:
-    """setup.cfg with a [metadata] name wins (pbr reads it first); else PEP 621 pyproject.toml."""
+    """pyproject.toml's [project] is authoritative where present (setuptools' rule), merged
+    with setup.cfg's [files], [entry_points] and [phoenix:rpm]; else setup.cfg alone.
+
+    A stub setup.cfg (``[metadata] name`` + ``[egg_info]``, what pbr.build
+    sdists carry) never hides the pyproject (docs/packaging.md "Inputs").
+    """
     project_dir = Path(project_dir).resolve()
     validate.reset_caches()
     cfg = project_dir / "setup.cfg"
     toml = project_dir / "pyproject.toml"
-    if cfg.is_file():
-        parser, _ = setupcfg.read_config(cfg)
-        if parser.has_section("metadata") or not pyproject.has_project_table(toml):
-            return setupcfg.load(project_dir)
-    if toml.is_file():
+    if toml.is_file() and pyproject.has_project_table(toml):
         return pyproject.load(project_dir)
+    if cfg.is_file():
+        return setupcfg.load(project_dir)
     raise UserError(f"{cfg}: no setup.cfg (and no pyproject.toml with a [project] table); "
                     "run build-rpm on a pbr project folder")
 

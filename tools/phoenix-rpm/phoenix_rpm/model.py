@@ -78,6 +78,8 @@ class Overrides:
     extra_files: dict[str, str] = field(default_factory=dict)
     # service (entry point name) -> {systemd Key: value}
     unit_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
+    # WSGI application (unit name) -> "host:port" its uWSGI server listens on
+    wsgi_bind: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -103,6 +105,11 @@ class Project:
     license_files: list[str] = field(default_factory=list)
     doc_files: list[str] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
+    # Every other entry point group (oslo.config.opts, oslo.policy.policies...):
+    # group -> {name: "module:attr"}. They decide generated config (docs/packaging.md).
+    plugin_entry_points: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Where the metadata came from, e.g. "pyproject.toml [project] + setup.cfg [files], [entry_points]"
+    merged_from: str = ""
 
     @property
     def scripts(self) -> list[EntryPoint]:

@@ -13,12 +13,14 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phoenix_rpm import entrypoints, units, validate
+from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiapps
 from phoenix_rpm.inputs import bad, last_commit_epoch
 from phoenix_rpm.model import EntryPoint, Overrides, Project
 
+# Only a hint, for when the code shows nothing (daemons.py reads what it does).
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
-                    "-server", "-daemon", "-listener", "-consumer", "-proxy")
+                    "-server", "-daemon", "-listener", "-consumer", "-proxy", "-evaluator", "-notifier",
+                    "-housekeeping", "-health-manager", "-processor", "-scrubber", "-expirer", "-manager")
 INSTALL_MODES = ("bundled", "system")
 DEFAULT_GRACEFUL_SHUTDOWN = 60
 # How much longer than the framework's graceful_shutdown_timeout systemd waits
@@ -46,6 +48,17 @@ class Service:
     exec_start: str
     description: str
     overrides: dict[str, str] = field(default_factory=dict)
+    reason: str = ""  # why it is a service (printed by --stage generate)
+    server: str = ""  # what serves it: phoenix, oslo.service, cotyledon, uwsgi, ...
+    uwsgi_ini: str | None = None  # /etc/<conf>/<unit>-uwsgi.ini for WSGI applications
+    bind: str = ""  # host:port of a WSGI application
+    bind_source: str = ""
+    wsgi_module: str | None = None  # uWSGI imports this module's 'application'
+    wsgi_file: str | None = None  # or loads this pbr wsgi script (wsgi_scripts)
+
+    @property
+    def uwsgi(self) -> bool:
+        return self.uwsgi_ini is not None
 
     @property
     def wsgi_script(self) -> bool:
@@ -61,6 +74,7 @@ class Tool:
     entry_point: str
     script_path: str
     bin_link: str | None  # /usr/bin/<name> symlink in bundled mode
+    reason: str = ""
 
 
 @dataclass
@@ -74,6 +88,7 @@ class InstalledFile:
     group: str
     config: bool
     paste: bool = False
+    origin: str = ""  # where the file comes from, for the decisions table
 
 
 @dataclass
@@ -114,10 +129,21 @@ class SpecPlan:
     changelog_epoch: int
     spec_path: Path
     sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+    conf_name: str = ""  # /etc/<conf_name>/<conf_name>.conf (heat for openstack-heat)
+    main_config: str | None = None  # that file when shipped or generated
+    conf_d: str | None = None  # /etc/<conf>/<conf>.conf.d, drop-ins (owned, empty)
+    # config made in %install by a generator (configgen.Generator, destination)
+    generated_config: list[tuple["configgen.Generator", str]] = field(default_factory=list)
+    merged_from: str = ""
+
+    @property
+    def uwsgi_apps(self) -> list[Service]:
+        return [s for s in self.services if s.uwsgi]
 
     @property
     def config_files(self) -> list[str]:
-        return [f.dest for f in self.files if f.config]
+        return [f.dest for f in self.files if f.config] + [dest for _, dest in self.generated_config] + \
+            [s.uwsgi_ini for s in self.services if s.uwsgi_ini]
 
     @property
     def paste_files(self) -> list[str]:
@@ -147,6 +173,7 @@ class SpecPlan:
     def generated_files(self) -> list[str]:
         """Paths, relative to the project, that generate writes (the spec last)."""
         out = [f"systemd/{s.unit}" for s in self.services]
+        out += [f"systemd/{s.name}-uwsgi.ini" for s in self.services if s.uwsgi]
         if self.sysusers:
             out.append(f"systemd/{self.name}.sysusers")
         if self.tmpfiles:
@@ -173,10 +200,16 @@ def make_plan(project: Project) -> SpecPlan:
     elif ov.venv_dir:
         raise bad(cfg, f"{_ov(ov)} venv_dir is set but install_mode is 'system'", "remove venv_dir or use bundled")
     validate.check_targets(project, mode, venv_dir)
-    services_eps, tools_eps = _split_services(project)
+    conf_name = _conf_name(project)
+    # WSGI applications (uWSGI units); an explicit services/tools list names them
+    # by their wsgi_scripts name, or by unit name for module applications.
+    apps = [a for a in wsgiapps.find_apps(project, conf_name)
+            if (a.script or a.unit_name) not in (ov.tools or [])
+            and (ov.services is None or (a.script or a.unit_name) in ov.services)]
+    services_eps, tools_eps, reasons = _split_services(project, apps)
     user = group = None
-    if services_eps:
-        user = (ov.user or _default_user(project.name)).strip()
+    if services_eps or apps:
+        user = (ov.user or _default_user(conf_name)).strip()
         group = (ov.group or user).strip()
         for label, value in (("user", user), ("group", group)):
             if not USER_NAME.match(value):
@@ -193,19 +226,27 @@ def make_plan(project: Project) -> SpecPlan:
         raise bad(cfg, f"{_ov(ov)} user/group set but the project has no service", "remove them or list services")
     prefix = venv_dir if mode == "bundled" else "/usr"
     bindir = f"{prefix}/bin"
-    files, config_dirs, data_files, data_dirs = _place_files(project, group, prefix)
-    main_conf = f"/etc/{project.name}/{project.name}.conf"
+    files, config_dirs, data_files, data_dirs = _place_files(project, group, prefix, conf_name)
+    main_conf = f"/etc/{conf_name}/{conf_name}.conf"
     main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
+    generated, files = _generated_config(project, conf_name, group, files, main_conf_source is not None)
+    has_main = main_conf_source is not None or any(dest == main_conf for _, dest in generated)
+    conf_d = f"/etc/{conf_name}/{conf_name}.conf.d" if (services_eps or apps) and has_main else None
+    if conf_d:
+        config_dirs = sorted(set(config_dirs) | {(conf_d, "0750", "root", group or "root")})
     graceful = _graceful_timeout(project, main_conf_source)
     logs_to_files = _logs_to_files(project, main_conf_source)
     cache: entrypoints.Cache = {}
+    config_args = f"--config-file {main_conf}" + (f" --config-dir {conf_d}" if conf_d else "") if has_main else ""
     services = []
     for ep in services_eps:
         info = entrypoints.inspect(project, ep, cache)
         script = f"{bindir}/{ep.name}"
         exec_start = script
-        if info.uses_framework and main_conf_source and not ep.is_wsgi:
-            exec_start += f" --config-file {main_conf}"
+        takes_config = info.uses_framework or _uses_oslo_config(project)
+        if takes_config and has_main and not ep.is_wsgi:
+            exec_start += f" {config_args}"
+        reason, server = reasons[ep.name]
         services.append(Service(
             name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}", group=ep.group,
             wsgi=ep.is_wsgi or ep.name.endswith("-api"), phoenix=info.uses_framework,
@@ -213,21 +254,38 @@ def make_plan(project: Project) -> SpecPlan:
             script_path=script, exec_start=exec_start,
             description=f"{project.summary} ({ep.name})",
             overrides=dict(ov.unit_overrides.get(ep.name, {})),
+            reason=reason, server="phoenix" if info.uses_framework else server,
         ))
+    taken = {s.name for s in services}
+    wsgiapps.assign_binds(project, apps, configgen.paste_files(project), conf_name)
+    uwsgi = f"{bindir}/uwsgi" if mode == "bundled" else "/usr/sbin/uwsgi"
+    for app in apps:
+        name = app.unit_name if app.unit_name not in taken else f"{app.unit_name}-uwsgi"
+        ini = f"/etc/{conf_name}/{name}-uwsgi.ini"
+        services.append(Service(
+            name=name, unit=f"{name}.service", entry_point=app.target, group="uwsgi", wsgi=True, phoenix=False,
+            type="notify", script_path=uwsgi, exec_start=f"{uwsgi} --ini {ini}",
+            description=f"{project.summary} ({name}, uWSGI)",
+            overrides=dict(ov.unit_overrides.get(name, {})),
+            reason=app.reason, server="uwsgi", uwsgi_ini=ini, bind=app.bind, bind_source=app.bind_source,
+            wsgi_module=app.module, wsgi_file=app.script,
+        ))
+        taken.add(name)
     for ep in tools_eps:
         entrypoints.inspect(project, ep, cache)
     tools = [Tool(ep.name, f"{ep.module}:{ep.func}", f"{bindir}/{ep.name}",
-                  f"/usr/bin/{ep.name}" if mode == "bundled" else None) for ep in tools_eps]
+                  f"/usr/bin/{ep.name}" if mode == "bundled" else None, reasons[ep.name][0]) for ep in tools_eps]
     for script in project.extra.get("scripts", []):
         base = Path(script).name
-        tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode == "bundled" else None))
+        tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode == "bundled" else None,
+                          "[files] scripts: a plain script"))
     _check_unit_overrides(project, services)
     release = (ov.release or "1").strip()
     if not re.match(r"^[A-Za-z0-9._+~]+$", release):
         raise bad(cfg, f"{_ov(ov)} release = {release!r} is not a valid rpm Release", "use e.g. 1 or 2")
     plan = SpecPlan(
         project_dir=project.project_dir, config_file=cfg, name=project.name, version=project.version,
-        release=release, summary=project.summary, license=project.license or "LicenseRef-Unknown",
+        release=release, summary=rpm_summary(project.summary), license=project.license or "LicenseRef-Unknown",
         url=project.url, packager=_packager(project), description=project.description or project.summary,
         install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=services, tools=tools,
         files=files, config_dirs=config_dirs, data_files=data_files, data_dirs=data_dirs,
@@ -235,14 +293,34 @@ def make_plan(project: Project) -> SpecPlan:
         runtime_dir=f"/run/{project.name}", graceful_shutdown_timeout=graceful,
         timeout_stop_sec=graceful + STOP_MARGIN,
         logrotate=bool(services) and (ov.logrotate if ov.logrotate is not None else logs_to_files),
-        requirements=[r.line for r in project.requirements],
-        rpm_requires=_rpm_requires(project) if mode == "system" else [],
+        requirements=[r.line for r in project.requirements]
+        + ([wsgiapps.PYUWSGI] if apps and mode == "bundled" and not _requires(project, "pyuwsgi", "uwsgi") else []),
+        rpm_requires=(_rpm_requires(project) + (["uwsgi", "uwsgi-plugin-python3"] if apps else []))
+        if mode == "system" else [],
         packages=project.packages, license_files=project.license_files, doc_files=project.doc_files,
         changelog_epoch=last_commit_epoch(project.project_dir) or int(cfg.stat().st_mtime),
         spec_path=project.project_dir / "rpm" / f"{project.name}.spec",
+        conf_name=conf_name, main_config=main_conf if has_main else None, conf_d=conf_d,
+        generated_config=generated, merged_from=project.merged_from,
     )
     plan.sources = _sources(plan)
     return plan
+
+
+SUMMARY_MAX = 79  # rpmlint's summary-too-long limit (an error)
+
+
+def rpm_summary(text: str) -> str:
+    """One line of at most 79 characters: a long project description is cut at a word.
+
+    The full text stays in %description. Real projects do write summaries
+    longer than rpm's limit (python-watcher's is 129 characters).
+    """
+    line = " ".join(text.split())
+    if len(line) <= SUMMARY_MAX:
+        return line
+    cut = line[:SUMMARY_MAX + 1].rsplit(" ", 1)[0].rstrip(",;:-")
+    return cut if cut else line[:SUMMARY_MAX]
 
 
 def _ov(ov: Overrides) -> str:
@@ -259,40 +337,131 @@ def is_service_name(name: str) -> bool:
     return name.endswith(SERVICE_SUFFIXES)
 
 
-def _split_services(project: Project) -> tuple[list[EntryPoint], list[EntryPoint]]:
-    """Services and tools: explicit lists win, else wsgi_scripts and the name suffixes."""
+def _split_services(
+    project: Project, apps: list[wsgiapps.WsgiApp],
+) -> tuple[list[EntryPoint], list[EntryPoint], dict[str, tuple[str, str]]]:
+    """Console scripts -> services and tools, each with its reason (docs/packaging.md).
+
+    Explicit lists win; then what the code does (daemons.py: a service
+    launcher reached from the entry point); a development server is a tool
+    when the project has a WSGI application (that runs under uWSGI); a
+    console ``-api`` script is a tool then too (its API is the WSGI app);
+    the name suffixes are the last hint. wsgi_scripts are WSGI applications
+    (wsgiapps.py), never services of their own.
+    """
     ov = project.overrides
     scripts = {ep.name: ep for ep in project.scripts}
     for label, names in (("services", ov.services), ("tools", ov.tools)):
         for n in names or []:
-            if n not in scripts:
+            if n not in scripts and not any(a.unit_name == n for a in apps):
                 raise bad(project.config_file, f"{_ov(ov)} {label}: {n!r} is not a console_scripts or "
                           "wsgi_scripts entry point", "use one of: " + (", ".join(scripts) or "(none)"))
     both = set(ov.services or []) & set(ov.tools or [])
     if both:
         raise bad(project.config_file, f"{_ov(ov)} {sorted(both)[0]!r} is listed in both services and tools",
                   "keep it in one list")
+    analyzer = daemons.project_analyzer(project.project_dir, project.packages_root, project.packages)
+    app_units = {a.unit_name for a in apps}
     services, tools = [], []
+    reasons: dict[str, tuple[str, str]] = {}
     for ep in project.scripts:
+        if ep.is_wsgi:
+            continue  # a WSGI application: see wsgiapps.find_apps
+        server = ""
         if ov.services is not None:
             is_service = ep.name in ov.services
+            reason = f"{_ov(ov)} services {'lists' if is_service else 'does not list'} it"
         elif ov.tools is not None and ep.name in ov.tools:
-            is_service = False
+            is_service, reason = False, f"{_ov(ov)} tools lists it"
         else:
-            is_service = ep.is_wsgi or is_service_name(ep.name)
+            ev = analyzer.evidence(ep.module, ep.func)
+            where = f" ({ev.where})" if ev.where else ""
+            if apps and (ep.name in app_units or ep.name.endswith("-api")):
+                is_service = False
+                reason = (f"its API runs as the WSGI application under uWSGI "
+                          f"({', '.join(sorted(app_units))}); this script: {ev.reason}{where}")
+            elif ev.kind == "launcher":
+                is_service, reason = True, ev.reason + where
+                server = _server_of(ev.reason)
+            elif ev.kind == "dev-server":
+                is_service = not apps
+                reason = ev.reason + where + ("" if is_service else
+                                              "; the project's WSGI application runs under uWSGI instead")
+                server = "development server"
+            elif is_service_name(ep.name):
+                is_service = True
+                reason = f"name suffix hint ({ep.name.rsplit('-', 1)[-1]}): {ev.reason}"
+            else:
+                is_service, reason = False, ev.reason
+        reasons[ep.name] = (reason, server)
         (services if is_service else tools).append(ep)
-    return services, tools
+    return services, tools, reasons
+
+
+def _server_of(reason: str) -> str:
+    for key in ("oslo_service", "cotyledon", "phoenix", "oslo_messaging", "eventlet", "uvicorn"):
+        if key in reason:
+            return key.replace("_", ".")
+    return "own loop"
+
+
+def _conf_name(project: Project) -> str:
+    """The name of the service's /etc folder and main config file.
+
+    The config generator's output file names it (etc/heat/heat.conf.sample:
+    heat, for the distribution openstack-heat); else a data_files folder
+    etc/<x> named like one of the packages; else the project's name.
+    """
+    for gen in configgen.find_generators(project):
+        if gen.kind == "config" and gen.output_name:
+            return gen.output_name[: -len(".conf")]
+    tops = {p.split(".")[0] for p in project.packages}
+    for df in project.data_files:
+        parts = df.target.split("/")
+        if len(parts) >= 3 and parts[0] == "etc" and parts[1] in tops | {project.name}:
+            return parts[1]
+    return project.name
+
+
+def _uses_oslo_config(project: Project) -> bool:
+    return _requires(project, "oslo.config", "oslo-config")
+
+
+def _requires(project: Project, *names: str) -> bool:
+    wanted = {n.lower().replace("_", "-").replace(".", "-") for n in names}
+    return any(r.name.lower().replace("_", "-").replace(".", "-") in wanted for r in project.requirements)
+
+
+def _generated_config(
+    project: Project, conf_name: str, group: str | None, files: list[InstalledFile], shipped: bool,
+) -> tuple[list[tuple[configgen.Generator, str]], list[InstalledFile]]:
+    """Generator runs for config the project does not ship, plus paste files found under etc/."""
+    out: list[tuple[configgen.Generator, str]] = []
+    dests = {f.dest for f in files}
+    for gen in configgen.find_generators(project):
+        dest = f"/etc/{conf_name}/{conf_name}.conf" if gen.kind == "config" else f"/etc/{conf_name}/policy.yaml"
+        if gen.kind == "config" and shipped or dest in dests:
+            continue
+        out.append((gen, dest))
+    for rel in configgen.paste_files(project):
+        dest = f"/etc/{conf_name}/{Path(rel).name}"
+        if dest in dests or any(f.source == rel for f in files):
+            continue
+        files.append(InstalledFile(rel, dest, "0640" if group else "0644", "root", group or "root",
+                                   config=True, paste=True, origin=f"{rel} (found under etc/)"))
+        dests.add(dest)
+    return out, files
 
 
 def _place_files(
-    project: Project, group: str | None, prefix: str,
+    project: Project, group: str | None, prefix: str, conf_name: str | None = None,
 ) -> tuple[list[InstalledFile], list[tuple[str, str, str, str]], list[tuple[str, str]], list[str]]:
     """Data files under etc/ go to /etc (never <prefix>/etc) as %config(noreplace)."""
     files: list[InstalledFile] = []
     dirs: dict[str, tuple[str, str, str, str]] = {}
     data_files: list[tuple[str, str]] = []
     data_dirs: set[str] = set()
-    own = f"etc/{project.name}"
+    own = f"etc/{conf_name or project.name}"
     for df in project.data_files:
         if df.target == "etc" or df.target.startswith("etc/"):
             dest = "/" + df.target
@@ -300,7 +469,8 @@ def _place_files(
             mine = in_own and group is not None
             files.append(InstalledFile(df.source, dest, "0640" if mine else "0644", "root",
                                        group if mine else "root", config=True,
-                                       paste=_is_paste(project.project_dir / df.source)))
+                                       paste=_is_paste(project.project_dir / df.source),
+                                       origin=f"shipped ({df.where or 'data_files'})"))
             # /etc/<name> and its sub-folders are the package's; /etc/logrotate.d & co. are not.
             parent = Path(df.target).parent
             while in_own and (str(parent) == own or str(parent).startswith(own + "/")):
@@ -333,7 +503,8 @@ def _place_files(
         in_own = dest.startswith(f"/{own}/")
         mine = in_own and group is not None
         files.append(InstalledFile(src, dest, "0640" if mine else "0644", "root", group if mine else "root",
-                                   config=is_conf, paste=_is_paste(project.project_dir / src)))
+                                   config=is_conf, paste=_is_paste(project.project_dir / src),
+                                   origin="shipped (extra_files)"))
         parent = Path(dest).parent
         while in_own and (str(parent) == f"/{own}" or str(parent).startswith(f"/{own}/")):
             dirs[str(parent)] = (str(parent), "0750" if group else "0755", "root", group or "root")

@@ -80,28 +80,61 @@ def load(project_dir: Path) -> Project:
     inputs.check_duplicates(data_files, path, "[tool.setuptools.data-files]")
     phoenix_table = tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {}
     overrides = _overrides(phoenix_table, path)
-    # pbr.build still runs pbr's setup.cfg hooks: [files] data_files,
-    # [entry_points] and our [phoenix:rpm] there apply when pyproject.toml
-    # does not say the same thing itself.
+    # pbr (pbr.build, or setuptools with pbr's hooks) still reads setup.cfg:
+    # [files] and [entry_points] there apply where pyproject.toml does not
+    # say the same thing itself, group by group, as setuptools merges them
+    # ([project] wins where present). See docs/packaging.md "Inputs".
     cfg = project_dir / "setup.cfg"
-    if cfg.is_file() and backend == "pbr.build":
+    merged = [f"{path.name} [project]"]
+    plugin_groups = _plugin_groups(proj, path)
+    scripts: list[str] = []
+    packages_from_cfg: list[str] = []
+    if cfg.is_file():
         from phoenix_rpm import setupcfg
 
         parser, raw = setupcfg.read_config(cfg)
-        if not data_files and parser.has_section("files") and parser["files"].get("data_files"):
-            data_files = inputs.expand_data_files(project_dir, parser["files"]["data_files"], cfg, raw,
+        used = []
+        files = parser["files"] if parser.has_section("files") else None
+        if not data_files and files is not None and files.get("data_files"):
+            data_files = inputs.expand_data_files(project_dir, files["data_files"], cfg, raw,
                                                   inputs.key_line(raw, "data_files"))
-        if not entry_points:
-            entry_points = setupcfg.entry_points(parser, cfg, raw)
+            used.append("[files] data_files")
+        if files is not None and files.get("packages"):
+            packages_from_cfg = inputs.split_list(files["packages"])
+        if files is not None and files.get("scripts"):
+            scripts = inputs.split_list(files["scripts"])
+            for script in scripts:
+                if not (project_dir / script).is_file():
+                    raise bad(cfg, f"[files] scripts: {script!r} does not exist", "fix the path or remove it",
+                              inputs.line_of(raw, script))
+        declared_groups = {ep.group for ep in entry_points}
+        cfg_eps = [ep for ep in setupcfg.entry_points(parser, cfg, raw) if ep.group not in declared_groups]
+        taken = {ep.name for ep in entry_points}
+        for ep in cfg_eps:
+            if ep.name in taken:
+                raise bad(cfg, f"[entry_points] script {ep.name!r} is also defined in {path.name}",
+                          "define it in one file only", _line(ep.where))
+        if cfg_eps:
+            entry_points += cfg_eps
+            used.append("[entry_points]")
+        for group, table in setupcfg.entry_point_groups(parser).items():
+            if group not in plugin_groups:
+                plugin_groups[group] = table
+                if "[entry_points]" not in used:
+                    used.append("[entry_points]")
         if not phoenix_table and parser.has_section(setupcfg.OVERRIDE_SECTION):
             overrides = setupcfg.overrides(parser, cfg, raw)
+            used.append(f"[{setupcfg.OVERRIDE_SECTION}]")
+        if used:
+            merged.append(f"{cfg.name} " + ", ".join(used))
     if "dependencies" in dynamic or "dependencies" not in proj:
         requirements = inputs.read_requirements(project_dir / "requirements.txt")
     else:
         deps = proj.get("dependencies") or []
         requirements = inputs.parse_requirement_lines(((None, d) for d in deps), path, "[project] dependencies: ")
     packages_cfg = setuptools_cfg.get("packages", [])
-    packages = list(packages_cfg) if isinstance(packages_cfg, list) else [name.replace("-", "_")]
+    packages = list(packages_cfg) if isinstance(packages_cfg, list) and packages_cfg else \
+        (packages_from_cfg or _find_packages(project_dir, name))
     readme = proj.get("readme")
     if isinstance(readme, dict):
         readme = readme.get("file")
@@ -126,13 +159,47 @@ def load(project_dir: Path) -> Project:
         overrides=overrides,
         license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
         doc_files=docs,
-        extra={"scripts": []},
+        extra={"scripts": scripts},
+        plugin_entry_points=plugin_groups,
+        merged_from=" + ".join(merged),
     )
 
 
+def _line(where: str) -> int | None:
+    tail = where.rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def _find_packages(project_dir: Path, name: str) -> list[str]:
+    """No packages listed: the top-level folders with an __init__.py, as setuptools' discovery finds.
+
+    An sdist such as python-watcher has its code in ``watcher/``, not
+    ``python_watcher/``; tests and docs folders are left out like setuptools does.
+    """
+    skip = {"tests", "test", "doc", "docs", "examples", "tools", "releasenotes", "devstack", "playbooks",
+            "api-ref", "rally-jobs", "contrib", "integration", "functionaltests", "build", "dist"}
+    found = sorted(p.parent.name for p in project_dir.glob("*/__init__.py")
+                   if p.parent.name.isidentifier() and p.parent.name not in skip
+                   and not p.parent.name.endswith("_integrationtests"))
+    guess = name.replace("-", "_")
+    return found or [guess]
+
+
+def _plugin_groups(proj: dict[str, Any], path: Path) -> dict[str, dict[str, str]]:
+    out: dict[str, dict[str, str]] = {}
+    for group, table in (proj.get("entry-points", {}) or {}).items():
+        if group in ("wsgi_scripts", "console_scripts") or not isinstance(table, dict):
+            continue
+        out[str(group)] = {str(k): str(v) for k, v in table.items()}
+    return out
+
+
 def _entry_points(proj: dict[str, Any], path: Path) -> list[EntryPoint]:
+    eps = proj.get("entry-points", {}) or {}
     groups: list[tuple[str, str, dict[str, Any]]] = [
         ("console_scripts", "[project.scripts]", proj.get("scripts", {}) or {}),
+        # setuptools also takes console scripts written as an entry point group
+        ("console_scripts", '[project.entry-points."console_scripts"]', eps.get("console_scripts", {}) or {}),
         ("wsgi_scripts", "[project.entry-points.wsgi_scripts]",
          (proj.get("entry-points", {}) or {}).get("wsgi_scripts", {}) or {}),
     ]
@@ -169,6 +236,10 @@ def _overrides(table: dict[str, Any], path: Path) -> Overrides:
             if not isinstance(value, dict):
                 raise bad(path, "[tool.phoenix.rpm] extra_files is not a table", "write {\"/target\" = \"source\"}")
             ov.extra_files = {str(k): str(v) for k, v in value.items()}
+        elif key == "wsgi_bind":
+            if not isinstance(value, dict):
+                raise bad(path, "[tool.phoenix.rpm] wsgi_bind is not a table", "write {\"<app>\" = \"host:port\"}")
+            ov.wsgi_bind = {str(k): str(v) for k, v in value.items()}
         elif key == "unit_overrides":
             if not isinstance(value, dict) or not all(isinstance(v, dict) for v in value.values()):
                 raise bad(path, "[tool.phoenix.rpm] unit_overrides is not a table of tables",

@@ -114,6 +114,8 @@ def load(project_dir: Path) -> Project:
         license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
         doc_files=docs,
         extra={"scripts": scripts},
+        plugin_entry_points=entry_point_groups(parser),
+        merged_from=cfg.name,
     )
     return project
 
@@ -158,6 +160,23 @@ def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> l
     return out
 
 
+def entry_point_groups(parser: configparser.RawConfigParser) -> dict[str, dict[str, str]]:
+    """Every ``[entry_points]`` group but the scripts: group -> {name: target} (pbr's syntax)."""
+    out: dict[str, dict[str, str]] = {}
+    if not parser.has_section("entry_points"):
+        return out
+    for group, value in parser["entry_points"].items():
+        if group in SCRIPT_GROUPS:
+            continue
+        table: dict[str, str] = {}
+        for line in value.splitlines():
+            name, sep, target = line.strip().partition("=")
+            if sep and name.strip() and not line.strip().startswith("#"):
+                table[name.strip()] = target.strip()
+        out[group] = table
+    return out
+
+
 def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Overrides:
     ov = Overrides(source=f"{cfg} [{OVERRIDE_SECTION}]")
     if not parser.has_section(OVERRIDE_SECTION):
@@ -182,6 +201,15 @@ def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Over
                               "write '/target/path = source/in/project'", line_of(raw, line.strip(), start))
                 target, src = (p.strip() for p in line.split("=", 1))
                 ov.extra_files[target] = src
+        elif key == "wsgi_bind":
+            for line in value.splitlines():
+                if not line.strip():
+                    continue
+                app, sep, bind = (p.strip() for p in line.partition("="))
+                if not sep or not app or not bind:
+                    raise bad(cfg, f"[{OVERRIDE_SECTION}] wsgi_bind: {line.strip()!r} is not '<app> = <host>:<port>'",
+                              "e.g. demo-api = 0.0.0.0:8080", line_of(raw, line.strip(), start))
+                ov.wsgi_bind[app] = bind
         elif key == "unit_overrides":
             for line in value.splitlines():
                 if not line.strip():

@@ -15,7 +15,7 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from phoenix_rpm import escape, rpmtext
+from phoenix_rpm import configgen, escape, rpmtext
 from phoenix_rpm.plan import SpecPlan
 from phoenix_rpm.units import GENERATED_MARK
 
@@ -143,6 +143,8 @@ def source_destinations(plan: SpecPlan) -> dict[str, str]:
     out[f"{plan.name}.sysusers"] = t(f"%{{buildroot}}%{{_sysusersdir}}/{sh(plan.name + '.conf')}")
     out[f"{plan.name}.tmpfiles"] = t(f"%{{buildroot}}%{{_tmpfilesdir}}/{sh(plan.name + '.conf')}")
     out[f"{plan.name}.logrotate"] = t(f"%{{buildroot}}%{{_sysconfdir}}/logrotate.d/{sh(plan.name)}")
+    for s in plan.uwsgi_apps:
+        out[f"{s.name}-uwsgi.ini"] = _buildroot(str(s.uwsgi_ini))
     return out
 
 
@@ -160,5 +162,6 @@ def render_spec(plan: SpecPlan, env: jinja2.Environment | None = None) -> str:
         "changelog_date": rpmtext.changelog_date(plan.changelog_epoch),
         "top_packages": sorted({p.split(".")[0] for p in plan.packages}),
         "dist_name": plan.name.replace("-", "_"),
+        "generators": [(g.kind, configgen.generator_argv(g), dest) for g, dest in plan.generated_config],
     }
     return env.get_template("spec.j2").render(context)

@@ -111,6 +111,11 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
     svc: list[tuple[str, str]] = [("Type", service.type)]
     if service.type == "notify":
         svc.append(("NotifyAccess", "main"))
+    if service.uwsgi:
+        # uWSGI's master sends READY=1 itself; SIGHUP is its graceful reload,
+        # SIGQUIT (mapped to a graceful stop in the ini) its stop
+        # (docs/packaging.md "WSGI applications").
+        svc += [("ExecReload", "/bin/kill -HUP $MAINPID"), ("KillSignal", "SIGQUIT")]
     svc += [
         ("User", plan.user or ""),
         ("Group", plan.group or ""),
@@ -184,6 +189,18 @@ def escaped(sections: Sections) -> Sections:
     return out
 
 
+def uwsgi_ini(service: "Service", plan: "SpecPlan") -> str:
+    from phoenix_rpm import wsgiapps
+
+    app = wsgiapps.WsgiApp(service.name, service.entry_point, service.wsgi_module, service.wsgi_file,
+                           service.reason, service.bind, service.bind_source)
+    config_args = (f"--config-file {plan.main_config}" + (f" --config-dir {plan.conf_d}" if plan.conf_d else "")
+                   if plan.main_config else "")
+    return wsgiapps.ini_text(app, mark=GENERATED_MARK, install_mode=plan.install_mode,
+                             bindir=f"{plan.prefix}/bin", graceful=plan.graceful_shutdown_timeout,
+                             config_args=config_args)
+
+
 def sysusers_lines(plan: SpecPlan) -> list[str]:
     """sysusers.d(5): the group, then the system user with that group, home = state dir."""
     return [
@@ -225,6 +242,8 @@ def render_unit_files(plan: SpecPlan, env: jinja2.Environment) -> dict[str, str]
     for service in plan.services:
         out[f"systemd/{service.unit}"] = env.get_template("service.j2").render(
             common, sections=escaped(unit_for(service, plan)))
+    for service in plan.uwsgi_apps:
+        out[f"systemd/{service.name}-uwsgi.ini"] = uwsgi_ini(service, plan)
     if plan.sysusers:
         out[f"systemd/{plan.name}.sysusers"] = env.get_template("sysusers.j2").render(
             common, lines=sysusers_lines(plan))

@@ -133,6 +133,10 @@ def configured_ports(host: Any, http: HttpCheck) -> tuple[str, list[int]]:
     if raw is None:
         pytest.fail(f"{http.config_file}: [{http.section}] {http.port_option} is not set; "
                     f"{http.unit} has no port to check")
+    if http.host_option == "":
+        # one "host:port" value (a uWSGI ini's http-socket): host and port together
+        bind, _, port = raw.strip().rpartition(":")
+        return bind.strip("[]") or "0.0.0.0", [int(port)]
     ports = [int(p) for p in raw.replace(",", " ").split()]
     bind = section.get(http.host_option, "0.0.0.0").strip() or "0.0.0.0"
     return bind, ports

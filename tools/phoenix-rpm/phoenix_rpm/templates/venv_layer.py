@@ -121,6 +121,7 @@ def finish(buildroot: str, venv_dir: str, everything: bool = False) -> None:
             dirnames.remove("__pycache__")
             shutil.rmtree(os.path.join(dirpath, "__pycache__"))
     changed = strip_buildroot(buildroot, target)
+    changed |= mangle_shebangs(target, venv_dir)
     fix_records(target, changed)
     if everything:
         compileall.compile_dir(target, quiet=2, force=True, stripdir=buildroot, prependdir="/",
@@ -151,6 +152,63 @@ def strip_buildroot(buildroot: str, target: str) -> set:
             fh.write(data.replace(needle, b""))
             fh.truncate()
         changed.add(os.path.normpath(path))
+    return changed
+
+
+def mangle_shebangs(target: str, venv_dir: str) -> set:
+    """What Fedora's brp-mangle-shebangs does, for the venv: every interpreter line made exact.
+
+    Dependencies ship scripts and test files starting with ``#!/usr/bin/env
+    python`` or ``#!python``: on the target that would run whatever python is
+    first on PATH, without the bundled libraries (rpmlint:
+    env-script-interpreter). A python interpreter becomes the venv's own
+    (VENV_DIR/bin/python); ``/usr/bin/env NAME`` of another language becomes
+    /usr/bin/NAME; a bare relative interpreter that is not python loses its
+    executable bits. Bytecode of a rewritten .py goes (compiled again below).
+    The rewrite only depends on the file, so it is reproducible.
+    """
+    python = (venv_dir + "/bin/python").encode()
+    changed = set()
+    for dirpath, dirnames, filenames in os.walk(target):
+        dirnames.sort()
+        for name in sorted(filenames):
+            path = os.path.join(dirpath, name)
+            if os.path.islink(path) or name.endswith((".pyc", ".so")):
+                continue
+            try:
+                with open(path, "rb") as fh:
+                    head = fh.read(2)
+                    if head != b"#!":
+                        continue
+                    first = head + fh.readline()
+                    rest = fh.read()
+            except OSError:
+                continue
+            words = first[2:].strip().split()
+            if not words:
+                continue
+            interp, args = words[0], words[1:]
+            if interp.endswith(b"/env") and args:
+                args = [a for a in args if not a.startswith(b"-")] or args
+                interp, args = args[0], args[1:]
+            base = os.path.basename(interp)
+            if base.startswith(b"python") or base in (b"pypy", b"pypy3"):
+                new_interp = python
+            elif not interp.startswith(b"/"):
+                new_interp = b"/usr/bin/" + base
+            else:
+                continue  # an absolute interpreter (/bin/sh, /usr/bin/perl): already exact
+            line = b"#!" + b" ".join([new_interp, *args]) + b"\n"
+            if line == first:
+                continue
+            with open(path, "wb") as fh:
+                fh.write(line + rest)
+            changed.add(os.path.normpath(path))
+            if name.endswith(".py"):
+                try:
+                    os.unlink(importlib.util.cache_from_source(path))
+                except OSError:
+                    pass
     return changed
 
 

@@ -1,0 +1,285 @@
+"""Daemon detection by code, WSGI module apps, generated config, inputs merge, the decisions output.
+
+Small synthetic projects written per test (the corpus tier runs the same
+code on real OpenStack sdists): each shape the detection must recognise,
+and the ones it must not.
+"""
+from __future__ import annotations
+
+import json
+import textwrap
+from pathlib import Path
+
+import pytest
+from pkgtools import build_rpm, read_unit
+
+from phoenix_rpm import daemons, generate
+
+SETUP_CFG = """\
+[metadata]
+name = demo
+summary = Demo service
+license = Apache-2.0
+
+[files]
+packages = demo
+
+[entry_points]
+console_scripts =
+{scripts}
+"""
+
+
+def make(root: Path, scripts: dict[str, str], files: dict[str, str], extra: str = "",
+         requirements: str = "") -> Path:
+    """A pbr project: scripts name -> target, files path -> source text."""
+    root.mkdir(parents=True, exist_ok=True)
+    lines = "\n".join(f"    {k} = {v}" for k, v in scripts.items())
+    (root / "setup.cfg").write_text(SETUP_CFG.format(scripts=lines) + extra)
+    (root / "requirements.txt").write_text(requirements)
+    for rel, text in {"demo/__init__.py": "", "demo/cmd/__init__.py": "", **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+def decided(project: Path) -> dict[str, tuple[str, str]]:
+    plan = generate.load_plan(project)
+    out = {s.name: ("service", s.reason) for s in plan.services}
+    out.update({t.name: ("tool", t.reason) for t in plan.tools})
+    return out
+
+
+@pytest.fixture(autouse=True)
+def _version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+
+
+def test_launchers_are_found_through_the_projects_own_modules(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {
+        "demo-evaluator": "demo.cmd.evaluator:main",      # oslo.service via demo.service.serve
+        "demo-housekeeping": "demo.cmd.house:main",       # cotyledon subclass + run()
+        "demo-scrubber": "demo.cmd.scrub:main",           # dispatch table -> ProcessLauncher
+        "demo-relay": "demo.cmd.relay:main",              # serve_forever on a server
+        "demo-manage": "demo.cmd.manage:main",            # a tool
+        "demo-worker": "demo.cmd.quiet:main",             # no evidence: the name hint
+    }, {
+        "demo/service.py": """
+            from oslo_service import service
+            _launcher = None
+            def serve(server, workers=None):
+                global _launcher
+                _launcher = service.launch(None, server, workers=workers)
+            def wait():
+                _launcher.wait()
+        """,
+        "demo/cmd/evaluator.py": """
+            from demo import service
+            def main():
+                service.serve(object())
+                service.wait()
+        """,
+        "demo/workers.py": """
+            import cotyledon
+            class Manager(cotyledon.ServiceManager):
+                pass
+        """,
+        "demo/cmd/house.py": """
+            from demo import workers
+            def main():
+                m = workers.Manager()
+                m.run()
+        """,
+        "demo/cmd/scrub.py": """
+            from oslo_service import service as os_service
+            def _start():
+                os_service.ProcessLauncher(None).wait()
+            def _noop():
+                pass
+            TABLE = {'start': _start, 'noop': _noop}
+            def main():
+                TABLE['start']()
+        """,
+        "demo/cmd/relay.py": """
+            import socketserver
+            def main():
+                server = socketserver.TCPServer(('127.0.0.1', 0), None)
+                server.serve_forever()
+        """,
+        "demo/cmd/manage.py": """
+            import sys
+            from demo import service
+            def main():
+                print('nothing'); sys.exit(0)
+        """,
+        "demo/cmd/quiet.py": "def main():\n    pass\n",
+    })
+    got = decided(project)
+    assert got["demo-evaluator"][0] == "service"
+    assert "oslo_service.service.launch via demo.service.serve" in got["demo-evaluator"][1]
+    assert got["demo-housekeeping"] == ("service", got["demo-housekeeping"][1])
+    assert "cotyledon.ServiceManager" in got["demo-housekeeping"][1]
+    assert got["demo-scrubber"][0] == "service" and "ProcessLauncher" in got["demo-scrubber"][1]
+    assert got["demo-relay"][0] == "service" and "serve_forever" in got["demo-relay"][1]
+    assert got["demo-manage"][0] == "tool" and "no service launcher" in got["demo-manage"][1]
+    assert got["demo-worker"][0] == "service" and got["demo-worker"][1].startswith("name suffix hint")
+
+
+def test_wsgi_module_runs_under_uwsgi_and_the_dev_server_script_is_a_tool(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {"demo-api": "demo.cmd.api:main", "demo-manage": "demo.cmd.manage:main"}, {
+        "demo/cmd/api.py": """
+            from wsgiref import simple_server
+            def main():
+                simple_server.make_server('', 8000, None).serve_forever()
+        """,
+        "demo/cmd/manage.py": "def main():\n    pass\n",
+        "demo/wsgi/__init__.py": "",
+        "demo/wsgi/api.py": "def _app(e, s):\n    return []\napplication = _app\n",
+        "demo/conf.py": """
+            from oslo_config import cfg
+            API_OPTS = [cfg.PortOpt('bind_port', default=9123)]
+            OTHER = [cfg.PortOpt('port', default=1234)]
+        """,
+    })
+    plan = generate.load_plan(project)
+    api = next(s for s in plan.services if s.uwsgi)
+    assert api.name == "demo-api" and api.bind == "0.0.0.0:9123" and "demo/conf.py" in api.bind_source
+    assert [t.name for t in plan.tools if t.name == "demo-api"] == ["demo-api"]
+    assert "pyuwsgi" in plan.requirements
+    generate.write(project)
+    unit = read_unit(project / "systemd" / "demo-api.service")["Service"]
+    assert unit["Type"] == ["notify"] and unit["KillSignal"] == ["SIGQUIT"]
+    assert unit["ExecStart"] == ["/usr/lib/demo/bin/uwsgi --ini /etc/demo/demo-api-uwsgi.ini"]
+    ini = (project / "systemd" / "demo-api-uwsgi.ini").read_text()
+    assert "module = demo.wsgi.api:application\n" in ini and "master = true\n" in ini
+
+
+def test_without_a_wsgi_app_the_dev_server_is_the_service(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {"demo-web": "demo.cmd.web:main"}, {
+        "demo/cmd/web.py": "from werkzeug import serving\ndef main():\n    serving.run_simple('', 1, None)\n",
+    })
+    assert decided(project)["demo-web"][0] == "service"
+
+
+def test_overrides_win_over_the_code(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {"demo-relay": "demo.cmd.relay:main", "demo-once": "demo.cmd.once:main"}, {
+        "demo/cmd/relay.py": "def main():\n    x = object()\n    x.serve_forever()\n",
+        "demo/cmd/once.py": "def main():\n    pass\n",
+    }, extra="\n[phoenix:rpm]\ntools = demo-relay\n")
+    got = decided(project)
+    assert got["demo-relay"][0] == "tool" and "tools lists it" in got["demo-relay"][1]
+
+
+def test_generated_config_and_drop_in_dir(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {"demo-engine": "demo.cmd.engine:main"}, {
+        "demo/cmd/engine.py": "from oslo_service import service\ndef main():\n    service.launch(None, None)\n",
+        "etc/demo/demo-config-generator.conf": "[DEFAULT]\noutput_file = etc/demo/demo.conf.sample\n"
+                                               "namespace = demo\n",
+    }, extra="oslo.policy.policies =\n    demo = demo.policies:list_rules\n", requirements="oslo.config\n")
+    plan = generate.load_plan(project)
+    assert [(g.kind, d) for g, d in plan.generated_config] == [("config", "/etc/demo/demo.conf"),
+                                                               ("policy", "/etc/demo/policy.yaml")]
+    assert plan.conf_d == "/etc/demo/demo.conf.d"
+    assert ("/etc/demo/demo.conf.d", "0750", "root", "demo") in plan.config_dirs
+    engine = plan.services[0]
+    assert engine.exec_start.endswith("--config-file /etc/demo/demo.conf --config-dir /etc/demo/demo.conf.d")
+    spec = generate.render_plan(plan)["rpm/demo.spec"]
+    assert "from oslo_config import cfg, generator" in spec and "oslo_policy.generator" in spec
+    assert "%config(noreplace) %attr(0640, root, demo) %{_sysconfdir}/demo/demo.conf\n" in spec
+
+
+def test_stub_setup_cfg_never_hides_the_pyproject(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {}, {"demo/cmd/engine.py": "import cotyledon\ndef main():\n"
+                                        "    cotyledon.ServiceManager().run()\n"})
+    (project / "setup.cfg").write_text("[metadata]\nname = demo\n\n[egg_info]\ntag_build =\ntag_date = 0\n")
+    (project / "pyproject.toml").write_text(textwrap.dedent("""\
+        [build-system]
+        requires = ["pbr>=6.1.1"]
+        build-backend = "pbr.build"
+        [project]
+        name = "demo"
+        description = "Demo from pyproject"
+        dynamic = ["version", "dependencies"]
+        [project.entry-points."console_scripts"]
+        demo-engine = "demo.cmd.engine:main"
+        [project.entry-points."oslo.config.opts"]
+        demo = "demo.opts:list_opts"
+        """))
+    plan = generate.load_plan(project)
+    assert plan.summary == "Demo from pyproject" and plan.merged_from.startswith("pyproject.toml [project]")
+    assert [s.name for s in plan.services] == ["demo-engine"]
+    assert [d for _, d in plan.generated_config] == ["/etc/demo/demo.conf"]  # from oslo.config.opts
+
+
+def test_setup_cfg_groups_merge_into_the_pyproject(tmp_path: Path) -> None:
+    """A group pyproject.toml declares is its own; setup.cfg adds the groups and files it does not."""
+    project = make(tmp_path / "p", {"demo-old": "demo.cmd.tool:main"}, {
+        "demo/cmd/tool.py": "def main():\n    pass\n", "etc/demo/demo.conf": "[DEFAULT]\n"},
+        extra="oslo.config.opts =\n    demo = demo.opts:list_opts\n")
+    cfg = project / "setup.cfg"
+    cfg.write_text(cfg.read_text().replace("[entry_points]", "data_files =\n    etc/demo = etc/demo/demo.conf\n\n"
+                                           "[entry_points]"))
+    (project / "pyproject.toml").write_text('[project]\nname = "demo"\nversion = "2.0.0"\n'
+                                            '[project.scripts]\ndemo-tool = "demo.cmd.tool:main"\n')
+    plan = generate.load_plan(project)
+    assert [t.name for t in plan.tools] == ["demo-tool"]  # pyproject's console_scripts win
+    assert plan.config_files == ["/etc/demo/demo.conf"]  # setup.cfg [files] data_files
+    assert "setup.cfg [files] data_files, [entry_points]" in plan.merged_from
+
+
+def test_decisions_printed_as_table_and_json(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {"demo-relay": "demo.cmd.relay:main"}, {
+        "demo/cmd/relay.py": "def main():\n    x = object()\n    x.serve_forever()\n"})
+    table = build_rpm("--stage", "generate", project, env={"PBR_VERSION": "1.0.0"})
+    assert table.returncode == 0, table.stderr
+    assert "demo-relay" in table.stdout and "serve_forever" in table.stdout and "python(abi) = 3.11" in table.stdout
+    js = build_rpm("--stage", "generate", "--format", "json", project, env={"PBR_VERSION": "1.0.0"})
+    data = json.loads(js.stdout)
+    entry = next(e for e in data["entry_points"] if e["entry_point"] == "demo-relay")
+    assert entry["decision"] == "service" and entry["unit"] == "demo-relay.service" and entry["reason"]
+    assert data["install_mode"] == "bundled" and data["python"] == "python(abi) = 3.11"
+
+
+def test_exposes_application_reads_assignments_only(tmp_path: Path) -> None:
+    (tmp_path / "a.py").write_text("application = make()\n")
+    (tmp_path / "b.py").write_text("def make():\n    application = 1\n    return application\n")
+    assert daemons.exposes_application(tmp_path / "a.py")
+    assert not daemons.exposes_application(tmp_path / "b.py")
+
+
+def test_long_running_shapes_and_their_look_alikes(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {
+        "demo-scrub": "demo.cmd.scrub:main",      # Daemon().start(); .wait()
+        "demo-pause": "demo.cmd.pause:main",      # signal.pause()
+        "demo-house": "demo.cmd.house:main",      # while True, no way out
+        "demo-run": "demo.cmd.run:main",          # Popen().wait(): a tool
+        "demo-poll": "demo.cmd.poll:main",        # while True with a break: a tool
+    }, {
+        "demo/scrubber.py": "class Daemon:\n    def start(self):\n        pass\n    def wait(self):\n        pass\n",
+        "demo/cmd/scrub.py": """
+            from demo import scrubber
+            def main():
+                server = scrubber.Daemon()
+                server.start()
+                server.wait()
+        """,
+        "demo/cmd/pause.py": "import signal\ndef main():\n    signal.pause()\n",
+        "demo/cmd/house.py": """
+            import time
+            def main():
+                while True:
+                    for x in range(3):
+                        if x:
+                            break
+                    time.sleep(5)
+        """,
+        "demo/cmd/run.py": "import subprocess\ndef main():\n    p = subprocess.Popen(['true'])\n    p.wait()\n",
+        "demo/cmd/poll.py": "def main():\n    while True:\n        if input():\n            break\n",
+    })
+    got = decided(project)
+    assert got["demo-scrub"][0] == "service" and "Daemon" in got["demo-scrub"][1]
+    assert got["demo-pause"][0] == "service" and "signal.pause" in got["demo-pause"][1]
+    assert got["demo-house"][0] == "service" and "loops forever" in got["demo-house"][1]
+    assert got["demo-run"][0] == "tool", got["demo-run"]
+    assert got["demo-poll"][0] == "tool", got["demo-poll"]

@@ -1,0 +1,243 @@
+"""WSGI applications and the production server that runs them (uWSGI).
+
+A project exposes a WSGI application in one of two ways: a module such as
+``<package>/wsgi/api.py`` that assigns ``application`` (the 2025 shape), or
+a pbr ``wsgi_scripts`` entry point (pbr generates a script whose
+``application`` calls the entry point; run directly it falls back to
+``wsgiref``, a single-threaded development server). When modules exist they
+are the applications and the ``wsgi_scripts`` are their older spelling.
+Either way the unit runs uWSGI, the server OpenStack's own deployment runs
+(``Type=notify``, ``KillSignal=SIGQUIT``, master + workers, graceful reload
+on SIGHUP), with a per-application ini shipped under ``/etc/<conf>/``
+(docs/packaging.md "WSGI applications").
+"""
+from __future__ import annotations
+
+import ast
+import configparser
+import re
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from phoenix_rpm import daemons
+from phoenix_rpm.model import Project
+
+#: the PyPI distribution that brings uWSGI into a bundled venv (cp311 manylinux wheels)
+PYUWSGI = "pyuwsgi"
+DEFAULT_HOST = "0.0.0.0"
+WORKERS = 2
+FALLBACK_PORT_BASE = 8700
+
+
+@dataclass
+class WsgiApp:
+    unit_name: str  # e.g. designate-api (the unit is <unit_name>.service)
+    target: str  # "module:attr" (module apps) or the entry point "module:func"
+    module: str | None  # module apps: the module uWSGI imports
+    script: str | None  # wsgi_scripts: the pbr script name (uWSGI's wsgi-file)
+    reason: str
+    bind: str = ""
+    bind_source: str = ""
+
+
+def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
+    """Module apps (``<package>/wsgi/*.py`` with ``application``), else the wsgi_scripts."""
+    root = project.project_dir / project.packages_root if project.packages_root else project.project_dir
+    apps: list[WsgiApp] = []
+    for pkg in sorted({p.split(".")[0] for p in project.packages}):
+        folder = root / pkg / "wsgi"
+        if not folder.is_dir():
+            continue
+        for path in sorted(folder.glob("*.py")):
+            if not daemons.exposes_application(path):
+                continue
+            # <package>/wsgi/__init__.py itself may be the application (mistral)
+            module = f"{pkg}.wsgi" if path.name == "__init__.py" else f"{pkg}.wsgi.{path.stem}"
+            stem = "api" if path.name == "__init__.py" else path.stem.replace("_", "-")
+            unit = f"{conf_name}-{stem}" if stem not in ("wsgi", "app", "application") else f"{conf_name}-api"
+            apps.append(WsgiApp(unit, f"{module}:application", module, None,
+                                f"WSGI module {pkg}/wsgi/{path.name} assigns 'application'"))
+    scripts = [ep for ep in project.scripts if ep.is_wsgi]
+    if not apps:
+        for ep in scripts:
+            apps.append(WsgiApp(ep.name, f"{ep.module}:{ep.func}", None, ep.name,
+                                f"pbr wsgi_scripts entry point {ep.name} (served by uWSGI, not its wsgiref fallback)"))
+    # unit names must be unique: a later duplicate gets a numbered name
+    seen: set[str] = set()
+    for app in apps:
+        base, n = app.unit_name, 2
+        while app.unit_name in seen:
+            app.unit_name = f"{base}-{n}"
+            n += 1
+        seen.add(app.unit_name)
+    return apps
+
+
+def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_name: str) -> None:
+    """host:port per app: the override table, else the project's defaults, else a stable fallback."""
+    overrides = project.overrides.wsgi_bind
+    defaults = _port_defaults(project)
+    paste_port = _paste_port(project, paste)
+    used: set[int] = set()
+    for app in apps:
+        if app.unit_name in overrides:
+            app.bind, app.bind_source = overrides[app.unit_name], f"{_ov_name(project)} wsgi_bind"
+            continue
+        port, source = None, ""
+        if paste_port and len(apps) == 1:
+            port, source = paste_port
+        else:
+            port, source = _best_default(app, defaults, used, conf_name)
+        if port is None or port in used:
+            port = FALLBACK_PORT_BASE + zlib.crc32(app.unit_name.encode()) % 200
+            while port in used:
+                port += 1
+            source = "fallback: no port default found in the project (set [phoenix:rpm] wsgi_bind)"
+        used.add(port)
+        app.bind, app.bind_source = f"{DEFAULT_HOST}:{port}", source
+
+
+def _ov_name(project: Project) -> str:
+    src = project.overrides.source
+    return src.split(" ", 1)[1] if " " in src else "[phoenix:rpm]"
+
+
+def _paste_port(project: Project, paste: list[str]) -> tuple[int, str] | None:
+    for rel in paste:
+        parser = configparser.RawConfigParser(strict=False, interpolation=None)
+        try:
+            parser.read(project.project_dir / rel)
+        except configparser.Error:
+            continue
+        for section in parser.sections():
+            if section.startswith("server:") and parser[section].get("port", "").strip().isdigit():
+                return int(parser[section]["port"]), f"{rel} [{section}] port"
+    return None
+
+
+PORT_NAMES = re.compile(r"^((bind|api|listen)_)?port$|^listen$|^bind$")
+
+
+def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
+    """(port, where, context words) of oslo.config options that default to a listening port.
+
+    Context words come from the file's path and the name the option list is
+    assigned to (``api_cfn_opts = [cfg.PortOpt('bind_port', default=8000)]``),
+    so each application can find its own port.
+    """
+    root = project.project_dir / project.packages_root if project.packages_root else project.project_dir
+    out: list[tuple[int, str, set[str]]] = []
+    for pkg in sorted({p.split(".")[0] for p in project.packages}):
+        for path in sorted((root / pkg).rglob("*.py")):
+            rel = path.relative_to(project.project_dir).as_posix()
+            if "/tests/" in f"/{rel}" or "/test_" in rel:
+                continue
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                continue
+            if "Opt(" not in text:
+                continue
+            try:
+                tree = ast.parse(text)
+            except (SyntaxError, ValueError):
+                continue
+            for stmt in tree.body:
+                names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
+                context = set(_words(rel + " " + " ".join(names)))
+                for node in ast.walk(stmt):
+                    if not (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))):
+                        continue
+                    fname = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
+                    if not fname.endswith("Opt") or not node.args or not isinstance(node.args[0], ast.Constant):
+                        continue
+                    opt = str(node.args[0].value)
+                    if not PORT_NAMES.search(opt):
+                        continue
+                    default = next((k.value for k in node.keywords if k.arg == "default"), None)
+                    port = _port_of(default)
+                    if port:
+                        out.append((port, f"{rel}:{node.lineno} {opt} default", context | set(_words(opt))))
+    return out
+
+
+def _words(text: str) -> list[str]:
+    return [w for w in re.split(r"[-_.:/ ]+", text.lower()) if w]
+
+
+def _port_of(node: ast.AST | None) -> int | None:
+    if isinstance(node, ast.Constant):
+        value = node.value
+        if isinstance(value, int) and 1 <= value < 65536 and not isinstance(value, bool):
+            return value
+        if isinstance(value, str):
+            m = re.search(r":(\d{2,5})$", value.strip())
+            return int(m.group(1)) if m else None
+    if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
+        return _port_of(node.elts[0])
+    return None
+
+
+def _best_default(app: WsgiApp, defaults: list[tuple[int, str, set[str]]], used: set[int],
+                  conf_name: str) -> tuple[int | None, str]:
+    """The port option whose context names this application's own words (api, cfn...).
+
+    The project's name says nothing (every option file carries it); an
+    option in a file or list about the API or WSGI counts for an app called
+    ``api``. Earlier options win among equals.
+    """
+    own = set(_words(app.unit_name)) - set(_words(conf_name)) - {"wsgi"}
+    own = own or {"api"}
+    best: tuple[int, int, str] | None = None
+    for port, where, context in defaults:
+        if port in used:
+            continue
+        score = 10 * len(own & context) + (1 if context & {"api", "wsgi"} else 0)
+        if score and (best is None or score > best[0]):
+            best = (score, port, where)
+    if best is None:
+        return None, ""
+    return best[1], best[2]
+
+
+def ini_text(app: WsgiApp, *, mark: str, install_mode: str, bindir: str, graceful: int,
+             config_args: str) -> str:
+    """The per-application uWSGI ini (%config(noreplace) under /etc/<conf>/).
+
+    SIGQUIT (systemd's KillSignal) is mapped to a graceful stop of every
+    worker (hook-master-start), SIGHUP is uWSGI's graceful reload; workers get
+    ``graceful`` seconds to finish their requests. lazy-apps loads the
+    application in each worker after the fork, as OpenStack's apps expect
+    (eventlet, database pools).
+    """
+    lines = [
+        f"# {mark}: the uWSGI server of {app.unit_name}.",
+        "# An operator's edits are kept on upgrade (%config(noreplace)).",
+        "[uwsgi]",
+    ]
+    if install_mode == "system":
+        lines.append("plugins = python3")
+    if app.module:
+        lines.append(f"module = {app.module}:application")
+    else:
+        lines.append(f"wsgi-file = {bindir}/{app.script}")
+    lines += [
+        f"http-socket = {app.bind}",
+        "master = true",
+        f"processes = {WORKERS}",
+        "threads = 1",
+        "enable-threads = true",
+        "lazy-apps = true",
+        "need-app = true",
+        "thunder-lock = true",
+        "buffer-size = 65535",
+        "die-on-term = true",
+        "hook-master-start = unix_signal:3 gracefully_kill_them_all",
+        f"worker-reload-mercy = {graceful}",
+        "add-header = Connection: close",
+        "memory-report = false",
+    ]
+    if config_args:
+        lines.append(f"pyargv = {config_args}")
+    return "\n".join(lines) + "\n"
