@@ -59,6 +59,7 @@ class Evidence:
     kind: str  # "launcher" | "dev-server" | ""
     reason: str
     where: str = ""  # path:line of the call
+    http: bool | None = None  # phoenix's launcher: does it run 'wsgi' workers (None: not known)
 
 
 @dataclass
@@ -231,7 +232,7 @@ class Analyzer:
             chain = " via " + " -> ".join(via) if via else ""
             callee = self.qualify(sub.func, mod)
             if callee in LAUNCHERS:
-                return Evidence("launcher", f"calls {LAUNCHERS[callee]}{chain}", where)
+                return Evidence("launcher", f"calls {LAUNCHERS[callee]}{chain}", where, _phoenix_http(callee, sub))
             if callee == "signal.pause":
                 return Evidence("launcher", f"waits for signals forever (signal.pause){chain}", where)
             if callee in DEV_SERVERS:
@@ -290,6 +291,18 @@ class Analyzer:
                 if result is not None:
                     return result
         return None
+
+
+def _phoenix_http(callee: str, call: ast.Call) -> bool | None:
+    """phoenix.server.eventlet.run(kinds=...): HTTP when its worker kinds include 'wsgi' (the default)."""
+    if callee != "phoenix.server.eventlet.run":
+        return None
+    kinds = next((k.value for k in call.keywords if k.arg == "kinds"), None)
+    if kinds is None:
+        return True
+    if isinstance(kinds, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in kinds.elts):
+        return "wsgi" in [e.value for e in kinds.elts]
+    return None
 
 
 def _endless_loop(func: ast.AST) -> int | None:

@@ -246,10 +246,10 @@ def make_plan(project: Project) -> SpecPlan:
         takes_config = info.uses_framework or _uses_oslo_config(project)
         if takes_config and has_main and not ep.is_wsgi:
             exec_start += f" {config_args}"
-        reason, server = reasons[ep.name]
+        reason, server, http = reasons[ep.name]
         services.append(Service(
             name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}", group=ep.group,
-            wsgi=ep.is_wsgi or ep.name.endswith("-api"), phoenix=info.uses_framework,
+            wsgi=ep.is_wsgi or (http if http is not None else ep.name.endswith("-api")), phoenix=info.uses_framework,
             type="notify" if info.uses_framework and not ep.is_wsgi else "exec",
             script_path=script, exec_start=exec_start,
             description=f"{project.summary} ({ep.name})",
@@ -285,7 +285,7 @@ def make_plan(project: Project) -> SpecPlan:
         raise bad(cfg, f"{_ov(ov)} release = {release!r} is not a valid rpm Release", "use e.g. 1 or 2")
     plan = SpecPlan(
         project_dir=project.project_dir, config_file=cfg, name=project.name, version=project.version,
-        release=release, summary=rpm_summary(project.summary), license=project.license or "LicenseRef-Unknown",
+        release=release, summary=project.summary, license=project.license or "LicenseRef-Unknown",
         url=project.url, packager=_packager(project), description=project.description or project.summary,
         install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=services, tools=tools,
         files=files, config_dirs=config_dirs, data_files=data_files, data_dirs=data_dirs,
@@ -307,20 +307,7 @@ def make_plan(project: Project) -> SpecPlan:
     return plan
 
 
-SUMMARY_MAX = 79  # rpmlint's summary-too-long limit (an error)
 
-
-def rpm_summary(text: str) -> str:
-    """One line of at most 79 characters: a long project description is cut at a word.
-
-    The full text stays in %description. Real projects do write summaries
-    longer than rpm's limit (python-watcher's is 129 characters).
-    """
-    line = " ".join(text.split())
-    if len(line) <= SUMMARY_MAX:
-        return line
-    cut = line[:SUMMARY_MAX + 1].rsplit(" ", 1)[0].rstrip(",;:-")
-    return cut if cut else line[:SUMMARY_MAX]
 
 
 def _ov(ov: Overrides) -> str:
@@ -363,18 +350,19 @@ def _split_services(
     analyzer = daemons.project_analyzer(project.project_dir, project.packages_root, project.packages)
     app_units = {a.unit_name for a in apps}
     services, tools = [], []
-    reasons: dict[str, tuple[str, str]] = {}
+    reasons: dict[str, tuple[str, str, bool | None]] = {}
     for ep in project.scripts:
         if ep.is_wsgi:
             continue  # a WSGI application: see wsgiapps.find_apps
         server = ""
+        ev = analyzer.evidence(ep.module, ep.func)
+        http = ev.http
         if ov.services is not None:
             is_service = ep.name in ov.services
             reason = f"{_ov(ov)} services {'lists' if is_service else 'does not list'} it"
         elif ov.tools is not None and ep.name in ov.tools:
             is_service, reason = False, f"{_ov(ov)} tools lists it"
         else:
-            ev = analyzer.evidence(ep.module, ep.func)
             where = f" ({ev.where})" if ev.where else ""
             if apps and (ep.name in app_units or ep.name.endswith("-api")):
                 is_service = False
@@ -393,7 +381,7 @@ def _split_services(
                 reason = f"name suffix hint ({ep.name.rsplit('-', 1)[-1]}): {ev.reason}"
             else:
                 is_service, reason = False, ev.reason
-        reasons[ep.name] = (reason, server)
+        reasons[ep.name] = (reason, server, http)
         (services if is_service else tools).append(ep)
     return services, tools, reasons
 
@@ -409,17 +397,11 @@ def _conf_name(project: Project) -> str:
     """The name of the service's /etc folder and main config file.
 
     The config generator's output file names it (etc/heat/heat.conf.sample:
-    heat, for the distribution openstack-heat); else a data_files folder
-    etc/<x> named like one of the packages; else the project's name.
+    heat, for the distribution openstack-heat); else the project's name.
     """
     for gen in configgen.find_generators(project):
         if gen.kind == "config" and gen.output_name:
             return gen.output_name[: -len(".conf")]
-    tops = {p.split(".")[0] for p in project.packages}
-    for df in project.data_files:
-        parts = df.target.split("/")
-        if len(parts) >= 3 and parts[0] == "etc" and parts[1] in tops | {project.name}:
-            return parts[1]
     return project.name
 
 

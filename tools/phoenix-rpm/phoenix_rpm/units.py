@@ -115,7 +115,7 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
         # uWSGI's master sends READY=1 itself; SIGHUP is its graceful reload,
         # SIGQUIT (mapped to a graceful stop in the ini) its stop
         # (docs/packaging.md "WSGI applications").
-        svc += [("ExecReload", "/bin/kill -HUP $MAINPID"), ("KillSignal", "SIGQUIT")]
+        svc += [("ExecReload", Trusted("/bin/kill -HUP $MAINPID")), ("KillSignal", "SIGQUIT")]
     svc += [
         ("User", plan.user or ""),
         ("Group", plan.group or ""),
