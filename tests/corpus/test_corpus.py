@@ -16,7 +16,6 @@ import subprocess
 from pathlib import Path
 
 import pytest
-
 from corpus import CORPUS, Entry, build_rpm, checkout, package
 
 pytestmark = pytest.mark.corpus

@@ -59,7 +59,8 @@ def test_phoenix_detection_sets_type_and_config_file(tmp_path: Path) -> None:
     plan = generate.load_plan(project(tmp_path, ["demo-api = pkg.svc:main", "demo-worker = pkg.cli:main"]))
     by_name = {s.name: s for s in plan.services}
     assert by_name["demo-api"].type == "notify" and by_name["demo-api"].phoenix
-    assert by_name["demo-api"].exec_start.endswith("--config-file /etc/demo/demo.conf --config-dir /etc/demo/demo.conf.d")
+    assert by_name["demo-api"].exec_start.endswith(
+        "--config-file /etc/demo/demo.conf --config-dir /etc/demo/demo.conf.d")
     assert by_name["demo-worker"].type == "exec" and "--config-file" not in by_name["demo-worker"].exec_start
 
 

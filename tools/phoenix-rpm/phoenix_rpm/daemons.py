@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import ast
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -203,8 +204,8 @@ class Analyzer:
                 if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.name == meth:
                     return node, cls_name
             return None
-        node = mod.functions.get(name)
-        return (node, None) if node is not None else None
+        fn = mod.functions.get(name)
+        return (fn, None) if fn is not None else None
 
     def _walk(self, mod: _Module, func: str, depth: int, budget: list[int],
               seen: set[tuple[str, str]], via: list[str]) -> Evidence | None:
@@ -272,16 +273,17 @@ class Analyzer:
             return Evidence("launcher", "loops forever (while True with no break or return)"
                             + (" via " + " -> ".join(via) if via else ""), f"{mod.path.name}:{loop}")
         if "<cotyledon>" in types and any(isinstance(s, ast.Attribute) and s.attr == "run" for s in ast.walk(node)):
-            return Evidence("launcher", "runs a cotyledon.ServiceManager", f"{mod.path.name}:{node.lineno}")
+            return Evidence("launcher", "runs a cotyledon.ServiceManager",
+                            f"{mod.path.name}:{getattr(node, 'lineno', 0)}")
         if dev is not None:
             return dev
         if depth >= MAX_DEPTH:
             return None
-        for _mod, qualified, label in deeper:
-            target = self._split(qualified)
-            if target is None:
+        for _mod, qualified, _label in deeper:
+            split = self._split(qualified)
+            if split is None:
                 continue
-            tmod, rest = target
+            tmod, rest = split
             if tmod.classes.get(rest) is not None:  # a class: its __init__ and run()
                 candidates = [f"{rest}.__init__", f"{rest}.run"]
             else:
@@ -301,7 +303,7 @@ def _phoenix_http(callee: str, call: ast.Call) -> bool | None:
     if kinds is None:
         return True
     if isinstance(kinds, (ast.Tuple, ast.List)) and all(isinstance(e, ast.Constant) for e in kinds.elts):
-        return "wsgi" in [e.value for e in kinds.elts]
+        return "wsgi" in [getattr(e, "value", None) for e in kinds.elts]
     return None
 
 
@@ -318,7 +320,7 @@ def _endless_loop(func: ast.AST) -> int | None:
     return None
 
 
-def _own_nodes(node: ast.AST):  # noqa: ANN202
+def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
     """ast.walk that does not enter nested functions, lambdas or classes."""
     todo = list(ast.iter_child_nodes(node))
     while todo:

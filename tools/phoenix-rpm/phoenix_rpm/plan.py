@@ -133,7 +133,7 @@ class SpecPlan:
     main_config: str | None = None  # that file when shipped or generated
     conf_d: str | None = None  # /etc/<conf>/<conf>.conf.d, drop-ins (owned, empty)
     # config made in %install by a generator (configgen.Generator, destination)
-    generated_config: list[tuple["configgen.Generator", str]] = field(default_factory=list)
+    generated_config: list[tuple[configgen.Generator, str]] = field(default_factory=list)
     merged_from: str = ""
 
     @property
@@ -326,7 +326,7 @@ def is_service_name(name: str) -> bool:
 
 def _split_services(
     project: Project, apps: list[wsgiapps.WsgiApp],
-) -> tuple[list[EntryPoint], list[EntryPoint], dict[str, tuple[str, str]]]:
+) -> tuple[list[EntryPoint], list[EntryPoint], dict[str, tuple[str, str, bool | None]]]:
     """Console scripts -> services and tools, each with its reason (docs/packaging.md).
 
     Explicit lists win; then what the code does (daemons.py: a service

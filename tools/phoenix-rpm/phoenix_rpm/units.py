@@ -189,7 +189,7 @@ def escaped(sections: Sections) -> Sections:
     return out
 
 
-def uwsgi_ini(service: "Service", plan: "SpecPlan") -> str:
+def uwsgi_ini(service: Service, plan: SpecPlan) -> str:
     from phoenix_rpm import wsgiapps
 
     app = wsgiapps.WsgiApp(service.name, service.entry_point, service.wsgi_module, service.wsgi_file,

@@ -18,7 +18,6 @@ import configparser
 import re
 import zlib
 from dataclasses import dataclass
-from pathlib import Path
 
 from phoenix_rpm import daemons
 from phoenix_rpm.model import Project
