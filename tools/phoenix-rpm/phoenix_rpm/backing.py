@@ -189,13 +189,15 @@ def dropin_dir(package: str) -> str:
     return f"/etc/{package}/{package}.conf.d"
 
 
-def write_dropin(box: Any, package: str, group: str, text: str) -> str:
+def write_dropin(box: Any, package: str, group: str, text: str, folder: str = "") -> str:
     """Write ``/etc/<name>/<name>.conf.d/50-phoenix-verify.conf`` (0640 root:<group>).
 
     The folder may come with the package (units passing ``--config-dir``) or
-    not (older packages): made here when missing, never replaced.
+    not (older packages): made here when missing, never replaced. ``folder``:
+    the plan's drop-in folder when it is not named after the package
+    (/etc/heat/heat.conf.d for openstack-heat, docs/packaging.md).
     """
-    folder = dropin_dir(package)
+    folder = folder or dropin_dir(package)
     path = f"{folder}/{DROPIN_NAME}"
     script = (f"set -e; d={shlex.quote(folder)}; f={shlex.quote(path)}; g={shlex.quote(group)}; "
               "if [ ! -d \"$d\" ]; then install -d -m 0750 -o root -g \"$g\" \"$d\"; fi; "

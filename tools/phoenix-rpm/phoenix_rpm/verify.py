@@ -304,7 +304,8 @@ def configure_and_setup(box: Any, plan: VerifyPlan, profile: VerifyProfile, opti
         return
     started = time.monotonic()
     if options or profile.config:
-        path = backing.write_dropin(box, plan.package, plan.group, backing.dropin_text(options, profile))
+        path = backing.write_dropin(box, plan.package, plan.group, backing.dropin_text(options, profile),
+                                    plan.dropin.rsplit("/", 1)[0] if plan.dropin else "")
         runner.log(f"    wrote {path} ({len(options)} connection setting(s), {len(profile.config)} from the profile)")
     if profile.setup:
         workdir = plan.state_dirs[0] if plan.state_dirs else "/"

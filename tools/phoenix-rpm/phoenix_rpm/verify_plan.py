@@ -228,5 +228,6 @@ def build_verify_plan(plan: Any, rpm: RpmInfo, profile: VerifyProfile | None = N
         missing_units=sorted(set(planned_units) - set(shipped)),
         settle=profile.settle,
         needs=list(profile.needs),
-        dropin=f"/etc/{rpm.name}/{rpm.name}.conf.d/50-phoenix-verify.conf" if profile.needs or profile.config else "",
+        dropin=f"{_attr(plan, 'conf_d', default=None) or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
+        if profile.needs or profile.config else "",
     )
