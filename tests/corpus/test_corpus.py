@@ -18,7 +18,6 @@ from pathlib import Path
 import pytest
 from corpus import CORPUS, Entry, build_rpm, checkout, package
 
-
 BUILT = [e for e in CORPUS if e.ci or os.environ.get("PHOENIX_CORPUS") == "all"]
 
 
