@@ -23,7 +23,7 @@ def test_deeply_nested_json_is_a_400_not_a_500(app):  # noqa: F811
 
 SERVER = textwrap.dedent('''
     import sys, eventlet, eventlet.wsgi
-    from phoenix.server.service import JSONErrorProtocol
+    from phoenix.server.protocol import JSONErrorProtocol
     def app(environ, start_response):
         start_response('200 OK', [('Content-Type', 'application/json')])
         return [b'{}']

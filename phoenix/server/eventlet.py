@@ -17,7 +17,7 @@ from oslo_log import log
 
 from phoenix import wsgi
 from phoenix.common import patching, utils
-from phoenix.server import common, launcher, messaging, service
+from phoenix.server import common, launcher, messaging, service, sockets
 
 CONF = common.CONF
 LOG = log.getLogger(__name__)
@@ -145,7 +145,7 @@ def serve(*services: Any, reload_fn: Callable[[], list[Any]] | None = None) -> i
     runner = launcher.ProcessLauncher(
         list(services),
         graceful_shutdown_timeout=lambda: CONF.graceful_shutdown_timeout,
-        reload_fn=reload_fn, on_close=service.close_sockets)
+        reload_fn=reload_fn, on_close=sockets.close_sockets)
     runner.launch()
     return runner.wait()
 
@@ -186,7 +186,7 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
         messaging.reset_clients()
         load_extra_backends_fn()
         services = _create_services()
-        service.retain_sockets(a for s in services for a in s.addresses)
+        sockets.retain_sockets(a for s in services for a in s.addresses)
         return services
 
     try:
@@ -198,5 +198,5 @@ def run(topic: str | None = None, server: Any = None, manager: Any = None,
         LOG.error('%s', exc)
         return 2
     # sockets systemd kept from the last run for ports no longer configured
-    service.retain_sockets(a for s in services for a in s.addresses)
+    sockets.retain_sockets(a for s in services for a in s.addresses)
     return serve(*services, reload_fn=_reload)

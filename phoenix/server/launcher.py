@@ -252,7 +252,7 @@ class ProcessLauncher:
         self.notify('STOPPING=1')
         LOG.info('Caught stop signal, stopping %d workers', len(self.children))
         # The parent's copies of the listening sockets go first (on_close:
-        # phoenix.server.service.close_sockets). Under systemd its fd store
+        # phoenix.server.sockets.close_sockets). Under systemd its fd store
         # keeps the port open for the next process; otherwise a SYN filter
         # stops new connections, and once the workers have served what is
         # queued and closed theirs a client gets "connection refused" (safe
