@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Iterator
 
 from oslo_config import cfg
 
@@ -16,28 +16,36 @@ from phoenix import exception, wsgi
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
 
-StartResponse = Callable[..., Any]
+StartResponse = wsgi.StartResponse
+Environ = wsgi.Environ
+App = wsgi.App
 
 
 def _filter_factory(cls: type) -> Callable[..., Callable[[Any], Any]]:
-    def factory(global_config: dict, **local_config: str) -> Callable[[Any], Any]:
+    def factory(global_config: dict[str, Any], **local_config: str) -> Callable[[Any], Any]:
         def _filter(app: Any) -> Any:
             return cls(app, **local_config)
         return _filter
     return factory
 
 
+def _error(exc: BaseException, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
+    """This layer's answer: the JSON error response for ``exc`` (phoenix.wsgi.fault)."""
+    response: App = wsgi.fault(exc)
+    return response(environ, start_response)
+
+
 class FaultWrapper:
     """Last line of defence: any exception below becomes a JSON 500."""
 
-    def __init__(self, application: Any, **local_config: str) -> None:
+    def __init__(self, application: App, **local_config: str) -> None:
         self.application = application
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         try:
             return self.application(environ, start_response)
         except Exception as exc:
-            return wsgi.fault(exc)(environ, start_response)
+            return _error(exc, environ, start_response)
 
 
 class RequestId:
@@ -45,14 +53,14 @@ class RequestId:
 
     HEADER = 'X-Openstack-Request-Id'
 
-    def __init__(self, application: Any, **local_config: str) -> None:
+    def __init__(self, application: App, **local_config: str) -> None:
         self.application = application
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         request_id = 'req-%s' % uuid.uuid4()
         environ['phoenix.request_id'] = request_id
 
-        def _start_response(status: str, headers: list, exc_info: Any = None) -> Any:
+        def _start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
             headers.append((self.HEADER, request_id))
             return start_response(status, headers, exc_info)
         return self.application(environ, _start_response)
@@ -84,7 +92,7 @@ class LimitingReader:
     def readline(self, size: int | None = None) -> bytes:
         return self._count(self.data.readline(size if size is not None else self.limit + 1))
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[bytes]:
         while True:
             chunk = self.read(65536)
             if not chunk:
@@ -95,10 +103,10 @@ class LimitingReader:
 class SizeLimit:
     """413 for bodies over ``[DEFAULT] max_request_body_size`` (0 = no limit)."""
 
-    def __init__(self, application: Any, **local_config: str) -> None:
+    def __init__(self, application: App, **local_config: str) -> None:
         self.application = application
 
-    def __call__(self, environ: dict, start_response: StartResponse) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         limit = CONF.max_request_body_size
         if limit:
             length = environ.get('CONTENT_LENGTH')
@@ -106,12 +114,11 @@ class SizeLimit:
                 try:
                     too_big = int(length) > limit
                 except ValueError:
-                    return wsgi.fault(exception.BadRequest(
-                        'Content-Length is not a number.'))(environ, start_response)
+                    return _error(exception.BadRequest('Content-Length is not a number.'),
+                                  environ, start_response)
                 if too_big:
-                    return wsgi.fault(exception.RequestEntityTooLarge(
-                        'The request body is larger than %d bytes.' % limit))(
-                            environ, start_response)
+                    return _error(exception.RequestEntityTooLarge(
+                        'The request body is larger than %d bytes.' % limit), environ, start_response)
             elif 'chunked' in environ.get('HTTP_TRANSFER_ENCODING', '').lower():
                 environ['wsgi.input'] = LimitingReader(environ['wsgi.input'], limit)
         return self.application(environ, start_response)

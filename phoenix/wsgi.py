@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from types import CodeType
 from typing import Any, Callable, Iterable
 
 import routes
@@ -25,6 +26,11 @@ from phoenix import exception
 
 LOG = logging.getLogger(__name__)
 CONF = cfg.CONF
+
+#: the WSGI calling convention (PEP 3333), for the typed layers below
+Environ = dict[str, Any]
+StartResponse = Callable[..., Any]
+App = Callable[[Environ, StartResponse], Iterable[bytes]]
 
 JSON_TYPE = 'application/json'
 METHODS = ('GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE')
@@ -42,7 +48,7 @@ def find_paste_config(conf: cfg.ConfigOpts | None = None) -> str:
     in ``--config-dir``, in PROJECT_CONF_DIR, then where oslo.config looks.
     """
     conf = conf or CONF
-    name = conf.api_paste_config
+    name: str = conf.api_paste_config
     if os.path.isabs(name):
         if os.path.isfile(name):
             return name
@@ -56,7 +62,7 @@ def find_paste_config(conf: cfg.ConfigOpts | None = None) -> str:
     for candidate in candidates:
         if os.path.isfile(candidate):
             return os.path.abspath(candidate)
-    found = conf.find_file(name)
+    found: str | None = conf.find_file(name)
     if found:
         return os.path.abspath(found)
     raise PasteConfigError(
@@ -75,7 +81,7 @@ def load_app(paste_config: str, name: str = 'main') -> Any:
 
 
 # -- request and errors -------------------------------------------------------------
-class Request(webob.Request):
+class Request(webob.Request):  # type: ignore[misc]  # webob: no types installed
     """A WebOb request that knows the JSON rules of the API."""
 
     def json_body(self) -> Any:
@@ -195,7 +201,7 @@ class Resource:
         self.deserializer = deserializer or JSONRequestDeserializer()
         self.serializer = serializer or JSONResponseSerializer()
 
-    @webob.dec.wsgify(RequestClass=Request)
+    @webob.dec.wsgify(RequestClass=Request)  # type: ignore[untyped-decorator]  # webob: no types installed
     def __call__(self, request: Request) -> webob.Response:
         args = dict(request.environ['wsgiorg.routing_args'][1])
         action = args.pop('action', None)
@@ -219,15 +225,15 @@ class Resource:
 
 
 def _parameters(method: Callable[..., Any]) -> tuple[str, ...]:
-    code = getattr(method, '__code__', None) or method.__func__.__code__  # type: ignore[attr-defined]
+    code: CodeType = getattr(method, '__code__', None) or method.__func__.__code__  # type: ignore[attr-defined]
     return code.co_varnames[:code.co_argcount]
 
 
 # -- routing ----------------------------------------------------------------------------
-class APIMapper(routes.Mapper):
+class APIMapper(routes.Mapper):  # type: ignore[misc]  # Routes ships no types
     """A Routes mapper that also matches the empty path (glance's fix)."""
 
-    def routematch(self, url: str | None = None, environ: dict | None = None):
+    def routematch(self, url: str | None = None, environ: Environ | None = None) -> Any:
         if url == '':
             result = self._match('', environ)
             return result[0], result[1]
@@ -243,13 +249,13 @@ class Router:
 
     def __init__(self, mapper: routes.Mapper) -> None:
         self.map = mapper
-        self._router = routes.middleware.RoutesMiddleware(
+        self._router: App = routes.middleware.RoutesMiddleware(
             self._dispatch, self.map, use_method_override=False)
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         return self._router(environ, start_response)
 
-    def _allowed_methods(self, environ: dict) -> list[str]:
+    def _allowed_methods(self, environ: Environ) -> list[str]:
         allowed = []
         path = environ.get('PATH_INFO', '')
         for method in METHODS:
@@ -258,7 +264,7 @@ class Router:
                 allowed.append(method)
         return allowed
 
-    def _dispatch(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def _dispatch(self, environ: Environ, start_response: StartResponse) -> Iterable[bytes]:
         match = environ['wsgiorg.routing_args'][1]
         if not match:
             allowed = self._allowed_methods(environ)
@@ -269,8 +275,10 @@ class Router:
                     allowed=allowed)
             else:
                 error = exception.NotFound('No resource at %s.' % environ.get('PATH_INFO', '/'))
-            return fault(error)(environ, start_response)
-        return match['controller'](environ, start_response)
+            answer: App = fault(error)
+            return answer(environ, start_response)
+        controller: App = match['controller']
+        return controller(environ, start_response)
 
 
 # -- paste base classes ---------------------------------------------------------------
@@ -278,7 +286,7 @@ class Application:
     """Base of paste apps: ``[app:x] paste.app_factory = mod:Cls.factory``."""
 
     @classmethod
-    def factory(cls, global_config: dict, **local_config: str) -> Application:
+    def factory(cls, global_config: dict[str, Any], **local_config: str) -> Application:
         return cls(**local_config)
 
 
@@ -290,7 +298,7 @@ class Middleware:
     """
 
     @classmethod
-    def factory(cls, global_config: dict, **local_config: str) -> Callable[[Any], Middleware]:
+    def factory(cls, global_config: dict[str, Any], **local_config: str) -> Callable[[Any], Middleware]:
         def _factory(app: Any) -> Middleware:
             return cls(app, **local_config)
         return _factory
@@ -305,7 +313,7 @@ class Middleware:
     def process_response(self, request: Request, response: webob.Response) -> webob.Response:
         return response
 
-    @webob.dec.wsgify(RequestClass=Request)
+    @webob.dec.wsgify(RequestClass=Request)  # type: ignore[untyped-decorator]  # webob: no types installed
     def __call__(self, request: Request) -> webob.Response:
         try:
             early = self.process_request(request)

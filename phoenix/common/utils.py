@@ -10,6 +10,7 @@ import importlib
 import inspect
 import os
 import sys
+from typing import Mapping
 
 
 def _caller_project() -> str:
@@ -17,7 +18,7 @@ def _caller_project() -> str:
     frame = inspect.currentframe()
     try:
         while frame is not None:
-            module = frame.f_globals.get('__name__', '')
+            module: str = frame.f_globals.get('__name__', '')
             spec = frame.f_globals.get('__spec__')
             if module == '__main__' and spec is not None:
                 module = spec.name
@@ -40,6 +41,10 @@ def init_env(project_name: str | None = None) -> dict[str, str]:
     """
     name = project_name or _caller_project()
     package = importlib.import_module(name)
+    if package.__file__ is None:
+        # a namespace package has no folder of its own to find etc/ from
+        raise ImportError('%s is a namespace package; init_env() needs a package '
+                          'with an __init__.py' % name)
     project_dir = os.path.dirname(os.path.abspath(package.__file__))
     topdir = os.path.normpath(os.path.join(project_dir, os.pardir))
     dev_conf_dir = os.path.join(topdir, 'etc', name)
@@ -63,8 +68,8 @@ def dev_config_files(env: dict[str, str] | None = None) -> list[str] | None:
     Looks for ``$POSSIBLE_TOPDIR/etc/$PROJECT_NAME.conf`` (the historical
     place) and ``$POSSIBLE_TOPDIR/etc/$PROJECT_NAME/$PROJECT_NAME.conf``.
     """
-    env = env or os.environ
-    name, topdir = env['PROJECT_NAME'], env['POSSIBLE_TOPDIR']
+    values: Mapping[str, str] = env or os.environ
+    name, topdir = values['PROJECT_NAME'], values['POSSIBLE_TOPDIR']
     for candidate in (os.path.join(topdir, 'etc', '%s.conf' % name),
                       os.path.join(topdir, 'etc', name, '%s.conf' % name)):
         if os.path.exists(candidate):

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+from typing import Any, Callable, Iterable
 
 from oslo_config import cfg
 
@@ -16,7 +17,8 @@ from phoenix.conf import opts
 CONF = cfg.CONF
 
 
-def _register(conf: cfg.ConfigOpts, register, opt_list) -> None:
+def _register(conf: cfg.ConfigOpts, register: Callable[[cfg.Opt], Any],
+              opt_list: Iterable[cfg.Opt]) -> None:
     for opt in opt_list:
         try:
             register(opt)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import copy
 import os
 
-from oslo_config import cfg
+from oslo_config import cfg, types
 
 cli_opts = [
     cfg.BoolOpt('standard-threads', default=False,
@@ -23,7 +23,7 @@ cli_opts = [
 server_opts = [
     cfg.HostAddressOpt('bind_host', default='0.0.0.0',
                        help='Address the HTTP service listens on.'),
-    cfg.ListOpt('port', item_type=cfg.types.Port(), default=[8780],
+    cfg.ListOpt('port', item_type=types.Port(), default=[8780],
                 help='Ports the HTTP service listens on (a list: one '
                      'service listens on every port, with the same workers).'),
     cfg.IntOpt('backlog', default=4096, min=1,

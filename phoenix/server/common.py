@@ -47,7 +47,8 @@ def configure(version: str | None = None, config_files: Sequence[str] | None = N
     CONF(list(sys.argv[1:] if args is None else args), project=project,
          version=version, default_config_files=list(config_files or []))
     pre_setup_logging_fn()
-    log.setup(CONF, project, version=version)
+    # oslo.log's own default when no version is known (its parameter is a str)
+    log.setup(CONF, project, version=version if version is not None else 'unknown')
     logging.captureWarnings(True)
     CONF.log_opt_values(LOG, logging.DEBUG)  # shown with debug = true
     return CONF

@@ -56,7 +56,7 @@ def get_workers(conf: cfg.ConfigOpts, kind: str) -> int:
     """
     if kind not in WORKER_KINDS:
         raise ValueError('unknown worker kind %r' % kind)
-    count = getattr(conf, '%s_workers' % kind)
+    count: int | None = getattr(conf, '%s_workers' % kind)
     if count is None:
         if kind == 'wsgi':
             count = os.cpu_count() or 1
@@ -67,7 +67,8 @@ def get_workers(conf: cfg.ConfigOpts, kind: str) -> int:
             '[DEFAULT] %s_workers = %d needs [DEFAULT] transport_url (a messaging '
             'transport); set %s_workers = 0 or configure a transport'
             % (kind, count, kind))
-    return min(count, conf.max_workers)
+    limit: int = conf.max_workers
+    return min(count, limit)
 
 
 def create_wsgi_service(paste_config: str, name: str, host: str,

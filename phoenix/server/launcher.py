@@ -17,6 +17,7 @@ import os
 import signal
 import time
 from dataclasses import dataclass, field
+from types import FrameType
 from typing import Callable, Protocol, Sequence
 
 from eventlet import patcher
@@ -95,7 +96,7 @@ class ProcessLauncher:
         self._stopping = False
 
     # -- parent ---------------------------------------------------------
-    def _on_signal(self, signo: int, frame) -> None:
+    def _on_signal(self, signo: int, frame: FrameType | None) -> None:
         self._signals.append(signo)
 
     def _install_parent_signals(self) -> None:
@@ -271,7 +272,7 @@ class ProcessLauncher:
     def _child_should_stop(self) -> bool:
         return self._child_stop or os.getppid() != self._parent_pid
 
-    def _on_child_term(self, signo: int, frame) -> None:
+    def _on_child_term(self, signo: int, frame: FrameType | None) -> None:
         self._child_stop = True
 
     def _run_child(self, service: WorkerService) -> None:

@@ -42,7 +42,7 @@ class AccessLog:
 
     def __init__(self) -> None:
         self.pid = os.getpid()
-        self._handler: logging.StreamHandler | None = None
+        self._handler: logging.StreamHandler[Any] | None = None
         for handler in logging.getLogger().handlers:
             if isinstance(handler, logging.StreamHandler):
                 self._handler = handler
@@ -83,12 +83,16 @@ def _json_error(code: int, title: str, message: str) -> bytes:
                                  'message': message}}).encode('utf-8')
 
 
-class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
+class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):  # type: ignore[misc]  # eventlet ships no types
     """eventlet's protocol with JSON bodies for the errors it answers itself.
 
     http.server answers malformed request lines and oversized headers with an
     HTML page; clients of a JSON API should get JSON there too.
     """
+
+    # http.server's attributes this class sets (its base is untyped for mypy)
+    request_version: str
+    close_connection: bool
 
     def send_error(self, code: int, message: str | None = None,
                    explain: str | None = None) -> None:
@@ -144,7 +148,7 @@ class JSONErrorProtocol(eventlet.wsgi.HttpProtocol):
         self.conn_state[SERVED] += 1
         if getattr(self.server, 'stopping', False):
             # Draining: answer what is in flight, keep no connection alive.
-            self.close_connection = 1
+            self.close_connection = True
 
 
 def install_eventlet_limits(conf: cfg.ConfigOpts) -> None:

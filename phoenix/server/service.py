@@ -26,6 +26,9 @@ STOP_POLL = 0.1  # seconds between checks of the stop flag inside a worker
 #: accept() errors that mean "this client went away", not "the socket is broken"
 CLIENT_ERRNOS = {errno.EPIPE, errno.ECONNRESET, errno.ENOTCONN, errno.ESHUTDOWN,
                  errno.ECONNABORTED, errno.EAGAIN}
+#: eventlet's state of one connection: [address, socket, state, requests served]
+#: (a list it mutates in place; protocol.SERVED is the last index)
+Connection = list[Any]
 
 
 class WSGIService:
@@ -66,7 +69,7 @@ class WSGIService:
         conf = self.conf
         protocol.install_eventlet_limits(conf)
         pool = eventlet.GreenPool(conf.wsgi_default_pool_size)
-        connections: dict[int, list] = {}
+        connections: dict[int, Connection] = {}
         servers = [eventlet.wsgi.Server(
             sock, sock.getsockname(), self.app, log=protocol.AccessLog(),
             log_output=conf.wsgi_access_log, protocol=protocol.JSONErrorProtocol,
@@ -106,20 +109,20 @@ class WSGIService:
 
     @staticmethod
     def _spawn(server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
-               connections: dict[int, list], client: Any, address: Any) -> None:
-        def _finished(_thread: Any, conn: list) -> None:
+               connections: dict[int, Connection], client: Any, address: Any) -> None:
+        def _finished(_thread: Any, conn: Connection) -> None:
             connections.pop(id(conn), None)
             greenio.shutdown_safe(conn[1])
             conn[1].close()
 
         client.settimeout(server.socket_timeout)
-        conn = [address, client, eventlet.wsgi.STATE_IDLE, 0]
+        conn: Connection = [address, client, eventlet.wsgi.STATE_IDLE, 0]
         connections[id(conn)] = conn
         pool.spawn(server.process_request, conn).link(_finished, conn)
 
     @classmethod
     def _drain(cls, server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
-               connections: dict[int, list]) -> None:
+               connections: dict[int, Connection]) -> None:
         """Accept, without waiting, every connection already queued."""
         real = server.socket.fd  # the non-blocking socket under the green one
         while True:
@@ -134,7 +137,7 @@ class WSGIService:
 
     @classmethod
     def _accept_loop(cls, server: eventlet.wsgi.Server, pool: eventlet.GreenPool,
-                     connections: dict[int, list]) -> None:
+                     connections: dict[int, Connection]) -> None:
         sock = server.socket
         while True:
             try:
