@@ -464,19 +464,20 @@ def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Ca
     cached root (with the ``extra`` packages: the profile's backing
     servers); ``vagrant`` is ``phoenix_rpm.vagrant.booted()`` when that
     module provides one with the same contract. ``keep``: leave the box
-    running at the end (``--keep-box``; nspawn only).
+    running at the end (``--keep-box``; nspawn only). The Vagrant VM's
+    image is made from the root with the same ``extra`` packages.
     """
     if box == "nspawn":
         from phoenix_rpm.box import booted, ensure_root
 
         return lambda: booted(ensure_root(extra=extra), keep=keep)
     if box == "vagrant":
-        if extra or keep:
-            raise UserError("--box vagrant: backing servers ([phoenix:verify] needs) and --keep-box need the "
-                            "nspawn box; run tools/build-rpm --verify without --box vagrant")
+        if keep:
+            raise UserError("--box vagrant: --keep-box needs the nspawn box (a Vagrant VM is always destroyed); "
+                            "run tools/build-rpm --verify --keep-box without --box vagrant")
         from phoenix_rpm.vagrant import booted as vagrant_booted
 
-        return vagrant_booted
+        return lambda: vagrant_booted(extra=extra)
     raise UserError(f"--box {box}: the verify stage needs a booted box; "
                     "run with --box nspawn (the default) or --box vagrant")
 

@@ -38,6 +38,7 @@ def run(box: Any, name: str, *args: str, timeout: float | None = 60) -> subproce
     Copied on every call (a few kB): a box is fresh per verification and the
     copy is what makes the box run exactly the file the toolkit ships.
     """
+    box.exec(["mkdir", "-p", BOX_DIR], timeout=30)  # a Vagrant VM's scp does not make it
     box.copy_in(path(name), f"{BOX_DIR}/")
     result: subprocess.CompletedProcess[str] = box.exec(["python3", f"{BOX_DIR}/{name}.py", *args],
                                                         check=False, timeout=timeout)

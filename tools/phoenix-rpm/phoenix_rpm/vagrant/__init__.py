@@ -26,7 +26,7 @@ from __future__ import annotations
 import contextlib
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Sequence
 
 from phoenix_rpm import runner
 from phoenix_rpm.vagrant import libvirtd
@@ -48,7 +48,7 @@ def ensure_host() -> None:
 
 
 @contextlib.contextmanager
-def booted() -> Iterator[VagrantVM]:
+def booted(extra: Sequence[str] = ()) -> Iterator[VagrantVM]:
     """A fresh Vagrant VM of the local box, up and reachable by ssh; destroyed on exit.
 
     ``vagrant up --no-provision``: the verify stage installs and starts the
@@ -59,7 +59,7 @@ def booted() -> Iterator[VagrantVM]:
     last_timings.clear()
     ensure_host()
     started = time.monotonic()
-    box = ensure_box()
+    box = ensure_box(extra=extra)
     last_timings["box"] = time.monotonic() - started
     with vagrant_vm(box) as vm:  # destroyed on any exit, Ctrl-C included
         started = time.monotonic()

@@ -124,14 +124,14 @@ class VagrantVM:
     # --- what verify.py's phases call ---------------------------------------
 
     def exec(self, argv: Sequence[str], *, check: bool = True, timeout: float | None = 120,
-             env: Mapping[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+             env: Mapping[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
         command = shlex.join(argv)
         if env:
             command = "env " + " ".join(shlex.quote(f"{k}={v}") for k, v in env.items()) + " " + command
         if self.ssh_user() != "root":
             command = "sudo " + command
         proc = runner.run(["ssh", "-F", str(self.ssh_config), "-o", "ConnectTimeout=10", "-o", "BatchMode=yes",
-                           self.ssh_host, command], check=False, capture=True,
+                           self.ssh_host, command], check=False, capture=True, input=input,
                           timeout=self.remaining(timeout or 600))
         if check and proc.returncode != 0:
             raise CommandFailed(list(argv), proc.returncode, _tail(proc))

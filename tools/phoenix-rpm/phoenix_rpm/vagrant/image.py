@@ -28,6 +28,7 @@ import json
 import shutil
 import time
 from pathlib import Path
+from typing import Sequence
 
 from phoenix_rpm import cachedirs, runner
 from phoenix_rpm.box import provides, run_in, throwaway
@@ -106,10 +107,15 @@ def network_files() -> dict[str, str]:
     }
 
 
-def ensure_box(*, refresh: bool = False) -> str:
-    """The local box, built and ``vagrant box add``-ed on first use; returns its name."""
-    root = ensure_root()
-    key = box_key(root_key())
+def ensure_box(*, refresh: bool = False, extra: Sequence[str] = ()) -> str:
+    """The local box, built and ``vagrant box add``-ed on first use; returns its name.
+
+    ``extra``: Debian packages the VM must also hold (the backing servers of a
+    verify profile, docs/verify.md): the image is made from the root that has
+    them, and cached under its own key, like the nspawn roots.
+    """
+    root = ensure_root(extra=extra)
+    key = box_key(root_key(extra=extra))
     name = box_name(key)
     base = cache_dir() / key
     box_file = base / f"{name}.box"
