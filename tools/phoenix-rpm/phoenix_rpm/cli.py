@@ -39,6 +39,8 @@ examples:
   tools/build-rpm --stage generate      only write rpm/ and systemd/
   tools/build-rpm --check               exit 1 with a diff when rpm/ or systemd/ drift
   tools/build-rpm ~/src/myservice       package another pbr project
+  tools/build-rpm --sign KEYID --repo /srv/repo    publish into a signed dnf repository
+  tools/build-rpm --verify --repo /srv/repo        ... and verify through dnf install
 
 exit status: 0 success, 1 a check failed (lint, drift, verification),
              2 bad input or usage.
@@ -86,7 +88,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --stage generate: print the decisions (services, tools and why, units, "
         "servers, config files) as a table (text) or as JSON on stdout",
     )
-    parser.add_argument("--sign", metavar="KEYID", help="sign the RPMs with rpmsign --addsign")
+    parser.add_argument("--sign", metavar="KEYID", help="sign the RPMs with rpmsign --addsign "
+                        "(with --repo: also the repository metadata)")
+    parser.add_argument(
+        "--repo", metavar="DIR",
+        help="after build and lint, publish the SRPM and RPMs into the dnf repository at DIR "
+        "(createrepo_c; DIR/<name>.repo for clients); with --verify, install through dnf",
+    )
+    parser.add_argument("--repo-keep", metavar="N", type=int, default=None,
+                        help="with --repo: keep only the N newest versions of each package")
+    parser.add_argument("--repo-url", metavar="URL", default=None,
+                        help="with --repo: the base URL clients reach DIR at, for the .repo file "
+                        "(default: file://DIR)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show every command run")
     return parser
 
@@ -149,6 +162,26 @@ def run_stages(args: argparse.Namespace) -> int:
 
         verify_profile.load(project_dir)
 
+    if (args.repo_keep is not None or args.repo_url) and not args.repo:
+        raise UserError("--repo-keep and --repo-url go with --repo DIR")
+    if args.repo and args.stage not in (None,):
+        raise UserError("--repo publishes after build and lint: run it without --stage")
+    if args.repo and args.ops:
+        raise UserError("--ops runs after rpm -ivh; verify through dnf (--repo) without --ops, "
+                        "or run --verify --ops without --repo")
+    if args.repo and args.box == "vagrant":
+        raise UserError("--verify --repo needs the nspawn box (it serves the repository on the box's "
+                        "own network): run without --box vagrant")
+    if args.repo:
+        from phoenix_rpm import repo
+
+        # Before the build: a missing key or a read-only folder costs nothing.
+        repo.preflight(Path(args.repo), args.sign, args.repo_keep)
+    elif args.sign:
+        from phoenix_rpm import sign as signing
+
+        signing.require_key(args.sign)
+
     from phoenix_rpm import generate
 
     if args.check:
@@ -179,9 +212,19 @@ def run_stages(args: argparse.Namespace) -> int:
             result = build.build(project_dir, box=args.box, sign=args.sign, on_srpm=early)
         if args.stage in (None, "lint"):
             lint.lint(project_dir, result, prelint=prelint)
+    published = None
+    if args.repo and result is not None:
+        from phoenix_rpm import repo
+
+        published = repo.publish(Path(args.repo), result.packages, sign=args.sign, keep=args.repo_keep,
+                                 base_url=args.repo_url)
     if args.verify or args.stage == "verify":
         from phoenix_rpm import verify
 
+        if published is not None:
+            from phoenix_rpm import dnfverify
+
+            return dnfverify.verify(project_dir, result, published)
         return verify.verify(project_dir, result, box=args.box, ops=args.ops, keep_box=args.keep_box)
     return 0
 

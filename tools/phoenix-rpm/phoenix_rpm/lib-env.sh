@@ -12,11 +12,14 @@ PHOENIX_ROOT="${PHOENIX_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && 
 PHOENIX_TOOLKIT="$PHOENIX_ROOT/tools/phoenix-rpm"
 PHOENIX_VENV="${PHOENIX_VENV:-$PHOENIX_ROOT/.venv}"
 
-# Host packages the toolkit drives (rpmbuild, rpmlint's rpm bindings, the box).
+# Host packages the toolkit drives (rpmbuild, rpmlint's rpm bindings, the box;
+# createrepo_c for --repo, dnf for the repository tests: docs/repo.md).
 PHOENIX_APT_PACKAGES=(rpm python3-rpm python3-venv python3-dev gcc debootstrap
-    systemd-container iproute2 openssh-client netcat-openbsd curl git gnupg wrk libmagic1 cpio rpm2cpio logrotate)
+    systemd-container iproute2 openssh-client netcat-openbsd curl git gnupg wrk libmagic1 cpio rpm2cpio logrotate
+    createrepo-c dnf dnf-plugins-core)
 PHOENIX_DNF_PACKAGES=(rpm-build rpmlint python3-rpm python3-devel gcc debootstrap
-    systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign logrotate)
+    systemd-container iproute openssh-clients nmap-ncat curl git gnupg2 wrk file-libs cpio rpm-sign logrotate
+    createrepo_c dnf dnf-plugins-core)
 
 # Only for the framework's tests (tools/run-tests): a real broker for the RPC and
 # notification workers. tests/process/rabbitmq_broker.py runs a private node on
