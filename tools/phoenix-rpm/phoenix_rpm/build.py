@@ -26,7 +26,7 @@ STATE_FILE = ".phoenix-build.json"
 BOXES = ("nspawn", "host")
 
 # Bump when the way packages are made changes, so old dist/ contents are rebuilt.
-RECIPE = "phoenix-build-2"
+RECIPE = "phoenix-build-3"
 
 
 @dataclass
@@ -191,12 +191,25 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
 
 
 def _spec_file(inp: BuildInputs, top: Path) -> Path:
-    """The spec to hand to rpmbuild: the rendered text in the work folder, or the file itself."""
-    if inp.spec_text is None:
+    """The spec to hand to rpmbuild: the rendered text in the work folder, or the file itself.
+
+    In bundled mode the template's marker line becomes the bundled() Provides
+    of the wheels now in SOURCES (bundled.py, docs/repo.md).
+    """
+    text = inp.spec_text
+    wheels = top / "SOURCES" / f"{inp.name}-{inp.version}-wheels.tar.gz"
+    if inp.install_mode == "bundled" and wheels.is_file():
+        from phoenix_rpm import bundled
+
+        current = text if text is not None else inp.spec.read_text()
+        filled = bundled.fill(current, wheels, inp.name)
+        if filled != current:
+            text = filled
+    if text is None:
         return inp.spec
     path = top / "SPECS" / inp.spec.name
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(inp.spec_text)
+    path.write_text(text)
     return path
 
 

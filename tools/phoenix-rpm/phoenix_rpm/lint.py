@@ -130,11 +130,25 @@ def report_of(output: str, files: Sequence[Path]) -> LintReport:
     return LintReport(errors, warnings, error_lines, list(files), output)
 
 
-def run_rpmlint(files: Sequence[Path], rcfiles: Sequence[Path]) -> LintReport:
-    """One rpmlint run over ``files`` with the given rpmlintrc files."""
+def run_rpmlint(files: Sequence[Path], rcfiles: Sequence[Path], signed_with: str | None = None) -> LintReport:
+    """One rpmlint run over ``files`` with the given rpmlintrc files.
+
+    ``signed_with``: the packages' signing key, made known to the rpm that
+    rpmlint's signature check runs (sign.rpm_knows_key), else it reports them.
+    """
+    if signed_with:
+        from phoenix_rpm import sign
+
+        with sign.rpm_knows_key(signed_with) as env:
+            return _run_rpmlint(files, rcfiles, env)
+    return _run_rpmlint(files, rcfiles, {})
+
+
+def _run_rpmlint(files: Sequence[Path], rcfiles: Sequence[Path], extra_env: dict[str, str]) -> LintReport:
     # rpmlint exits 64 when it found errors and 66 over the badness threshold:
     # the summary line, parsed below, is the verdict.
-    proc = runner.run(rpmlint_argv(files, rcfiles), check=False, capture=True, env=rpmlint_env())
+    proc = runner.run(rpmlint_argv(files, rcfiles), check=False, capture=True,
+                      env={**rpmlint_env(), **extra_env})
     return report_of((proc.stdout or "") + (proc.stderr or ""), files)
 
 
@@ -259,7 +273,7 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
             if early is not None and prelint is not None and result is not None:
                 report = combined(early, prelint.lint_rpms(result.rpms, rcfiles))
             else:
-                report = run_rpmlint(files, rcfiles)
+                report = run_rpmlint(files, rcfiles, getattr(result, "signed_with", None))
             if runner.VERBOSE:
                 runner.log(report.output.rstrip())
             _write_state(dist, key, report)

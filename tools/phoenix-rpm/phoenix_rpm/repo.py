@@ -435,8 +435,11 @@ def _locked(repo_dir: Path) -> Iterator[None]:
 
 
 def sbom_of(rpm: Path, name: str) -> bytes | None:
-    """The CycloneDX SBOM a bundled package ships (%{_docdir}/NAME/NAME.cdx.json), or None."""
-    member = f"./usr/share/doc/{name}/{name}.cdx.json"
+    """The CycloneDX SBOM a bundled package ships (%{_docdir}/NAME*/NAME.cdx.json), or None.
+
+    The doc folder is NAME on Fedora/EL and NAME-VERSION with Debian's rpm macros.
+    """
+    member = f"./usr/share/doc/{name}*/{name}.cdx.json"
     proc = subprocess.run(f"rpm2cpio {_sh(rpm)} | cpio --quiet -i --to-stdout {_sh(member)}",
                           shell=True, capture_output=True)
     return proc.stdout if proc.returncode == 0 and proc.stdout else None

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import contextlib
+import tempfile
 from pathlib import Path
-from typing import Sequence
+from typing import Iterator, Sequence
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import UserError
@@ -105,3 +107,22 @@ def check_signatures(packages: Sequence[Path], dbpath: Path | None = None) -> st
     if dbpath is not None:
         argv += ["--dbpath", str(dbpath)]
     return runner.run([*argv, *[str(p) for p in packages]], capture=True).stdout
+
+
+@contextlib.contextmanager
+def rpm_knows_key(keyid: str) -> Iterator[dict[str, str]]:
+    """Environment for a tool that runs ``rpm -K`` (rpmlint): an rpm database that knows the key.
+
+    rpmlint reports a package signed with a key missing from rpm's database
+    as an error (unknown-key); the build host's database is not ours to
+    change, so the tool gets a HOME whose ~/.rpmmacros points rpm at a
+    throw-away database holding only the signing key.
+    """
+    with tempfile.TemporaryDirectory(prefix="phoenix-rpmkey-") as tmp:
+        home = Path(tmp)
+        key = home / "key.asc"
+        key.write_bytes(export_public_key(keyid))
+        (home / "rpmdb").mkdir()
+        runner.run(["rpm", "--dbpath", str(home / "rpmdb"), "--import", str(key)], capture=True)
+        (home / ".rpmmacros").write_text(f"%_dbpath {home / 'rpmdb'}\n")
+        yield {"HOME": str(home)}

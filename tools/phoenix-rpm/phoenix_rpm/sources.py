@@ -21,8 +21,11 @@ from phoenix_rpm import cachedirs, reproducible, runner
 from phoenix_rpm.errors import UserError
 
 # What `pip install --no-index` of the sdist needs besides the requirements:
-# pbr builds the project, setuptools and wheel are its PEP 517 backend.
-BUILD_TOOLS = ("pbr", "setuptools", "wheel")
+# pbr builds the project, setuptools and wheel are its PEP 517 backend; pip
+# itself, so the venv's pip is a wheel of Source1 like everything else in it
+# and the bundled() Provides list it (docs/repo.md), whatever pip the build
+# host's python would seed a venv with.
+BUILD_TOOLS = ("pbr", "pip", "setuptools", "wheel")
 
 # The box's interpreter (Debian 12): wheels must be installable there.
 BOX_PYTHON = "3.11"

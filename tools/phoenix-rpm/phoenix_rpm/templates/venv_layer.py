@@ -91,6 +91,11 @@ def make_layer(buildroot: str, venv_dir: str, wheels: str, cache: str, save: str
                   "runpy.run_module('pip', run_name='__main__', alter_sys=True)"
         folders = sorted({os.path.dirname(path) for path in seeds})
         extra = [arg for folder in folders for arg in ("--find-links", folder)]
+        if "pip" in names and "setuptools" in names:
+            # The wheels hold pip and setuptools: those go in, not the
+            # interpreter's own (the seed pip only runs the install), so the
+            # venv is the wheels' and nothing else.
+            extra = []
         subprocess.run([python, "-c", run_pip, pip_wheel, *options, *extra, "pip", "setuptools", *names],
                        check=True)
     else:
@@ -257,13 +262,65 @@ def compile_missing(buildroot: str, target: str) -> None:
                                 invalidation_mode=MODE)
 
 
+def sbom(buildroot: str, venv_dir: str, out: str, name: str, version: str) -> None:
+    """A CycloneDX 1.5 JSON SBOM of every distribution installed in the venv.
+
+    Read from the venv's own metadata (what pip list shows), so it names what
+    is there, not what was asked for. Reproducible: the timestamp is
+    SOURCE_DATE_EPOCH and the serial number a uuid5 of the content.
+    """
+    import datetime
+    import glob
+    import importlib.metadata
+    import json
+    import uuid
+
+    sites = sorted(glob.glob(os.path.join(buildroot + venv_dir, "lib", "python*", "site-packages")))
+    components = []
+    seen = set()
+    for dist in importlib.metadata.distributions(path=sites):
+        dist_name = dist.metadata["Name"]
+        key = (dist_name.lower().replace("_", "-").replace(".", "-"), dist.version)
+        if key in seen:
+            continue
+        seen.add(key)
+        purl = "pkg:pypi/" + key[0] + "@" + dist.version
+        item = dict(type="library", name=dist_name, version=dist.version, purl=purl)
+        item["bom-ref"] = purl
+        licence = dist.metadata.get("License-Expression") or ""
+        if not licence:
+            classifiers = [c.split(" :: ")[-1] for c in dist.metadata.get_all("Classifier") or []
+                           if c.startswith("License :: ")]
+            licence = classifiers[0] if classifiers else ""
+        if licence and len(licence) < 100:
+            item["licenses"] = [dict(license=dict(name=licence))]
+        components.append(item)
+    components.sort(key=lambda c: (c["name"].lower(), c["version"]))
+    epoch = int(os.environ.get("SOURCE_DATE_EPOCH") or 0)
+    stamp = datetime.datetime.fromtimestamp(epoch, datetime.timezone.utc).isoformat().replace("+00:00", "Z")
+    subject = dict(type="application", name=name, version=version)
+    subject["bom-ref"] = "pkg:rpm/" + name + "@" + version
+    body = json.dumps(components, sort_keys=True) + name + version
+    document = dict(bomFormat="CycloneDX", specVersion="1.5",
+                    serialNumber="urn:uuid:" + str(uuid.uuid5(uuid.NAMESPACE_URL, body)), version=1,
+                    metadata=dict(timestamp=stamp, component=subject,
+                                  tools=dict(components=[dict(type="application", name="phoenix-rpm")])),
+                    components=components)
+    with open(out, "w") as fh:
+        json.dump(document, fh, indent=2, sort_keys=True)
+        fh.write("\n")
+
+
 def main(argv: list) -> int:
     if argv[:1] == ["layer"] and len(argv) == 6:
         make_layer(*argv[1:])
     elif argv[:1] == ["finish"] and len(argv) == 3:
         finish(argv[1], argv[2])
+    elif argv[:1] == ["sbom"] and len(argv) == 6:
+        sbom(*argv[1:])
     else:
-        sys.stderr.write("usage: layer BUILDROOT VENV_DIR WHEELS CACHE SAVE | finish BUILDROOT VENV_DIR\n")
+        sys.stderr.write("usage: layer BUILDROOT VENV_DIR WHEELS CACHE SAVE | finish BUILDROOT VENV_DIR"
+                         " | sbom BUILDROOT VENV_DIR OUT NAME VERSION\n")
         return 2
     return 0
 

@@ -1,0 +1,231 @@
+"""``tools/build-rpm --verify --repo DIR``: install through dnf, the way a fleet does.
+
+The rpm verification (verify.py) proves ``rpm -ivh`` of a file; a fleet
+points dnf at a repository instead. This stage boots the box variant that has
+dnf (box/root.py DNF_PACKAGES), serves the published repository over HTTP on
+the box's own network (reposerve.py in the peer namespace of its veth pair,
+bound to that address only), drops the repository's ``.repo`` file into
+``/etc/yum.repos.d/`` with its base URL pointed there, and runs exactly
+``dnf -y install <name>``: gpgcheck=1 and repo_gpgcheck=1 when the repository
+is signed. Then the same steps and suite as verify.py, plus a repoclosure
+over the repository against the box's base system (docs/repo.md).
+
+The phases are public functions (``serving``, ``configure``, ``dnf``,
+``dnf_install``, ``repoclosure``) because the upgrade, tamper and bundled
+tests drive them in other orders.
+"""
+from __future__ import annotations
+
+import contextlib
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+from phoenix_rpm import runner
+from phoenix_rpm import verify as rpmverify
+from phoenix_rpm.errors import CheckFailed
+from phoenix_rpm.verify_plan import build_verify_plan
+
+REPOS_D = "/etc/yum.repos.d"
+SERVER_START_TIMEOUT = 15.0
+
+# What dnf says when a signature or checksum does not hold; the report quotes
+# these lines so the reason is named, not buried in dnf's whole output.
+_ALARMS = ("gpg", "signature", "checksum", "digest", "public key", "not signed", "error", "failed",
+           "problem", "nothing provides", "no match")
+
+
+# What the box root has on top of the plain one to verify through dnf: Debian
+# 12 packages dnf 4.14 and its plugins (repoquery). Derived from the plain
+# root and cached under its own key (box/root.py, ensure_root(extra=)).
+DNF_EXTRA = ("dnf", "dnf-plugins-core")
+
+
+def dnf_root(extra: tuple[str, ...] = ()) -> Path:
+    """The cached box root with dnf (plus ``extra``: a verify profile's backing servers)."""
+    from phoenix_rpm.box.root import ensure_root
+
+    return ensure_root(extra=(*DNF_EXTRA, *extra))
+
+
+def peer_address(box: Any) -> str:
+    """The host side of the box's veth pair: .1 of the box's /24 (box/netns.py addresses_for)."""
+    return box.address.rsplit(".", 1)[0] + ".1"
+
+
+@contextlib.contextmanager
+def serving(box: Any, repo_dir: Path, log: Path | None = None) -> Iterator[str]:
+    """Serve ``repo_dir`` to the box over HTTP from the peer namespace; yields the base URL."""
+    address = peer_address(box)
+    log_handle = open(log, "w") if log else subprocess.DEVNULL
+    proc = subprocess.Popen(box.host_argv([sys.executable, "-m", "phoenix_rpm.reposerve", address,
+                                           str(repo_dir)]),
+                            stdout=subprocess.PIPE, stderr=log_handle, text=True)
+    try:
+        port = _read_port(proc)
+        url = f"http://{address}:{port}"
+        runner.log(f"    serving {repo_dir} at {url} (only on the box's veth)")
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+        if log:
+            log_handle.close()  # type: ignore[union-attr]
+
+
+def _read_port(proc: subprocess.Popen[str]) -> int:
+    import select
+
+    assert proc.stdout is not None
+    ready, _, _ = select.select([proc.stdout], [], [], SERVER_START_TIMEOUT)
+    line = proc.stdout.readline().strip() if ready else ""
+    if not line.isdigit():
+        proc.kill()
+        raise CheckFailed(f"the repository server did not start (exit {proc.poll()}); "
+                          "run with --verbose to see why")
+    return int(line)
+
+
+def configure(box: Any, published: Any, url: str) -> str:
+    """Install the repository's .repo file in the box, pointed at ``url``; returns its path."""
+    from phoenix_rpm import repo
+
+    path = f"{REPOS_D}/{published.repo_id}.repo"
+    box.exec(["mkdir", "-p", REPOS_D, "/etc/dnf/vars"])
+    # Debian has no system-release package for dnf to read $releasever from:
+    # say it, so the plain `dnf install` an admin types works (docs/repo.md).
+    box.exec(["sh", "-c", "[ -s /etc/dnf/vars/releasever ] || echo 9 > /etc/dnf/vars/releasever"])
+    # Debian's dnf-plugins-core enables the 'local' plugin, which adds a
+    # repository of its own (_dnf_local, gpgcheck=1 and no key) that fails
+    # every install; a RHEL-family host does not have it.
+    box.exec(["sh", "-c", "f=/etc/dnf/plugins/local.conf; [ ! -f $f ] || "
+              "sed -i 's/^enabled *=.*/enabled = false/' $f"])
+    box.exec(["sh", "-c", f"cat > {path}"], input=repo.client_repo_file(published, url))
+    return path
+
+
+def dnf(box: Any, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+    """``dnf -y ARGS`` in the box, as an admin types it (never raises)."""
+    return box.exec(["dnf", "-y", *args], check=False, timeout=timeout)
+
+
+def alarm_lines(proc: subprocess.CompletedProcess[str], limit: int = 8) -> list[str]:
+    """dnf's lines that say what went wrong (signature, checksum, resolution)."""
+    lines = ((proc.stderr or "") + "\n" + (proc.stdout or "")).splitlines()
+    hits = [line.strip() for line in lines if any(word in line.lower() for word in _ALARMS)]
+    return hits[:limit] or [line.strip() for line in lines if line.strip()][-limit:]
+
+
+def dnf_install(box: Any, *args: str, action: str = "install") -> subprocess.CompletedProcess[str]:
+    """``dnf -y <action> ARGS``; CheckFailed quoting dnf's own reason when it fails."""
+    proc = dnf(box, action, *args)
+    if proc.returncode != 0:
+        raise CheckFailed(f"dnf {action} {' '.join(args)} failed in the box (exit {proc.returncode}): "
+                          + " | ".join(alarm_lines(proc)))
+    return proc
+
+
+_CLOSURE = r"""
+import json, sys
+import dnf
+base = dnf.Base()
+base.conf.read()
+base.conf.substitutions.update_from_etc("/")
+base.read_all_repos()
+base.fill_sack(load_system_repo=True)
+everything = base.sack.query()
+out = {}
+for pkg in everything.available().filter(reponame=sys.argv[1]):
+    missing = []
+    for req in pkg.requires:
+        text = str(req)
+        if text.startswith(("rpmlib(", "solvable:")):
+            continue
+        if not everything.filter(provides=req):
+            missing.append(text)
+    out[str(pkg)] = missing
+print(json.dumps(out))
+"""
+
+
+def repoclosure(box: Any, repo_id: str) -> dict[str, list[str]]:
+    """Every package of the repository -> its requires that nothing provides.
+
+    What ``dnf repoclosure`` does, except that the installed system counts
+    as a provider too: the repository must close over the box's base system
+    (phoenix-box-base in its rpmdb) plus itself, which repoclosure, looking
+    at repositories only, cannot express.
+    """
+    proc = box.exec(["python3", "-c", _CLOSURE, repo_id], check=False, timeout=300)
+    if proc.returncode != 0:
+        raise CheckFailed(f"repoclosure over {repo_id} could not run in the box: "
+                          f"{(proc.stderr or proc.stdout).strip()[-1500:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def verify(project_dir: Path, result: Any, published: Any) -> int:
+    """Boot the dnf box, serve the repository, dnf install, start, suite, repoclosure."""
+    project_dir = Path(project_dir)
+    dist = project_dir / "dist"
+    plan_model = rpmverify.load_plan(project_dir)
+    rpm = rpmverify.main_rpm(list(result.rpms), getattr(plan_model, "name", None))
+    plan = build_verify_plan(plan_model, rpm)
+    plan_json = plan.write(dist / "verify-plan.json")
+    junit = dist / "verify-junit.xml"
+    report = verify_through_dnf(rpm.name, plan, plan_json, junit, published, server_log=dist / "repo-http.log")
+    runner.log(rpmverify.format_report(report))
+    if not report.ok:
+        raise CheckFailed(rpmverify.failure_summary(report))
+    return 0
+
+
+def verify_through_dnf(name: str, plan: Any, plan_json: Path, junit: Path, published: Any, *,
+                       server_log: Path | None = None) -> rpmverify.VerifyReport:
+    """One fresh dnf box: install ``name`` through dnf from ``published``, then as verify.py."""
+    from phoenix_rpm.box import booted
+
+    timings = rpmverify.Timings()
+    report = rpmverify.VerifyReport(plan=plan, timings=timings)
+    started = time.monotonic()
+    runner.log("==> boot a fresh box with dnf ...")
+    with booted(dnf_root()) as box, serving(box, published.repo_dir, server_log) as url:
+        timings.boot = time.monotonic() - started
+        configure(box, published, url)
+        started = time.monotonic()
+        try:
+            with runner.stage(f"dnf install {name} from {published.repo_id} "
+                              f"({'gpgcheck=1 repo_gpgcheck=1' if published.key_file else 'unsigned'})"):
+                dnf_install(box, name)
+        except CheckFailed as exc:
+            report.problems.append(str(exc))
+            return report
+        timings.install = time.monotonic() - started
+        started = time.monotonic()
+        with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
+            complaint = rpmverify.enable_now(box, plan.units)
+            if complaint:
+                runner.log("    systemctl enable --now failed:\n    " + complaint.replace("\n", "\n    "))
+            rpmverify.wait_ready(box, plan)
+        timings.ready = time.monotonic() - started
+        started = time.monotonic()
+        with runner.stage("testinfra suite (phoenix_rpm/infra) over ssh"):
+            report.suite = rpmverify.run_suite(box, plan_json, junit)
+        timings.testinfra = time.monotonic() - started
+        with runner.stage(f"repoclosure of {published.repo_id} against the box's base system") as produced:
+            closure = repoclosure(box, published.repo_id)
+            for pkg, missing in sorted(closure.items()):
+                if missing:
+                    report.problems.append(f"repoclosure: {pkg} requires {', '.join(missing)}, "
+                                           "which neither the box's base system nor the repository provides")
+            produced.append(f"{len(closure)} packages, "
+                            f"{sum(1 for m in closure.values() if m)} with unresolved requires")
+        leaving = time.monotonic()
+    timings.teardown = time.monotonic() - leaving
+    return report
