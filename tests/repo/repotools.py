@@ -25,6 +25,7 @@ BuildArch:      noarch
 %global use_source_date_epoch_as_buildtime 1
 %global clamp_mtime_to_source_date_epoch 1
 
+{requires}
 %description
 A tiny package of the repository tests.
 
@@ -37,12 +38,13 @@ echo {version} > %{{buildroot}}/usr/share/{name}/version
 """
 
 
-def make_rpm(out: Path, name: str, version: str, epoch: int = EPOCH) -> Path:
+def make_rpm(out: Path, name: str, version: str, epoch: int = EPOCH, requires: str = "") -> Path:
     """Build a noarch RPM with the host's rpmbuild (a fraction of a second)."""
     top = out / f".top-{name}-{version}"
     (top / "SPECS").mkdir(parents=True, exist_ok=True)
     spec = top / "SPECS" / f"{name}.spec"
-    spec.write_text(TINY_SPEC.format(name=name, version=version))
+    spec.write_text(TINY_SPEC.format(name=name, version=version,
+                                     requires=f"Requires:       {requires}\n" if requires else ""))
     env = {**os.environ, "SOURCE_DATE_EPOCH": str(epoch)}
     subprocess.run(["rpmbuild", "-bb", "--quiet", "--define", f"_topdir {top}", str(spec)],
                    check=True, capture_output=True, env=env)

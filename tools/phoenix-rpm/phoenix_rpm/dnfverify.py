@@ -116,10 +116,18 @@ def dnf(box: Any, *args: str, timeout: float = 600) -> subprocess.CompletedProce
     return box.exec(["dnf", "-y", *args], check=False, timeout=timeout)
 
 
-def alarm_lines(proc: subprocess.CompletedProcess[str], limit: int = 8) -> list[str]:
-    """dnf's lines that say what went wrong (signature, checksum, resolution)."""
+# dnf's chatter about a key it imports: not a reason.
+_CHATTER = ("importing gpg key", "userid", "fingerprint", "from  ", "key imported")
+
+
+def alarm_lines(proc: subprocess.CompletedProcess[str], limit: int = 6) -> list[str]:
+    """dnf's lines that say what went wrong (signature, checksum, resolution), each once."""
     lines = ((proc.stderr or "") + "\n" + (proc.stdout or "")).splitlines()
-    hits = [line.strip() for line in lines if any(word in line.lower() for word in _ALARMS)]
+    hits: list[str] = []
+    for line in (raw.strip() for raw in lines):
+        low = line.lower()
+        if line and line not in hits and any(w in low for w in _ALARMS) and not low.startswith(_CHATTER):
+            hits.append(line)
     return hits[:limit] or [line.strip() for line in lines if line.strip()][-limit:]
 
 
