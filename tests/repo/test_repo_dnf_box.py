@@ -73,7 +73,7 @@ def test_verify_through_dnf_with_signature_checks(v1: Variant, gpg_key, tmp_path
     target = tmp_path / "fleet"
     proc = v1.build_rpm("--sign", gpg_key[1], "--verify", "--repo", str(target))
     err = proc.stderr
-    assert f"dnf install apollo from fleet (gpgcheck=1 repo_gpgcheck=1) done" in err, err[-3000:]
+    assert "dnf install apollo from fleet (gpgcheck=1 repo_gpgcheck=1) done" in err, err[-3000:]
     assert f"verify apollo-{V1}-1: PASSED" in err
     assert re.search(r"repoclosure of fleet against the box's base system done in [\d.]+ s: "
                      r"1 packages, 0 with unresolved requires", err), err[-3000:]
@@ -189,8 +189,8 @@ def observed(v1: Variant, v2: Variant, gpg_key, tmp_path_factory: pytest.TempPat
         obs.remove_output = dnfverify.dnf_install(box, "apollo", action="remove").stdout
         obs.rpm_q_after_remove = sh(box, "rpm -q apollo", check=False)
         for unit in UNITS:
-            props = dict(line.split("=", 1) for line in
-                         sh(box, f"systemctl show -p ActiveState,Result {unit}", check=False).splitlines() if "=" in line)
+            shown = sh(box, f"systemctl show -p ActiveState,Result {unit}", check=False)
+            props = dict(line.split("=", 1) for line in shown.splitlines() if "=" in line)
             obs.active_after_remove[unit] = f"{props.get('ActiveState')}/{props.get('Result')}"
             obs.enabled_after_remove[unit] = sh(box, f"systemctl is-enabled {unit} 2>&1", check=False)
         obs.user_processes_after_remove = sh(box, "pgrep -u apollo -a || true")

@@ -5,7 +5,6 @@ real ``tools/build-rpm`` on the hello fixture project and take a second each.
 """
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 from pathlib import Path

@@ -6,7 +6,6 @@ host's real dnf, with gpgcheck=1 and repo_gpgcheck=1, into a throw-away root.
 """
 from __future__ import annotations
 
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -115,5 +114,6 @@ def test_tampered_package_fails_dnf(tmp_path: Path, tiny, gpg_key) -> None:
     pkg.write_bytes(bytes(data))
     proc = host_dnf(result.repo_file, tmp_path / "client", "install", "tiny")
     assert proc.returncode != 0
-    assert "checksum doesn't match" in (proc.stderr + proc.stdout).lower() or \
-        "checksum" in (proc.stderr + proc.stdout).lower(), proc.stderr
+    # file:// repository: dnf checks the local file in place and says so
+    assert 'Package "tiny-1.0-1.noarch" from local repository "repo" has incorrect checksum' in proc.stderr, \
+        proc.stderr

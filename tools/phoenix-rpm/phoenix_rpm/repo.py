@@ -119,9 +119,10 @@ def _compare(a: Package, b: Package) -> int:
     try:
         import rpm  # the distribution's bindings (python3-rpm), as rpmlint uses
 
-        return int(rpm.labelCompare(a.evr, b.evr))
+        return int(rpm.labelCompare(a.evr, b.evr))  # type: ignore[attr-defined]
     except ImportError:  # pragma: no cover - the toolkit's venv always has them
-        key_a, key_b = (int(a.epoch), _vkey(a.version), _vkey(a.release)), (int(b.epoch), _vkey(b.version), _vkey(b.release))
+        key_a = (int(a.epoch), _vkey(a.version), _vkey(a.release))
+        key_b = (int(b.epoch), _vkey(b.version), _vkey(b.release))
         return (key_a > key_b) - (key_a < key_b)
 
 
