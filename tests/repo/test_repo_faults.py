@@ -102,3 +102,9 @@ def test_repo_options_need_repo(project: Path) -> None:
     assert_one_line_usage_error(proc, "--repo")
     proc = build_rpm("--repo", "/nonexistent-dir-of-tests/x", "--repo-keep", "0", str(project))
     assert_one_line_usage_error(proc, "--repo-keep 0")
+
+
+def test_repo_url_must_be_one_url(project: Path, tmp_path: Path) -> None:
+    proc = build_rpm("--repo", str(tmp_path / "r"), "--repo-url", "http://x/\ngpgcheck=0", str(project))
+    assert_one_line_usage_error(proc, "--repo-url")
+    assert not (tmp_path / "r").exists()

@@ -176,7 +176,7 @@ def run_stages(args: argparse.Namespace) -> int:
         from phoenix_rpm import repo
 
         # Before the build: a missing key or a read-only folder costs nothing.
-        repo.preflight(Path(args.repo), args.sign, args.repo_keep)
+        repo.preflight(Path(args.repo), args.sign, args.repo_keep, args.repo_url)
     elif args.sign:
         from phoenix_rpm import sign as signing
 

@@ -155,10 +155,20 @@ def _state(repo_dir: Path) -> dict:
         return {}
 
 
-def preflight(repo_dir: Path, sign: str | None, keep: int | None = None) -> None:
+def check_url(url: str) -> str:
+    """A base URL for the .repo file: one line, a scheme dnf fetches from (it lands in an ini file)."""
+    if not re.fullmatch(r"(https?|ftp|file)://[^\s]+", url):
+        raise UserError(f"--repo-url {url!r}: give the URL clients reach the repository at, "
+                        "e.g. https://rpm.example.org/apollo (http, https, ftp or file; no spaces)")
+    return url
+
+
+def preflight(repo_dir: Path, sign: str | None, keep: int | None = None, base_url: str | None = None) -> None:
     """Everything that can be checked before the build: run first, so bad input costs nothing."""
     from phoenix_rpm import sign as signing
 
+    if base_url is not None:
+        check_url(base_url)
     if keep is not None and keep < 1:
         raise UserError(f"--repo-keep {keep}: keep at least 1 version of each package")
     if shutil.which("createrepo_c") is None:
@@ -183,7 +193,7 @@ def publish(repo_dir: Path, packages: Sequence[Path], *, sign: str | None = None
     """
     repo_dir = Path(repo_dir).absolute()
     with runner.stage(f"publish to {repo_dir}") as produced:
-        preflight(repo_dir, sign, keep)
+        preflight(repo_dir, sign, keep, base_url)
         pkgs = read_packages([Path(p) for p in packages])
         if not pkgs:
             raise UserError("nothing to publish: no SRPM or RPM given; run tools/build-rpm first")
