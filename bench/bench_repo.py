@@ -59,7 +59,9 @@ A package with many files, for the repository benchmark.
 %install
 mkdir -p %{{buildroot}}/usr/lib/filler
 cd %{{buildroot}}/usr/lib/filler
-seq 1 {files} | awk '{{ d = "d" int($1 / 100); if (!(d in made)) {{ system("mkdir -p " d); made[d] = 1 }}; print "{version} " $1 > (d "/f" $1 ".py") }}'
+seq 1 {files} | awk '{{ d = "d" int($1 / 100)
+    if (!(d in made)) {{ system("mkdir -p " d); made[d] = 1 }}
+    print "{version} " $1 > (d "/f" $1 ".py") }}'
 
 %files
 /usr/lib/filler/
@@ -93,11 +95,11 @@ def bench_publish(work: Path, pkgs: list[Path], keyid: str, rounds: int) -> list
     one, all50 = [], []
     incremental = []
     for r in range(rounds):
-        one.append(timed(lambda: repo.publish(work / f"one-{r}", pkgs[:1], sign=keyid)))
-        all50.append(timed(lambda: repo.publish(work / f"all-{r}", pkgs, sign=keyid)))
+        one.append(timed(lambda r=r: repo.publish(work / f"one-{r}", pkgs[:1], sign=keyid)))
+        all50.append(timed(lambda r=r: repo.publish(work / f"all-{r}", pkgs, sign=keyid)))
         target = work / f"inc-{r}"
         repo.publish(target, pkgs[:-1], sign=keyid)
-        incremental.append(timed(lambda: repo.publish(target, pkgs[-1:], sign=keyid)))
+        incremental.append(timed(lambda target=target: repo.publish(target, pkgs[-1:], sign=keyid)))
     rows.append(("1 version, from scratch", one))
     rows.append((f"{len(pkgs)} versions, from scratch", all50))
     rows.append((f"{len(pkgs)}th version into {len(pkgs) - 1} (incremental)", incremental))

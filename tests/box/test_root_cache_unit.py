@@ -17,7 +17,7 @@ pytestmark = pytest.mark.unit
 def fake_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
 
-    def fake_create(key: str, base: Path, packages: tuple[str, ...] = ()) -> None:
+    def fake_create(key: str, base: Path) -> None:
         calls.append(key)
         time.sleep(0.3)                 # long enough for a second caller to queue on the lock
         (base / "root/usr").mkdir(parents=True)

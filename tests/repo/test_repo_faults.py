@@ -10,10 +10,10 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from repotools import BUILD_RPM, make_rpm, sign_rpms
 
 from phoenix_rpm import repo
 from phoenix_rpm.errors import UserError
-from repotools import BUILD_RPM, make_rpm, sign_rpms
 
 HELLO = Path(__file__).resolve().parents[1] / "build" / "data" / "hello"
 

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from repotools import host_dnf, make_rpm, sign_rpms, tree_bytes
 
 from phoenix_rpm import repo
-from repotools import host_dnf, make_rpm, sign_rpms, tree_bytes
 
 
 @pytest.fixture(scope="module")

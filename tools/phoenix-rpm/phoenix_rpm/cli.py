@@ -224,7 +224,7 @@ def run_stages(args: argparse.Namespace) -> int:
         if published is not None:
             from phoenix_rpm import dnfverify
 
-            return dnfverify.verify(project_dir, result, published)
+            return dnfverify.verify(project_dir, result, published, keep_box=args.keep_box)
         return verify.verify(project_dir, result, box=args.box, ops=args.ops, keep_box=args.keep_box)
     return 0
 

@@ -20,7 +20,6 @@ import contextlib
 import json
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -53,7 +52,7 @@ def dnf_root(extra: tuple[str, ...] = ()) -> Path:
 
 def peer_address(box: Any) -> str:
     """The host side of the box's veth pair: .1 of the box's /24 (box/netns.py addresses_for)."""
-    return box.address.rsplit(".", 1)[0] + ".1"
+    return str(box.address).rsplit(".", 1)[0] + ".1"
 
 
 @contextlib.contextmanager
@@ -113,7 +112,8 @@ def configure(box: Any, published: Any, url: str) -> str:
 
 def dnf(box: Any, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
     """``dnf -y ARGS`` in the box, as an admin types it (never raises)."""
-    return box.exec(["dnf", "-y", *args], check=False, timeout=timeout)
+    proc: subprocess.CompletedProcess[str] = box.exec(["dnf", "-y", *args], check=False, timeout=timeout)
+    return proc
 
 
 # dnf's chatter about a key it imports: not a reason.
@@ -175,65 +175,68 @@ def repoclosure(box: Any, repo_id: str) -> dict[str, list[str]]:
     if proc.returncode != 0:
         raise CheckFailed(f"repoclosure over {repo_id} could not run in the box: "
                           f"{(proc.stderr or proc.stdout).strip()[-1500:]}")
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    found: dict[str, list[str]] = json.loads(proc.stdout.strip().splitlines()[-1])
+    return found
 
 
-def verify(project_dir: Path, result: Any, published: Any) -> int:
-    """Boot the dnf box, serve the repository, dnf install, start, suite, repoclosure."""
+def verify(project_dir: Path, result: Any, published: Any, *, keep_box: bool = False) -> int:
+    """Boot the dnf box, serve the repository, dnf install, then verify.py's steps and repoclosure.
+
+    The project's verify profile (backing servers, setup, checks) applies as
+    with ``rpm -ivh``; ``keep_box`` leaves the box running (``--keep-box``).
+    """
+    from phoenix_rpm import verify_profile
+
     project_dir = Path(project_dir)
     dist = project_dir / "dist"
+    profile = verify_profile.load(project_dir)
     plan_model = rpmverify.load_plan(project_dir)
     rpm = rpmverify.main_rpm(list(result.rpms), getattr(plan_model, "name", None))
-    plan = build_verify_plan(plan_model, rpm)
+    plan = build_verify_plan(plan_model, rpm, profile)
+    verify_profile.check_units(profile, plan.wsgi_units, plan.units)
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
-    report = verify_through_dnf(rpm.name, plan, plan_json, junit, published, server_log=dist / "repo-http.log")
+    report = verify_through_dnf(rpm, plan, plan_json, junit, published, server_log=dist / "repo-http.log",
+                                profile=profile, keep_box=keep_box)
     runner.log(rpmverify.format_report(report))
     if not report.ok:
         raise CheckFailed(rpmverify.failure_summary(report))
     return 0
 
 
-def verify_through_dnf(name: str, plan: Any, plan_json: Path, junit: Path, published: Any, *,
-                       server_log: Path | None = None) -> rpmverify.VerifyReport:
-    """One fresh dnf box: install ``name`` through dnf from ``published``, then as verify.py."""
+def verify_through_dnf(rpm: Any, plan: Any, plan_json: Path, junit: Path, published: Any, *,
+                       server_log: Path | None = None, profile: Any = None,
+                       keep_box: bool = False) -> rpmverify.VerifyReport:
+    """One fresh dnf box: ``dnf install`` the package from ``published``, then as verify.py.
+
+    The repository is served only while dnf needs it: the install, and the
+    repoclosure right after it (the problems it finds join the report).
+    """
     from phoenix_rpm.box import booted
 
-    timings = rpmverify.Timings()
-    report = rpmverify.VerifyReport(plan=plan, timings=timings)
-    started = time.monotonic()
-    runner.log("==> boot a fresh box with dnf ...")
-    with booted(dnf_root()) as box, serving(box, published.repo_dir, server_log) as url:
-        timings.boot = time.monotonic() - started
-        configure(box, published, url)
-        started = time.monotonic()
-        try:
-            with runner.stage(f"dnf install {name} from {published.repo_id} "
-                              f"({'gpgcheck=1 repo_gpgcheck=1' if published.key_file else 'unsigned'})"):
-                dnf_install(box, name)
-        except CheckFailed as exc:
-            report.problems.append(str(exc))
-            return report
-        timings.install = time.monotonic() - started
-        started = time.monotonic()
-        with runner.stage(f"systemctl enable --now {' '.join(plan.units)}"):
-            complaint = rpmverify.enable_now(box, plan.units)
-            if complaint:
-                runner.log("    systemctl enable --now failed:\n    " + complaint.replace("\n", "\n    "))
-            rpmverify.wait_ready(box, plan)
-        timings.ready = time.monotonic() - started
-        started = time.monotonic()
-        with runner.stage("testinfra suite (phoenix_rpm/infra) over ssh"):
-            report.suite = rpmverify.run_suite(box, plan_json, junit)
-        timings.testinfra = time.monotonic() - started
-        with runner.stage(f"repoclosure of {published.repo_id} against the box's base system") as produced:
-            closure = repoclosure(box, published.repo_id)
-            for pkg, missing in sorted(closure.items()):
-                if missing:
-                    report.problems.append(f"repoclosure: {pkg} requires {', '.join(missing)}, "
-                                           "which neither the box's base system nor the repository provides")
-            produced.append(f"{len(closure)} packages, "
-                            f"{sum(1 for m in closure.values() if m)} with unresolved requires")
-        leaving = time.monotonic()
-    timings.teardown = time.monotonic() - leaving
+    extra = tuple(getattr(profile, "packages", ()) or ())
+    closure: dict[str, list[str]] = {}
+    checks = "gpgcheck=1 repo_gpgcheck=1" if published.key_file else "unsigned"
+
+    def install(box: Any, rpm_path: Path) -> None:
+        with serving(box, published.repo_dir, server_log) as url:
+            configure(box, published, url)
+            dnf_install(box, rpm.name)
+            closure.update(repoclosure(box, published.repo_id))
+        runner.log(f"    repoclosure of {published.repo_id} against the box's base system: {len(closure)} "
+                   f"packages, {sum(1 for m in closure.values() if m)} with unresolved requires")
+
+    try:
+        report = rpmverify.verify_rpm(
+            rpm, plan, plan_json, junit, profile=profile,
+            open_box=lambda: booted(dnf_root(extra), keep=keep_box),
+            installer=(f"dnf install {rpm.name} from {published.repo_id} ({checks})", install))
+    except CheckFailed as exc:      # dnf refused: its reason is the report
+        report = rpmverify.VerifyReport(plan=plan, timings=rpmverify.Timings())
+        report.problems.append(str(exc))
+        return report
+    for pkg, missing in sorted(closure.items()):
+        if missing:
+            report.problems.append(f"repoclosure: {pkg} requires {', '.join(missing)}, "
+                                   "which neither the box's base system nor the repository provides")
     return report

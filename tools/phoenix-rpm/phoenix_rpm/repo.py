@@ -41,7 +41,7 @@ import shutil
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Iterator, Sequence
+from typing import Any, Iterator, Sequence
 
 from phoenix_rpm import reproducible, runner
 from phoenix_rpm.errors import UserError
@@ -148,11 +148,12 @@ def binary_arch(packages: Sequence[Package]) -> str:
     return arches[0] if arches else os.uname().machine
 
 
-def _state(repo_dir: Path) -> dict:
+def _state(repo_dir: Path) -> dict[str, Any]:
     try:
-        return json.loads((repo_dir / STATE_FILE).read_text())
+        data = json.loads((repo_dir / STATE_FILE).read_text())
     except (OSError, ValueError):
         return {}
+    return data if isinstance(data, dict) else {}
 
 
 def check_url(url: str) -> str:
@@ -230,7 +231,7 @@ def _check_writable(repo_dir: Path) -> None:
                             "publish to a folder you can write, or fix its permissions/mount") from None
 
 
-def _check_signing(repo_dir: Path, state: dict, pkgs: Sequence[Package], sign: str | None) -> None:
+def _check_signing(repo_dir: Path, state: dict[str, Any], pkgs: Sequence[Package], sign: str | None) -> None:
     """A signed repository (its .repo says gpgcheck=1) takes only packages signed with its key."""
     from phoenix_rpm import sign as signing
 
@@ -271,7 +272,7 @@ def _rpm_k_line(out: str, path: Path) -> str:
 
 
 def _publish_locked(repo_dir: Path, pkgs: Sequence[Package], arch: str, rid: str, sign: str | None,
-                    keep: int | None, base_url: str | None, state: dict) -> PublishResult:
+                    keep: int | None, base_url: str | None, state: dict[str, Any]) -> PublishResult:
     from phoenix_rpm import sign as signing
 
     trees = {"binary": repo_dir / arch, "source": repo_dir / SOURCE_TREE}
@@ -297,7 +298,7 @@ def _publish_locked(repo_dir: Path, pkgs: Sequence[Package], arch: str, rid: str
         os.replace(tmp, dest)
         added.append(dest)
     removed: list[Path] = []
-    for kind, tree in trees.items():
+    for tree in trees.values():
         if not (tree / "Packages").is_dir():
             continue
         kept, pruned = retention(read_packages(sorted((tree / "Packages").rglob("*.rpm"))), keep)

@@ -6,9 +6,9 @@ rpmsign use.
 """
 from __future__ import annotations
 
+import contextlib
 import shutil
 import subprocess
-import contextlib
 import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence

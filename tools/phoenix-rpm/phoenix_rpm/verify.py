@@ -315,8 +315,14 @@ def configure_and_setup(box: Any, plan: VerifyPlan, profile: VerifyProfile, opti
     timings.setup = time.monotonic() - started
 
 
+# How a package gets into the box: ``rpm -ivh`` of the file by default;
+# ``--verify --repo`` passes dnf's way (dnfverify.py): (label, install(box, rpm path)).
+Installer = tuple[str, Callable[[Any, Path], Any]]
+
+
 def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path,
-                  timings: Timings, profile: VerifyProfile | None = None) -> VerifyReport:
+                  timings: Timings, profile: VerifyProfile | None = None,
+                  installer: Installer | None = None) -> VerifyReport:
     """Install, start and test one package in an already booted box.
 
     With a profile: its backing servers are started first (before ``rpm
@@ -330,8 +336,9 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
         report.problems.append(f"the RPM does not ship unit(s) the plan promises: {', '.join(plan.missing_units)}")
     creds = start_backing(box, plan, profile)
     started = time.monotonic()
-    with runner.stage(f"rpm -ivh {rpm.path.name} in the box"):
-        install_rpm(box, rpm.path)
+    label, install = installer or (f"rpm -ivh {rpm.path.name} in the box", install_rpm)
+    with runner.stage(label):
+        install(box, rpm.path)
     timings.install = time.monotonic() - started
     options = prepare_backing(box, plan, profile, creds, timings)
     configure_and_setup(box, plan, profile, options, timings)
@@ -485,7 +492,8 @@ def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Ca
 def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
                ops_out: Path | None = None, ops_profile: Any = None,
                open_box: Callable[[], ContextManager[Any]] | None = None,
-               profile: VerifyProfile | None = None) -> VerifyReport:
+               profile: VerifyProfile | None = None,
+               installer: Installer | None = None) -> VerifyReport:
     """Boot a fresh box, verify one RPM in it, tear the box down (unless kept).
 
     ``ops_out``: also run the ops scenarios (``--ops``, phoenix_rpm.ops)
@@ -500,7 +508,7 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
         timings.boot = time.monotonic() - started
         runner.log(f"==> box {the_box.name} up in {timings.boot:.1f} s")
         try:
-            report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings, profile)
+            report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings, profile, installer)
         except CheckFailed as exc:
             if getattr(the_box, "kept", False):
                 runner.log(f"==> the box is kept running: ssh -F {the_box.ssh_config} {the_box.ssh_host}  "
