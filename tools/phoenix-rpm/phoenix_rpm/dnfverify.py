@@ -2,13 +2,14 @@
 
 The rpm verification (verify.py) proves ``rpm -ivh`` of a file; a fleet
 points dnf at a repository instead. This stage boots the box variant that has
-dnf (box/root.py DNF_PACKAGES), serves the published repository over HTTP on
+dnf (a derived root: dnf_root()), serves the published repository over HTTP on
 the box's own network (reposerve.py in the peer namespace of its veth pair,
 bound to that address only), drops the repository's ``.repo`` file into
 ``/etc/yum.repos.d/`` with its base URL pointed there, and runs exactly
 ``dnf -y install <name>``: gpgcheck=1 and repo_gpgcheck=1 when the repository
-is signed. Then the same steps and suite as verify.py, plus a repoclosure
-over the repository against the box's base system (docs/repo.md).
+is signed. Then verify.py's own steps (profile, backing servers, suite),
+with dnf as the installer, plus a repoclosure over the repository against
+the box's base system (docs/repo.md).
 
 The phases are public functions (``serving``, ``configure``, ``dnf``,
 ``dnf_install``, ``repoclosure``) because the upgrade, tamper and bundled
