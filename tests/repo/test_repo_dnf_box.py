@@ -36,6 +36,8 @@ from variants import CONF_COMMENT, V1, V2, Variant, sync_copy  # noqa: E402
 from phoenix_rpm import bundled, dnfverify, repo, verify  # noqa: E402
 from phoenix_rpm.verify_plan import build_verify_plan, read_rpm  # noqa: E402
 
+pytestmark = pytest.mark.box
+
 WORK = Path(os.environ.get("PHOENIX_REPO_TEST_DIR", "/var/tmp/phoenix-repo-tests"))
 CONF = "/etc/apollo/apollo.conf"
 UNITS = ("apollo-api.service", "apollo-periodic.service")
