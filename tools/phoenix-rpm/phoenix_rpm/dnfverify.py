@@ -60,27 +60,27 @@ def peer_address(box: Any) -> str:
 def serving(box: Any, repo_dir: Path, log: Path | None = None) -> Iterator[str]:
     """Serve ``repo_dir`` to the box over HTTP from the peer namespace; yields the base URL."""
     address = peer_address(box)
-    log_handle = open(log, "w") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(box.host_argv([sys.executable, "-m", "phoenix_rpm.reposerve", address,
-                                           str(repo_dir)]),
-                            stdout=subprocess.PIPE, stderr=log_handle, text=True)
-    try:
+    with contextlib.ExitStack() as stack:
+        log_handle = stack.enter_context(open(log, "w")) if log else subprocess.DEVNULL
+        proc = stack.enter_context(runner.spawn(
+            box.host_argv([sys.executable, "-m", "phoenix_rpm.reposerve", address, str(repo_dir)]),
+            stderr=log_handle, note="the repository's HTTP server", stop=_stop_server))
         port = _read_port(proc)
         url = f"http://{address}:{port}"
         runner.log(f"    serving {repo_dir} at {url} (only on the box's veth)")
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        if log:
-            log_handle.close()  # type: ignore[union-attr]
 
 
-def _read_port(proc: subprocess.Popen[str]) -> int:
+def _stop_server(proc: subprocess.Popen[Any]) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(timeout=10)
+
+
+def _read_port(proc: subprocess.Popen[Any]) -> int:
     import select
 
     assert proc.stdout is not None

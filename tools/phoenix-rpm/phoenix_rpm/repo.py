@@ -38,7 +38,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -452,9 +451,9 @@ def sbom_of(rpm: Path, name: str) -> bytes | None:
     The doc folder is NAME on Fedora/EL and NAME-VERSION with Debian's rpm macros.
     """
     member = f"./usr/share/doc/{name}*/{name}.cdx.json"
-    proc = subprocess.run(f"rpm2cpio {_sh(rpm)} | cpio --quiet -i --to-stdout {_sh(member)}",
-                          shell=True, capture_output=True)
-    return proc.stdout if proc.returncode == 0 and proc.stdout else None
+    proc = runner.run(["sh", "-c", f"rpm2cpio {_sh(rpm)} | cpio --quiet -i --to-stdout {_sh(member)}"],
+                      capture=True, check=False)
+    return proc.stdout.encode() if proc.returncode == 0 and proc.stdout else None
 
 
 def _sh(value: object) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import subprocess
 import tempfile
 from pathlib import Path
 from typing import Iterator, Sequence
@@ -93,12 +92,11 @@ def detach_sign(path: Path, keyid: str, out: Path, *, epoch: int) -> None:
 
 def export_public_key(keyid: str) -> bytes:
     """The armored public key clients import (only that key: export-minimal, no other key of the uid)."""
-    proc = subprocess.run(["gpg", "--batch", "--armor", "--export-options", "export-minimal",
-                           "--export", fingerprint(keyid) + "!"], capture_output=True, check=False)
-    if proc.returncode != 0 or b"BEGIN PGP PUBLIC KEY BLOCK" not in proc.stdout:
-        raise UserError(f"--sign {keyid}: gpg could not export its public key: "
-                        f"{proc.stderr.decode(errors='replace').strip()[-300:]}")
-    return proc.stdout
+    proc = runner.run(["gpg", "--batch", "--armor", "--export-options", "export-minimal",
+                       "--export", fingerprint(keyid) + "!"], capture=True, check=False)
+    if proc.returncode != 0 or "BEGIN PGP PUBLIC KEY BLOCK" not in proc.stdout:
+        raise UserError(f"--sign {keyid}: gpg could not export its public key: {proc.stderr.strip()[-300:]}")
+    return proc.stdout.encode()
 
 
 def check_signatures(packages: Sequence[Path], dbpath: Path | None = None) -> str:
