@@ -79,8 +79,13 @@ def test_same_inputs_same_bytes(tmp_path: Path, tiny, gpg_key) -> None:
 
 def test_retention_keeps_the_newest_versions(tmp_path: Path, tiny, gpg_key) -> None:
     target = tmp_path / "repo"
+    # As the SBOM of a bundled package lies beside the repository: pruned with it.
+    sbom = target / repo.SBOM_DIR / "tiny-1.0-1.noarch.cdx.json"
+    sbom.parent.mkdir(parents=True)
+    sbom.write_text("{}")
     for name in ("tiny-1.0", "tiny-1.1", "other-1.0", "tiny-1.3", "tiny-1.2"):
         result = repo.publish(target, [tiny[name]], sign=gpg_key[1], keep=2)
+    assert not sbom.exists()
     left = sorted(p.name for p in (result.trees["binary"] / "Packages").rglob("*.rpm"))
     assert left == ["other-1.0-1.noarch.rpm", "tiny-1.2-1.noarch.rpm", "tiny-1.3-1.noarch.rpm"]
     proc = host_dnf(result.repo_file, tmp_path / "client", "repoquery", "--qf", "%{name}-%{version}", "-q")

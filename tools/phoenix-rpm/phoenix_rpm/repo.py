@@ -304,6 +304,7 @@ def _publish_locked(repo_dir: Path, pkgs: Sequence[Package], arch: str, rid: str
         _refresh_metadata(tree, kept, sign)
         for pkg in pruned:          # only once the metadata naming them is gone
             pkg.path.unlink(missing_ok=True)
+            (repo_dir / SBOM_DIR / f"{pkg.nvr}.{pkg.arch}.cdx.json").unlink(missing_ok=True)
             removed.append(pkg.path)
     key_file = None
     if sign:
@@ -313,12 +314,14 @@ def _publish_locked(repo_dir: Path, pkgs: Sequence[Package], arch: str, rid: str
     repo_file = repo_dir / f"{rid}.repo"
     _atomic_write(repo_file, repo_file_text(rid, url, key_file.name if key_file else None).encode())
     sbom_out = []
-    for pkg in pkgs:
-        data = None if pkg.source else sbom_of(pkg.path, pkg.name)
+    for pkg, dest in placed:
+        if pkg.source or not dest.is_file():     # a source package, or pruned at once by --repo-keep
+            continue
+        data = sbom_of(pkg.path, pkg.name)
         if data is not None:
-            dest = repo_dir / SBOM_DIR / f"{pkg.nvr}.{pkg.arch}.cdx.json"
-            _atomic_write(dest, data)
-            sbom_out.append(dest)
+            beside = repo_dir / SBOM_DIR / f"{pkg.nvr}.{pkg.arch}.cdx.json"
+            _atomic_write(beside, data)
+            sbom_out.append(beside)
     new_state = {"repo_id": rid, "fingerprint": signing.fingerprint(sign) if sign else None,
                  "keep": keep, "arch": arch}
     _atomic_write(repo_dir / STATE_FILE, (json.dumps(new_state, indent=2, sort_keys=True) + "\n").encode())
