@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--repo", metavar="DIR",
         help="after build and lint, publish the SRPM and RPMs into the dnf repository at DIR "
-        "(createrepo_c; DIR/<name>.repo for clients); with --verify, install through dnf",
+        "(createrepo_c; DIR/<DIR name>.repo for clients); with --verify, install through dnf",
     )
     parser.add_argument("--repo-keep", metavar="N", type=int, default=None,
                         help="with --repo: keep only the N newest versions of each package")
