@@ -3,14 +3,13 @@
 Inputs come from the packaging plan (``generate.load_plan``): the spec, the
 version, the install mode, the runtime requirements and the numbered sources.
 The build is skipped, and says so, when ``dist/`` already holds packages
-built from the same inputs: same spec, same project files, same
-requirements, same box, same signing key.
+built from the same inputs: the same sources as the SRPM would carry them
+(the sdist's files, tracked or not, the wheels, the units), the same spec,
+toolkit, box and signing key (packaged.py).
 """
 from __future__ import annotations
 
-import hashlib
 import json
-import os
 import re
 import shutil
 import tempfile
@@ -19,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from phoenix_rpm import reproducible, rpmbuild, runner, sources
-from phoenix_rpm.errors import CommandFailed, UserError
+from phoenix_rpm import packaged, reproducible, rpmbuild, runner, sources
+from phoenix_rpm.errors import UserError
 
 STATE_FILE = ".phoenix-build.json"
 BOXES = ("nspawn", "host")
@@ -133,22 +132,28 @@ def build(
         epoch = reproducible.source_date_epoch(project_dir)
         constraints = project_dir / "upper-constraints.txt"
         constraints_file = constraints if constraints.is_file() else None
-        key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file)
-        previous = _reusable(dist, key) if reuse else None
-        if previous is not None:
-            result = BuildResult(inp.name, inp.version, inp.spec, dist / previous["srpm"],
-                                 [dist / r for r in previous["rpms"]], dist, epoch, box,
-                                 skipped=True, inputs_hash=key, signed_with=sign)
-            runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
-        else:
-            result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm)
+        with tempfile.TemporaryDirectory(prefix="phoenix-sources-") as pre_name:
+            # The key is taken over the sources as the SRPM will carry them
+            # (packaged.py), so the sdist is made first and reused by the build.
+            premade = premake_sources(project_dir, inp, Path(pre_name), epoch, constraints_file)
+            key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=premade)
+            previous = _reusable(dist, key) if reuse else None
+            if previous is not None:
+                result = BuildResult(inp.name, inp.version, inp.spec, dist / previous["srpm"],
+                                     [dist / r for r in previous["rpms"]], dist, epoch, box,
+                                     skipped=True, inputs_hash=key, signed_with=sign)
+                runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
+            else:
+                result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm,
+                                premade)
         produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
     return result
 
 
 def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str,
            sign: str | None, constraints_file: Path | None, key: str,
-           on_srpm: Callable[[str, Path, Path], None] | None = None) -> BuildResult:
+           on_srpm: Callable[[str, Path, Path], None] | None = None,
+           premade: "Premade | None" = None) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
     bundled = inp.install_mode == "bundled"
@@ -159,7 +164,7 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
         # fixed /build, so a box build frees the folder for the next build
         # before its long rebuild starts.
         with rpmbuild.workdir(inp.name) as top:
-            collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file)
+            collect_sources(project_dir, inp, top / "SOURCES", epoch, constraints_file, premade)
             # rpm parses the spec in a box unless the whole build is on the host (specbox.py)
             built = rpmbuild.build_srpm(_spec_file(inp, top), top, epoch, in_box=box != "host")
             srpm_tmp = tmp / built.name
@@ -213,22 +218,54 @@ def _spec_file(inp: BuildInputs, top: Path) -> Path:
     return path
 
 
-def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: int,
-                    constraints_file: Path | None) -> list[Path]:
-    """Put every SourceN of the plan into ``src_dir``: sdist, wheels, project files.
+@dataclass
+class Premade:
+    """Sources made before the no-change check: the sdist file, the wheels folder."""
 
-    The sdist (a pbr subprocess) and the wheels tarball (gzip, which frees
-    the GIL) are made at the same time.
-    """
-    made: list[Path] = []
+    sdist: Path | None = None
+    wheel_dir: Path | None = None
+
+
+def _entries(inp: BuildInputs) -> list[tuple[int, str, str | None]]:
+    """Every SourceN of the plan with its file name expanded (Source1 added in bundled mode)."""
     tags = {tag for tag, _, _ in inp.sources}
     entries = list(inp.sources) or [(0, f"{inp.name}-{inp.version}.tar.gz", None)]
     if inp.install_mode == "bundled" and 1 not in tags:
         entries.append((1, f"{inp.name}-{inp.version}-wheels.tar.gz", None))
-    jobs: list[tuple[str, Future[Path]]] = []
+    return [(tag, _expand(filename, inp), rel) for tag, filename, rel in sorted(entries, key=lambda e: e[0])]
+
+
+def premake_sources(project_dir: Path, inp: BuildInputs, out_dir: Path, epoch: int,
+                    constraints_file: Path | None) -> Premade:
+    """Make the sdist and fetch the wheels (both at once), for the key and then the build."""
+    made = Premade()
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for tag, filename, rel in sorted(entries, key=lambda e: e[0]):
-            filename = _expand(filename, inp)
+        sdist_job = wheels_job = None
+        for tag, _filename, rel in _entries(inp):
+            if rel is None and tag == 0:
+                sdist_job = pool.submit(sources.make_sdist, project_dir, inp.name, inp.version, out_dir, epoch)
+            elif rel is None and tag == 1 and inp.install_mode == "bundled":
+                wheels_job = pool.submit(sources.fetch_wheels, inp.requirements, constraints_file)
+        if sdist_job is not None:
+            made.sdist = sdist_job.result()
+        if wheels_job is not None:
+            made.wheel_dir = wheels_job.result()
+    return made
+
+
+def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: int,
+                    constraints_file: Path | None, premade: Premade | None = None) -> list[Path]:
+    """Put every SourceN of the plan into ``src_dir``: sdist, wheels, project files.
+
+    The sdist (a pbr subprocess) and the wheels tarball (gzip, which frees
+    the GIL) are made at the same time; a sdist ``premade`` for the
+    no-change key is copied instead of made again.
+    """
+    made: list[Path] = []
+    jobs: list[tuple[str, Future[Path]]] = []
+    src_dir.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        for tag, filename, rel in _entries(inp):
             if rel is not None:
                 src = project_dir / rel
                 if not src.is_file():
@@ -236,6 +273,10 @@ def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: i
                                     "run tools/build-rpm --stage generate")
                 dst = src_dir / filename
                 shutil.copyfile(src, dst)
+                made.append(dst)
+            elif tag == 0 and premade is not None and premade.sdist is not None:
+                dst = src_dir / filename
+                shutil.copyfile(premade.sdist, dst)
                 made.append(dst)
             elif tag == 0:
                 jobs.append((filename, pool.submit(sources.make_sdist, project_dir, inp.name, inp.version,
@@ -260,23 +301,6 @@ def _expand(filename: str, inp: BuildInputs) -> str:
             .replace("%name", inp.name).replace("%version", inp.version))
 
 
-def project_files(project_dir: Path) -> list[Path]:
-    """The files a pbr sdist can draw from: git's tracked files, else every file."""
-    try:
-        proc = runner.run(["git", "ls-files", "-z"], cwd=project_dir, capture=True, check=False)
-    except CommandFailed:  # no git on this host: every file
-        proc = None
-    if proc is not None and proc.returncode == 0 and proc.stdout:
-        names = sorted(n for n in proc.stdout.split("\0") if n)
-        return [project_dir / n for n in names]
-    out = []
-    for dirpath, dirnames, filenames in os.walk(project_dir):
-        dirnames[:] = sorted(d for d in dirnames if d not in reproducible._NOT_INPUTS
-                             and not d.endswith(".egg-info"))
-        out += [Path(dirpath) / f for f in sorted(filenames)]
-    return out
-
-
 def box_key(box: str) -> str:
     """Identity of the build environment: the box's cache key, or the host's rpmbuild."""
     if box == "host":
@@ -292,34 +316,26 @@ def box_key(box: str) -> str:
 
 
 def inputs_hash(project_dir: Path, inp: BuildInputs, epoch: int, box: str,
-                sign: str | None, constraints_file: Path | None) -> str:
-    """sha256 over everything that can change the packages' bytes."""
-    h = hashlib.sha256()
+                sign: str | None, constraints_file: Path | None, *, premade: Premade | None = None) -> str:
+    """sha256 over everything that can change the packages' bytes (see packaged.py).
 
-    def add(label: str, data: bytes) -> None:
-        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
-
-    add("recipe", RECIPE.encode())
-    add("spec", inp.spec_bytes())
-    add("meta", json.dumps([inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
-                            sorted(map(list, inp.sources)), epoch, box_key(box), sign or ""]).encode())
-    if constraints_file:
-        add("constraints", constraints_file.read_bytes())
-    add("defines", " ".join(reproducible.rpm_defines(epoch)).encode())
-    for path in project_files(project_dir):
-        rel = path.relative_to(project_dir).as_posix()
-        if rel.startswith("dist/"):
-            continue
-        try:
-            if path.is_symlink():
-                add("link:" + rel, os.readlink(path).encode())
-            elif path.is_file():
-                add("file:" + rel, path.read_bytes())
-            else:
-                add("missing:" + rel, b"")
-        except OSError:
-            add("missing:" + rel, b"")
-    return h.hexdigest()
+    Without ``premade`` the sdist is made here, in a temporary folder.
+    """
+    if premade is None:
+        with tempfile.TemporaryDirectory(prefix="phoenix-sources-") as tmp:
+            made = premake_sources(project_dir, inp, Path(tmp), epoch, constraints_file)
+            return inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=made)
+    from_project = {filename: project_dir / rel for _tag, filename, rel in _entries(inp) if rel is not None}
+    return packaged.digest(
+        spec=inp.spec_bytes(),
+        meta=[RECIPE, inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
+              sorted(map(list, inp.sources)), epoch, box_key(box), sign or ""],
+        made={"sdist": premade.sdist} if premade.sdist is not None else {},
+        project_files=from_project,
+        wheels=packaged.wheel_listing(premade.wheel_dir),
+        constraints=constraints_file.read_bytes() if constraints_file else None,
+        defines=" ".join(reproducible.rpm_defines(epoch)),
+    )
 
 
 def _reusable(dist: Path, key: str) -> dict[str, Any] | None:

@@ -1,0 +1,79 @@
+"""What goes into the packages, digested: the key of the no-change rebuild.
+
+The build is skipped when ``dist/`` holds packages made from the same key
+(docs/build.md, "No-change rebuild"), so the key must change whenever the
+packages would: a key over git's tracked files alone returned a stale RPM
+after an edit to an untracked module that the sdist does carry. The key is
+therefore taken over the sources the SRPM will hold, as they will hold them:
+
+- Source0, the pbr sdist itself (made here once and handed to the build, so
+  it costs nothing extra on a rebuild): every file it packs, tracked,
+  untracked or ignored, and nothing it leaves out;
+- Source1, the wheels tarball: the wheel files it will pack;
+- Source10+, the project files the spec names (units, sysusers...);
+- the spec as it will be built, the toolkit's own identity (version and the
+  bytes of its code and templates: an edited toolkit makes other packages)
+  and the options (box, signing key, rpm defines, epoch).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from importlib import metadata
+from pathlib import Path
+from typing import Mapping, Sequence
+
+TOOLKIT_DIR = Path(__file__).resolve().parent
+
+
+def toolkit_identity() -> str:
+    """The toolkit's version plus a digest of its files (a checkout edits them without a new version)."""
+    try:
+        version = metadata.version("phoenix-rpm")
+    except metadata.PackageNotFoundError:
+        version = "unknown"
+    h = hashlib.sha256()
+    for path in sorted(TOOLKIT_DIR.rglob("*")):
+        if "__pycache__" in path.parts or not path.is_file() or path.suffix == ".pyc":
+            continue
+        h.update(path.relative_to(TOOLKIT_DIR).as_posix().encode() + b"\0")
+        h.update(hashlib.sha256(path.read_bytes()).digest())
+    return f"{version}:{h.hexdigest()[:16]}"
+
+
+def wheel_listing(wheel_dir: Path | None) -> list[tuple[str, int]]:
+    """(file name, size) of every wheel Source1 will pack; names carry the versions."""
+    if wheel_dir is None:
+        return []
+    return [(w.name, w.stat().st_size) for w in sorted(wheel_dir.glob("*.whl"))]
+
+
+def digest(*, spec: bytes, meta: Sequence[object], made: Mapping[str, Path],
+           project_files: Mapping[str, Path], wheels: Sequence[tuple[str, int]],
+           constraints: bytes | None, defines: str) -> str:
+    """sha256 over everything that can change the packages' bytes.
+
+    ``made``: sources the build makes (label -> file, e.g. the sdist);
+    ``project_files``: SourceN taken from the project as they are
+    (file name in SOURCES -> path).
+    """
+    h = hashlib.sha256()
+
+    def add(label: str, data: bytes) -> None:
+        h.update(label.encode() + b"\0" + hashlib.sha256(data).digest())
+
+    add("toolkit", toolkit_identity().encode())
+    add("spec", spec)
+    add("meta", json.dumps(list(meta), default=str).encode())
+    add("defines", defines.encode())
+    if constraints is not None:
+        add("constraints", constraints)
+    add("wheels", json.dumps(list(wheels)).encode())
+    for label, path in sorted(made.items()):
+        add("made:" + label, path.read_bytes())
+    for name, path in sorted(project_files.items()):
+        try:
+            add("file:" + name, path.read_bytes())
+        except OSError:
+            add("missing:" + name, b"")
+    return h.hexdigest()
