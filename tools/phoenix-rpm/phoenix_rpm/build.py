@@ -9,7 +9,9 @@ toolkit, box and signing key (packaged.py).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
+import os
 import re
 import shutil
 import tempfile
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from phoenix_rpm import packaged, reproducible, rpmbuild, runner, sources
+from phoenix_rpm import packaged, reproducible, rpmbuild, runner, sources, vcs
 from phoenix_rpm.errors import UserError
 
 STATE_FILE = ".phoenix-build.json"
@@ -43,6 +45,8 @@ class BuildResult:
     skipped: bool = False
     inputs_hash: str = ""
     signed_with: str | None = None
+    # packaged files that differ from git's HEAD (the Release says .dirty<hash>)
+    dirty: tuple[str, ...] = ()
 
     @property
     def packages(self) -> list[Path]:
@@ -136,16 +140,18 @@ def build(
             # The key is taken over the sources as the SRPM will carry them
             # (packaged.py), so the sdist is made first and reused by the build.
             premade = premake_sources(project_dir, inp, Path(pre_name), epoch, constraints_file)
+            inp, state = _honest_release(project_dir, inp, premade)
             key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=premade)
             previous = _reusable(dist, key) if reuse else None
             if previous is not None:
                 result = BuildResult(inp.name, inp.version, inp.spec, dist / previous["srpm"],
                                      [dist / r for r in previous["rpms"]], dist, epoch, box,
-                                     skipped=True, inputs_hash=key, signed_with=sign)
+                                     skipped=True, inputs_hash=key, signed_with=sign, dirty=state.dirty)
                 runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
             else:
                 result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm,
                                 premade)
+                result.dirty = state.dirty
         produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
     return result
 
@@ -216,6 +222,23 @@ def _spec_file(inp: BuildInputs, top: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def _honest_release(project_dir: Path, inp: BuildInputs, premade: "Premade") -> tuple[BuildInputs, vcs.TreeState]:
+    """Mark the Release of a build from a dirty tree and say so; hint at tagging (vcs.py)."""
+    packaged_names = vcs.sdist_members(premade.sdist) if premade.sdist is not None else set()
+    packaged_names |= {rel for _tag, _name, rel in _entries(inp) if rel is not None}
+    state = vcs.tree_state(project_dir, packaged_names)
+    if state.release_suffix:
+        text = vcs.with_release_suffix(inp.spec_bytes().decode(), state.release_suffix)
+        inp = dataclasses.replace(inp, spec_text=text)
+    release = re.search(r"^Release:\s*(\S+)", inp.spec_bytes().decode(errors="replace"), re.M)
+    nvr = f"{inp.name}-{inp.version}-{release.group(1).replace('%{?dist}', '') if release else '?'}"
+    if os.environ.get("PBR_VERSION") or os.environ.get("OSLO_PACKAGE_VERSION"):
+        state = dataclasses.replace(state, tagged=True)  # the version was given, not guessed
+    for line in vcs.describe(state, nvr):
+        runner.log(line)
+    return inp, state
 
 
 @dataclass
