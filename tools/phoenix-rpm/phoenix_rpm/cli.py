@@ -34,7 +34,7 @@ boxes (clean build and verification roots, cached):
 
 EPILOG = """\
 examples:
-  tools/build-rpm                       generate + build + lint the repo root
+  tools/build-rpm                       generate + build + lint the project you stand in
   tools/build-rpm --verify              ... and verify in a booted box
   tools/build-rpm --stage generate      only write rpm/ and systemd/
   tools/build-rpm --check               exit 1 with a diff when rpm/ or systemd/ drift
@@ -56,7 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument(
         "project_dir", nargs="?", default=None, metavar="PROJECT_DIR",
-        help="the pbr project to package (default: the repository root)",
+        help="the pbr project to package (default: the current folder or its nearest "
+        "parent holding setup.cfg or pyproject.toml)",
     )
     parser.add_argument("--stage", choices=STAGES, help="run only this stage")
     parser.add_argument(
@@ -115,11 +116,32 @@ def default_project_dir(start: Path | None = None) -> Path:
     build-rpm packages that project.
     """
     here = (start or Path.cwd()).resolve()
-    for folder in (here, *here.parents):
-        if any((folder / name).is_file() for name in PROJECT_FILES):
-            return folder
+    found = nearest_project(here)
+    if found is not None:
+        return found
     raise UserError(f"{here}: no setup.cfg or pyproject.toml here or in any parent folder; "
                     "run build-rpm inside a pbr project or pass its folder (build-rpm PROJECT_DIR)")
+
+
+def nearest_project(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` holding a setup.cfg or pyproject.toml."""
+    for folder in (start, *start.parents):
+        if any((folder / name).is_file() for name in PROJECT_FILES):
+            return folder
+    return None
+
+
+def explicit_project_dir(given: str) -> Path:
+    """A PROJECT_DIR argument, checked: a folder without a project names the parent that has one."""
+    project_dir = Path(given).resolve()
+    if not project_dir.is_dir():
+        raise UserError(f"{project_dir}: no such project directory; pass the folder holding setup.cfg")
+    if not any((project_dir / name).is_file() for name in PROJECT_FILES):
+        parent = nearest_project(project_dir.parent)
+        if parent is not None:
+            raise UserError(f"{project_dir / 'setup.cfg'}: no setup.cfg or pyproject.toml in {project_dir}; "
+                            f"the nearest parent folder with one is {parent}: run build-rpm {parent}")
+    return project_dir
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -138,9 +160,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def run_stages(args: argparse.Namespace) -> int:
-    project_dir = Path(args.project_dir or default_project_dir()).resolve()
-    if not project_dir.is_dir():
-        raise UserError(f"{project_dir}: no such project directory; pass the folder holding setup.cfg")
+    project_dir = explicit_project_dir(args.project_dir) if args.project_dir else default_project_dir()
+    # The first line says which project this run packages: with no folder
+    # given it is found from the current one, which must never be a surprise.
+    found = [name for name in PROJECT_FILES if (project_dir / name).is_file()]
+    runner.log(f"==> project {project_dir} ({', '.join(found) or 'no setup.cfg'})")
     if args.ops and not args.verify and args.stage != "verify":
         raise UserError("--ops goes with --verify: run tools/build-rpm --verify --ops")
     if args.keep_box and not args.verify and args.stage != "verify":
