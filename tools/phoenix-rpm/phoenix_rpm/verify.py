@@ -64,6 +64,7 @@ class SuiteResult:
     passed: int = 0
     failed: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (test id, message)
     skipped: int = 0
+    skips: list[tuple[str, str]] = dataclasses.field(default_factory=list)  # (test id, reason)
     output: str = ""
 
     @property
@@ -97,6 +98,8 @@ class VerifyReport:
     problems: list[str] = dataclasses.field(default_factory=list)
     # Set with --keep-box: how to log in to the box left running.
     kept: KeptBox | None = None
+    notes: list[str] = dataclasses.field(default_factory=list)  # not failures: what was not done, and why
+    ops_not_run: str = ""  # --ops asked for, but the scenarios cannot drive this package: why
 
     @property
     def ok(self) -> bool:
@@ -210,6 +213,23 @@ def parse_junit(path: Path) -> tuple[int, int, int, list[tuple[str, str]]]:
     return tests, passed, skipped, failed
 
 
+def skipped_checks(path: Path) -> list[tuple[str, str]]:
+    """(test id, reason) of every skipped check in a junit XML: the report prints each one."""
+    out = []
+    for case in ET.parse(path).getroot().iter("testcase"):
+        skip = case.find("skipped")
+        if skip is None:
+            continue
+        module = (case.get("classname") or "").rsplit(".", 1)[-1]
+        name = f"{module}::{case.get('name', '')}" if module else case.get("name", "")
+        name = _HOST_ID.sub(lambda m: "]" if m.group(1) == "-" else "", name)
+        reason = (skip.get("message") or skip.text or "").strip()
+        # pytest writes "<file>:<line>: <reason>" for a skip mark's reason text
+        reason = re.sub(r"^[^\s:]+\.py:\d+: ", "", reason)
+        out.append((name, reason))
+    return out
+
+
 def muxed_ssh_config(config: Path, control_dir: Path) -> Path:
     """The box's ssh config plus connection sharing, in a file of our own.
 
@@ -255,6 +275,7 @@ def run_suite(box: Any, plan_json: Path, junit: Path, *, extra_args: Sequence[st
     result = SuiteResult(returncode=proc.returncode, junit=junit, output=output)
     if junit.is_file():
         result.tests, result.passed, result.skipped, result.failed = parse_junit(junit)
+        result.skips = skipped_checks(junit)
     if result.returncode not in (0, 1) or not junit.is_file():
         # Not a test failure: the suite could not run (usage error, ssh down...).
         result.failed.append(("phoenix_rpm/infra", f"the suite did not run (pytest exit {proc.returncode}):\n"
@@ -403,6 +424,16 @@ def format_report(report: VerifyReport) -> str:
             if trace and (unit or name) not in shown_tracebacks:
                 shown_tracebacks.add(unit or name)
                 lines += ["      " + ln for ln in tracebacks.excerpt(trace)]
+        # Every skip with its reason and what would make the check run: a
+        # skip must never read as a pass (docs/verify.md).
+        for name, reason in suite.skips:
+            lines.append(f"  SKIPPED {name}: {reason or '(no reason given)'}")
+    shown = " ".join(reason for _, reason in (suite.skips if suite else []))
+    for key, reason in sorted(report.plan.not_checked.items()):
+        if key.startswith("http:") and reason not in shown:
+            lines.append(f"  NOT CHECKED {key[5:]}: {reason}")
+    for note in report.notes:
+        lines.append(f"  NOTE {note}")
     for problem in report.problems:
         lines.append(f"  PROBLEM {problem}")
     if units_failed:
@@ -459,7 +490,35 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     runner.log(format_report(report))
     if not report.ok:
         raise CheckFailed(failure_summary(report))
+    if report.ops_not_run:
+        # The suite passed but what was asked (--ops) could not be done: not
+        # a pass (0) and not a failed check (1), a request that does not apply.
+        raise UserError(f"--ops: {report.ops_not_run}; the verify suite passed (report above): "
+                        "run without --ops")
     return 0
+
+
+def ops_unsupported(plan: Any) -> str:
+    """Why the ops scenarios cannot drive this package ('' when they can).
+
+    They load, fault and restart a phoenix HTTP service through the ports of
+    its main config (phoenix_rpm.ops.target_for: an HTTP check with a
+    config_file). ``plan`` is a VerifyPlan or, before anything is built, the
+    packaging plan.
+    """
+    http = getattr(plan, "http", None)
+    if http is None:
+        from phoenix_rpm.verify_plan import _http_checks
+
+        units = [s.unit for s in plan.services]
+        http = _http_checks(plan, units, [str(c) for c in plan.config_files])
+    if any(h.config_file for h in http):
+        return ""
+    name = getattr(plan, "package", None) or getattr(plan, "name", "?")
+    found = ", ".join(h.unit for h in http)
+    why = (f"{found} serve HTTP on ports found at run time, not from [DEFAULT] port of /etc/{name}/{name}.conf"
+           if found else "it has no HTTP service")
+    return f"the ops scenarios drive a phoenix HTTP service and {name} has none they can load ({why})"
 
 
 def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Callable[[], ContextManager[Any]]:
@@ -517,10 +576,18 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
         if getattr(the_box, "kept", False):
             report.kept = KeptBox(name=the_box.name, ssh_config=str(the_box.ssh_config))
         if ops_out is not None:
-            if report.ok:
+            cannot = ops_unsupported(plan)
+            if cannot:
+                report.ops_not_run = cannot
+                report.notes.append(f"ops scenarios not run: {cannot}")
+            elif report.ok:
                 from phoenix_rpm import ops
 
-                ops.run(the_box, plan, report, out=ops_out, profile=ops_profile)
+                try:
+                    ops.run(the_box, plan, report, out=ops_out, profile=ops_profile)
+                except CheckFailed as exc:
+                    # still a verify report: the summary names what the ops run hit
+                    report.problems.append(f"ops: {exc}")
             else:
                 report.problems.append("ops scenarios not run: the testinfra suite failed first")
         leaving = time.monotonic()

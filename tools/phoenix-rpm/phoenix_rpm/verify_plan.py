@@ -119,6 +119,10 @@ class VerifyPlan:
     # oslo.config drop-in written for them, for the report and the suite.
     needs: list[str] = dataclasses.field(default_factory=list)
     dropin: str = ""
+    # Why a check does not apply, by what it would be parametrized on
+    # ("http", "unit", "config_file") or per unit ("http:<unit>"): the suite
+    # skips with these words and the report prints them (docs/verify.md).
+    not_checked: dict[str, str] = dataclasses.field(default_factory=dict)
 
     @property
     def version_release(self) -> str:
@@ -168,7 +172,13 @@ def _paths(items: Iterable[Any]) -> list[str]:
 
 def _http_checks(plan: Any, units: list[str], config_files: list[str],
                  profile: VerifyProfile | None = None) -> list[HttpCheck]:
-    """Which services answer HTTP, where their ports are, what they must answer.
+    """Which services answer HTTP, where their ports are, what they must answer."""
+    return http_coverage(plan, units, config_files, profile)[0]
+
+
+def http_coverage(plan: Any, units: list[str], config_files: list[str],
+                  profile: VerifyProfile | None = None) -> tuple[list[HttpCheck], dict[str, str]]:
+    """(HTTP checks, unit -> why it has none): every service is accounted for.
 
     The plan marks WSGI services. A phoenix service's ports live in the
     project's main config (``/etc/<name>/<name>.conf``, [DEFAULT] port and
@@ -176,31 +186,54 @@ def _http_checks(plan: Any, units: list[str], config_files: list[str],
     check is ``GET /healthcheck -> 200``. Any other WSGI application (uWSGI,
     pbr's wsgi script) is found by the sockets its unit listens on, and by
     default its root must answer below 500. The profile's checks replace the
-    default.
+    default. A service without an HTTP check gets a reason the report prints,
+    so a check that does not apply is never silent.
     """
     profile = profile or VerifyProfile()
     name = _attr(plan, "name")
     main_conf = next((c for c in config_files if c.endswith(f"/{name}.conf")),
                      next((c for c in config_files if c.endswith(".conf")), None))
     checks: list[HttpCheck] = []
+    reasons: dict[str, str] = {}
     for service in _attr(plan, "services", default=()) or ():
+        unit = _unit_name(service)
+        label = str(_attr(service, "name", default=unit))
         is_wsgi = _attr(service, "wsgi", "is_wsgi", "http", default=None)
         if is_wsgi is None:
             kind = str(_attr(service, "kind", "type", default="") or "")
-            is_wsgi = kind.lower() in ("wsgi", "http", "api") or str(_attr(service, "name", default="")).endswith("-api")
+            is_wsgi = kind.lower() in ("wsgi", "http", "api") or label.endswith("-api")
         # Only a phoenix service reads its ports from [DEFAULT] port of the
         # main config; a plain wsgi_scripts service has no such convention.
         uses_framework = bool(_attr(service, "phoenix", default=True))
         if not is_wsgi:
+            reasons[unit] = (f"{label} is not an HTTP service (not a wsgi_scripts entry point, name not "
+                             "*-api): no HTTP check (to get one, make it an -api service or a wsgi_scripts "
+                             "entry point, then [phoenix:verify] checks); any TCP port it listens on still "
+                             "gets GET /, a 5xx fails")
             continue
-        unit = _unit_name(service)
         probes = [p.to_json() for p in profile.checks_for(unit)]
         if uses_framework and main_conf:
             default = HttpProbe(method="GET", path="/healthcheck", status=200)
             checks.append(HttpCheck(unit=unit, config_file=main_conf, probes=probes or [default.to_json()]))
         else:
             checks.append(HttpCheck(unit=unit, probes=probes or [DEFAULT_PROBE.to_json()]))
-    return [c for c in checks if c.unit in units]
+    return [c for c in checks if c.unit in units], {u: r for u, r in reasons.items() if u in units}
+
+
+def _not_checked(name: str, units: list[str], config_files: list[str], http: list[HttpCheck],
+                 http_reasons: dict[str, str]) -> dict[str, str]:
+    out = {f"http:{unit}": reason for unit, reason in sorted(http_reasons.items())}
+    if not http:
+        out["http"] = (f"package {name} has no HTTP service (no wsgi_scripts entry point, no *-api "
+                       "service): nothing to check over HTTP; " + "; ".join(http_reasons.values())
+                       if http_reasons else f"package {name} has no service: nothing to check over HTTP")
+    if not units:
+        out["unit"] = (f"package {name} ships no service unit (no long-running entry point): "
+                       "unit checks do not apply; list one under [phoenix:rpm] services to check it")
+    if not config_files:
+        out["config_file"] = (f"package {name} ships no config file under /etc/{name}: config checks "
+                              f"do not apply; add one to [files] data_files (etc/{name} = ...) to check it")
+    return out
 
 
 def build_verify_plan(plan: Any, rpm: RpmInfo, profile: VerifyProfile | None = None) -> VerifyPlan:
@@ -219,15 +252,17 @@ def build_verify_plan(plan: Any, rpm: RpmInfo, profile: VerifyProfile | None = N
     group = _attr(plan, "group", default=None) or user
     state_dirs = [d for d in (_attr(plan, "state_dir", default=None),) if d]
     state_dirs += _paths(_attr(plan, "state_dirs", default=()) or ())
+    http, http_reasons = http_coverage(plan, units, config_files, profile)
     return VerifyPlan(
         package=rpm.name, version=rpm.version, release=rpm.release,
         user=str(_attr(user, "name", default=user)), group=str(_attr(group, "name", default=group)),
         config_files=config_files, units=units, state_dirs=sorted(set(map(str, state_dirs))),
-        http=_http_checks(plan, units, config_files, profile),
+        http=http,
         rpm=str(rpm.path),
         missing_units=sorted(set(planned_units) - set(shipped)),
         settle=profile.settle,
         needs=list(profile.needs),
         dropin=f"{_attr(plan, 'conf_d', default=None) or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
         if profile.needs or profile.config else "",
+        not_checked=_not_checked(rpm.name, units, config_files, http, http_reasons),
     )

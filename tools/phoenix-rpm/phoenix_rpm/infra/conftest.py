@@ -58,9 +58,14 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     meta: Meta | None = getattr(metafunc.config, "_phoenix_meta", None)
     if meta is None:
         return
-    if "unit" in metafunc.fixturenames:
-        metafunc.parametrize("unit", meta.units)
-    if "config_file" in metafunc.fixturenames:
-        metafunc.parametrize("config_file", meta.config_files)
-    if "http" in metafunc.fixturenames:
-        metafunc.parametrize("http", meta.http, ids=[h.unit for h in meta.http])
+    for name, values, ids in (("unit", meta.units, None), ("config_file", meta.config_files, None),
+                              ("http", meta.http, [h.unit for h in meta.http])):
+        if name not in metafunc.fixturenames:
+            continue
+        if values:
+            metafunc.parametrize(name, values, ids=ids)
+        else:
+            # An empty list would skip with pytest's "got empty parameter set";
+            # the plan says why the check does not apply and what would make it.
+            reason = meta.not_checked.get(name, f"nothing to check: the package has no {name}")
+            metafunc.parametrize(name, [pytest.param(None, marks=pytest.mark.skip(reason=reason))], ids=["none"])
