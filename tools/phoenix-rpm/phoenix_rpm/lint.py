@@ -263,9 +263,12 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
         early = None
         if state and state.get("key") == key:
             report = LintReport(state["errors"], state["warnings"], state.get("error_lines", []),
-                                files, cached=True)
+                                files, output=state.get("output", ""), cached=True)
             runner.log(f"    same files and filters as the last lint: {report.errors} errors, "
                        f"{report.warnings} warnings")
+            if runner.VERBOSE:
+                # -v shows the findings whether rpmlint ran now or last time
+                runner.log(report.output.rstrip())
         else:
             early = None
             if prelint is not None and result is not None and not result.signed_with:
@@ -308,6 +311,7 @@ def _from_dist(project_dir: Path, dist: Path) -> tuple[str, Path, list[Path]]:
 
 def _lint_key(files: Sequence[Path], rcfiles: Sequence[Path]) -> str:
     h = hashlib.sha256()
+    h.update(b"lint-state-2\0")  # the state now keeps rpmlint's output
     for path in [*files, *rcfiles]:
         h.update(str(path.name).encode() + b"\0")
         h.update(hashlib.sha256(path.read_bytes()).digest())
@@ -332,5 +336,5 @@ def _write_state(dist: Path, key: str, report: LintReport) -> None:
     if not dist.is_dir():
         return
     state = {"key": key, "errors": report.errors, "warnings": report.warnings,
-             "error_lines": report.error_lines}
+             "error_lines": report.error_lines, "output": report.output}
     (dist / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
