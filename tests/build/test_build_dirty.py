@@ -78,3 +78,15 @@ def test_two_dirty_trees_never_share_an_nvr(repo: Path, capfd: pytest.CaptureFix
     (repo / "hello" / "extra.py").write_text("VALUE = 'second'\n")
     second = build.build(repo, box="host", inputs=hello_inputs(repo))
     assert second.rpms[0].name.startswith("hello-1.0.0-1.dirty") and second.rpms[0].name != name
+
+
+def test_generated_units_not_yet_committed_leave_the_tree_clean(repo: Path) -> None:
+    """build-rpm writes systemd/ and rpm/ before building: derived from setup.cfg, not edits."""
+    from phoenix_rpm.units import GENERATED_MARK
+
+    unit = repo / "systemd" / "hello-worker.service"
+    unit.write_text(f"# {GENERATED_MARK} from setup.cfg: do not edit by hand.\n[Service]\n")
+    assert vcs.tree_state(repo, PACKAGED | {"systemd/hello-worker.service"}).dirty == ()
+    unit.write_text("[Service]\n# written by hand\n")
+    assert vcs.tree_state(repo, PACKAGED | {"systemd/hello-worker.service"}).dirty == (
+        "systemd/hello-worker.service",)

@@ -97,6 +97,79 @@ def section_of(key: str) -> str | None:
 Sections = list[tuple[str, list[tuple[str, str]]]]
 
 
+# Where a [Service] key goes when an override adds it: after the last of the
+# keys listed before it that the unit has (ExecReload beside ExecStart, not
+# after the hardening block). Keys not listed are appended at the end.
+SERVICE_ORDER = [
+    "Type", "NotifyAccess", "User", "Group", "SupplementaryGroups", "DynamicUser", "Environment",
+    "EnvironmentFile", "PIDFile", "ExecStartPre", "ExecStart", "ExecStartPost", "ExecReload", "ExecStop",
+    "ExecStopPost", "KillMode", "KillSignal", "SuccessExitStatus", "Restart", "RestartSec", "TimeoutStartSec",
+    "TimeoutStopSec", "TimeoutSec", "WatchdogSec", "FileDescriptorStoreMax",
+]
+
+
+def server_kind(service: Service) -> str:
+    """What the unit runs, which decides its lifecycle defaults (see SERVER_DEFAULTS).
+
+    ``phoenix``: the framework's launcher (READY=1, SIGHUP reload, graceful
+    stop within graceful_shutdown_timeout, sockets in the fd store);
+    ``uwsgi``: a WSGI application under uWSGI (graceful reload on SIGHUP,
+    graceful stop on SIGQUIT within the ini's graceful_shutdown_timeout);
+    ``daemon``: any other long-running program, of which nothing is known
+    but that it runs until stopped.
+    """
+    if service.uwsgi:
+        return "uwsgi"
+    return "phoenix" if service.phoenix and not service.wsgi_script else "daemon"
+
+
+def _phoenix_lifecycle(service: Service, plan: SpecPlan) -> list[tuple[str, str]]:
+    return [
+        # SIGHUP reloads a phoenix service; to a plain process it is fatal.
+        ("ExecReload", Trusted("/bin/kill -HUP $MAINPID")),
+        ("Restart", "on-failure"),
+        ("RestartSec", "5"),
+        # The framework stops gracefully within graceful_shutdown_timeout; systemd
+        # must wait longer than that before it escalates to SIGKILL.
+        ("TimeoutStopSec", str(plan.timeout_stop_sec)),
+        # A phoenix HTTP service hands its listening sockets to systemd
+        # (FDSTORE=1) and gets them back on restart: connections arriving
+        # while it restarts wait in the backlog instead of being refused or
+        # reset. One descriptor per configured port.
+        *([("FileDescriptorStoreMax", str(FD_STORE_MAX))] if service.wsgi else []),
+    ]
+
+
+def _uwsgi_lifecycle(service: Service, plan: SpecPlan) -> list[tuple[str, str]]:
+    return [
+        # uWSGI's master sends READY=1 itself; SIGHUP is its graceful reload,
+        # SIGQUIT (mapped to a graceful stop in the ini) its stop
+        # (docs/packaging.md "WSGI applications").
+        ("ExecReload", Trusted("/bin/kill -HUP $MAINPID")),
+        ("KillSignal", "SIGQUIT"),
+        ("Restart", "on-failure"),
+        ("RestartSec", "5"),
+        # The ini bounds the graceful stop by graceful_shutdown_timeout too.
+        ("TimeoutStopSec", str(plan.timeout_stop_sec)),
+    ]
+
+
+def _daemon_lifecycle(service: Service, plan: SpecPlan) -> list[tuple[str, str]]:
+    # No reload (SIGHUP would kill it), no stop timeout derived from a
+    # framework setting it does not read: systemd's default stop timeout.
+    return [("Restart", "on-failure"), ("RestartSec", "5")]
+
+
+#: server kind -> the [Service] keys after ExecStart: reload, restart, stop
+#: timeout, fd store (docs/packaging.md, "Units"). Readiness (Type=) is the
+#: plan's: notify for the framework's launcher, exec otherwise.
+SERVER_DEFAULTS = {
+    "phoenix": _phoenix_lifecycle,
+    "uwsgi": _uwsgi_lifecycle,
+    "daemon": _daemon_lifecycle,
+}
+
+
 def unit_for(service: Service, plan: SpecPlan) -> Sections:
     """The [Unit]/[Service]/[Install] keys of one service, overrides applied last."""
     unit: list[tuple[str, str]] = [
@@ -111,28 +184,11 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
     svc: list[tuple[str, str]] = [("Type", service.type)]
     if service.type == "notify":
         svc.append(("NotifyAccess", "main"))
-    if service.uwsgi:
-        # uWSGI's master sends READY=1 itself; SIGHUP is its graceful reload,
-        # SIGQUIT (mapped to a graceful stop in the ini) its stop
-        # (docs/packaging.md "WSGI applications").
-        svc += [("ExecReload", Trusted("/bin/kill -HUP $MAINPID")), ("KillSignal", "SIGQUIT")]
     svc += [
         ("User", plan.user or ""),
         ("Group", plan.group or ""),
         ("ExecStart", service.exec_start),
-        # SIGHUP reloads a phoenix service; to a plain process it is fatal.
-        *([("ExecReload", Trusted("/bin/kill -HUP $MAINPID"))] if service.phoenix and not service.wsgi_script else []),
-        ("Restart", "on-failure"),
-        ("RestartSec", "5"),
-        # The framework stops gracefully within graceful_shutdown_timeout; systemd
-        # must wait longer than that before it escalates to SIGKILL.
-        ("TimeoutStopSec", str(plan.timeout_stop_sec)),
-        # A phoenix HTTP service hands its listening sockets to systemd
-        # (FDSTORE=1) and gets them back on restart: connections arriving
-        # while it restarts wait in the backlog instead of being refused or
-        # reset. One descriptor per configured port.
-        *([("FileDescriptorStoreMax", str(FD_STORE_MAX))]
-          if service.phoenix and service.wsgi and not service.wsgi_script else []),
+        *SERVER_DEFAULTS[server_kind(service)](service, plan),
         ("StateDirectory", plan.name),
         ("StateDirectoryMode", "0750"),
         ("LogsDirectory", plan.name),
@@ -152,17 +208,8 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
     for key, value in service.overrides.items():
         section = section_of(key)
         for name, items in sections:
-            if name != section:
-                continue
-            # Replace in place (the first occurrence; repeated keys such as
-            # SystemCallFilter collapse to the override), else append.
-            positions = [i for i, (k, _) in enumerate(items) if k == key]
-            if positions:
-                items[positions[0]] = (key, value)
-                for i in reversed(positions[1:]):
-                    del items[i]
-            else:
-                items.append((key, value))
+            if name == section:
+                apply_override(items, key, value, SERVICE_ORDER if name == "Service" else [])
     return [(name, [(k, v) for k, v in items if not (k in ("User", "Group") and not v)]) for name, items in sections]
 
 
@@ -199,6 +246,26 @@ def uwsgi_ini(service: Service, plan: SpecPlan) -> str:
     return wsgiapps.ini_text(app, mark=GENERATED_MARK, install_mode=plan.install_mode,
                              bindir=f"{plan.prefix}/bin", graceful=plan.graceful_shutdown_timeout,
                              config_args=config_args)
+
+
+def apply_override(items: list[tuple[str, str]], key: str, value: str, order: list[str]) -> None:
+    """Set ``key`` in one section: in place when present, else at its place in ``order``.
+
+    A key present several times (SystemCallFilter) collapses to the override.
+    """
+    positions = [i for i, (k, _) in enumerate(items) if k == key]
+    if positions:
+        items[positions[0]] = (key, value)
+        for i in reversed(positions[1:]):
+            del items[i]
+        return
+    if key in order:
+        before = set(order[:order.index(key)])
+        last = max((i for i, (k, _) in enumerate(items) if k in before), default=None)
+        if last is not None:
+            items.insert(last + 1, (key, value))
+            return
+    items.append((key, value))
 
 
 def sysusers_lines(plan: SpecPlan) -> list[str]:

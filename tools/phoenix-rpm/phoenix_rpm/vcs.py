@@ -18,6 +18,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_rpm.units import GENERATED_MARK
+
 # Files the sdist writes itself: not the tree's.
 _SDIST_MADE = re.compile(r"^(PKG-INFO|AUTHORS|ChangeLog|[^/]+\.egg-info(/.*)?)$")
 
@@ -48,6 +50,14 @@ def _names(out: bytes) -> set[str]:
     return {n for n in out.decode(errors="surrogateescape").split("\0") if n}
 
 
+def _generated(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return GENERATED_MARK.encode() in handle.read(300)
+    except OSError:
+        return False
+
+
 def sdist_members(sdist: Path) -> set[str]:
     """File names inside a sdist, relative to its top folder."""
     with tarfile.open(sdist, "r:*") as tar:
@@ -68,6 +78,10 @@ def tree_state(project_dir: Path, packaged: set[str]) -> TreeState:
     # differs only when the sdist carries it.
     dirty = set(_names(changed.stdout) if changed and changed.returncode == 0 else set())
     dirty |= {n for n in packaged - tracked_names if not _SDIST_MADE.match(n)}
+    # rpm/ and systemd/ files that build-rpm generated: derived from setup.cfg
+    # (whose own changes count) and rewritten before every build, so a
+    # checkout of HEAD generates the same bytes (docs/build.md).
+    dirty = {n for n in dirty if not _generated(project_dir / n)}
     h = hashlib.sha256()
     for name in sorted(dirty):
         path = project_dir / name
