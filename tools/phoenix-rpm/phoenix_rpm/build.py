@@ -268,7 +268,7 @@ def premake_sources(project_dir: Path, inp: BuildInputs, out_dir: Path, epoch: i
             if rel is None and tag == 0:
                 sdist_job = pool.submit(sources.make_sdist, project_dir, inp.name, inp.version, out_dir, epoch)
             elif rel is None and tag == 1 and inp.install_mode == "bundled":
-                wheels_job = pool.submit(sources.fetch_wheels, inp.requirements, constraints_file)
+                wheels_job = pool.submit(sources.fetch_wheels, inp.requirements, constraints_file, project_dir)
         if sdist_job is not None:
             made.sdist = sdist_job.result()
         if wheels_job is not None:
@@ -306,7 +306,8 @@ def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: i
                                                    src_dir, epoch)))
             elif tag == 1 and inp.install_mode == "bundled":
                 jobs.append((filename, pool.submit(sources.make_wheels_tarball, inp.name, inp.version,
-                                                   inp.requirements, constraints_file, src_dir, epoch)))
+                                                   inp.requirements, constraints_file, src_dir, epoch,
+                                                   project_dir)))
             else:
                 raise UserError(f"{inp.spec}: Source{tag} {filename} has no path in the project "
                                 "and is not one the build makes (0 sdist, 1 wheels)")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import sys
 import tarfile
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from phoenix_rpm import cachedirs, reproducible, runner
-from phoenix_rpm.errors import UserError
+from phoenix_rpm.errors import CommandFailed, UserError
 
 # What `pip install --no-index` of the sdist needs besides the requirements:
 # pbr builds the project, setuptools and wheel are its PEP 517 backend; pip
@@ -109,7 +110,8 @@ def wheels_key(requirements: Sequence[str], constraints: str) -> str:
     return h.hexdigest()[:16]
 
 
-def fetch_wheels(requirements: Sequence[str], constraints_file: Path | None) -> Path:
+def fetch_wheels(requirements: Sequence[str], constraints_file: Path | None,
+                 project_dir: Path | None = None) -> Path:
     """Wheels of the requirements and the build tools, for the box's Python; cached.
 
     When the host's Python is the box's (the usual case: both Debian 12),
@@ -141,16 +143,73 @@ def fetch_wheels(requirements: Sequence[str], constraints_file: Path | None) -> 
                     "--only-binary", ":all:", "--python-version", BOX_PYTHON,
                     "--platform", "manylinux2014_x86_64", "--dest", str(partial), *cons, "-r", req.name]
         runner.log(f"    fetching wheels of {len(requirement_lines(requirements))} requirements into {cache}")
-        runner.run(argv, timeout=1800)
+        try:
+            runner.run(argv, timeout=1800)
+        except CommandFailed as exc:
+            # pip names its temporary requirements file; the user needs the
+            # line of their own file (docs/build.md, "Sources").
+            shutil.rmtree(partial, ignore_errors=True)
+            mapped = requirement_error(exc.stderr, project_dir, constraints_file)
+            if mapped:
+                raise UserError(mapped) from None
+            raise
     (partial / ".complete").write_text(key + "\n")
     os.replace(partial, cache)
     return cache
 
 
+_NOT_FOUND = re.compile(r"(?:No matching distribution found for|Could not find a version that satisfies "
+                        r"the requirement) ([A-Za-z0-9][A-Za-z0-9._-]*)([^\s(]*)")
+_NETWORK = ("NewConnectionError", "Failed to establish a new connection", "Temporary failure in name resolution",
+            "Network is unreachable", "ConnectTimeoutError", "ReadTimeoutError")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def locate_requirement(project_dir: Path, name: str) -> tuple[Path, int, str] | None:
+    """(file, line number, line) of the project's requirement on ``name``, if it declares one."""
+    for path in (project_dir / "requirements.txt", project_dir / "pyproject.toml"):
+        if not path.is_file():
+            continue
+        for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
+            text = raw.split("#", 1)[0].strip().strip('",').strip("'")
+            m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
+            if m and _canonical(m.group(0)) == _canonical(name) and (path.suffix == ".txt" or '"' in raw or "'" in raw):
+                return path, number, text
+    return None
+
+
+def requirement_error(stderr: str, project_dir: Path | None, constraints_file: Path | None) -> str | None:
+    """pip's "no matching distribution" as the project's file and line; None for other failures."""
+    if any(word in stderr for word in _NETWORK):
+        return None  # no network: not the project's mistake
+    m = _NOT_FOUND.search(stderr)
+    if not m:
+        return None
+    name, spec = m.group(1), m.group(2)
+    where = locate_requirement(project_dir, name) if project_dir is not None else None
+    pinned = ""
+    if constraints_file is not None:
+        for number, raw in enumerate(constraints_file.read_text(errors="replace").splitlines(), 1):
+            if raw.strip() and _canonical(re.split(r"[<>=!~;\s\[]", raw.strip(), 1)[0]) == _canonical(name):
+                pinned = f" (constrained by {constraints_file.name}:{number}: {raw.strip()})"
+                break
+    found = f"pip finds no distribution of {name}{spec} for Python {BOX_PYTHON}{pinned}"
+    if where is not None:
+        path, number, text = where
+        return f"{path}:{number}: requirement {text!r}: {found}; fix the name or the version"
+    req = project_dir / "requirements.txt" if project_dir is not None else Path("requirements.txt")
+    return (f"{req}: {name}{spec}, needed by one of the requirements, cannot be installed: {found}; "
+            "check the requirements' versions")
+
+
 def make_wheels_tarball(name: str, version: str, requirements: Sequence[str],
-                        constraints_file: Path | None, out_dir: Path, epoch: int) -> Path:
+                        constraints_file: Path | None, out_dir: Path, epoch: int,
+                        project_dir: Path | None = None) -> Path:
     """``<name>-<version>-wheels.tar.gz`` with top folder ``wheels/`` (Source1)."""
-    cache = fetch_wheels(requirements, constraints_file)
+    cache = fetch_wheels(requirements, constraints_file, project_dir)
     # Straight from the cache, as tarball_from_dir would pack a copy of it.
     top = tarfile.TarInfo("wheels")
     top.type, top.mode = tarfile.DIRTYPE, 0o755
