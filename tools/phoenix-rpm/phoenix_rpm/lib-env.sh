@@ -76,6 +76,25 @@ phoenix_python() {
     if [ -x /usr/bin/python3 ]; then echo /usr/bin/python3; else command -v python3; fi
 }
 
+# Run one set-up command quietly: its output (pip's progress, setuptools'
+# deprecation warnings: about 150 lines on a first run) goes to the log file
+# under the venv; PHOENIX_VERBOSE=1 shows it instead. On failure the log's
+# tail and its path are shown and the set-up stops.
+_phoenix_setup_step() {
+    if [ -n "${PHOENIX_VERBOSE:-}" ]; then
+        "$@" >&2 && return 0
+        _phoenix_say "error: environment set-up failed: $*"
+        exit 1
+    fi
+    if ! "$@" >>"$PHOENIX_SETUP_LOG" 2>&1; then
+        printf 'FAILED\n' >&2
+        _phoenix_say "error: environment set-up failed: $*"
+        tail -n 30 "$PHOENIX_SETUP_LOG" | sed 's/^/    /' >&2
+        _phoenix_say "full log: $PHOENIX_SETUP_LOG (PHOENIX_VERBOSE=1 shows it as it runs)"
+        exit 1
+    fi
+}
+
 phoenix_venv() {
     local stamp="$PHOENIX_VENV/.phoenix-stamp" want
     want="$(cat "$PHOENIX_ROOT/requirements.txt" "$PHOENIX_ROOT/test-requirements.txt" \
@@ -85,22 +104,34 @@ phoenix_venv() {
         return 0
     fi
     local started=$SECONDS
-    _phoenix_say "creating the Python environment in $PHOENIX_VENV"
-    [ -x "$PHOENIX_VENV/bin/python" ] || "$(phoenix_python)" -m venv "$PHOENIX_VENV" >&2
-    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check --upgrade pip >&2
-    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check -c "$PHOENIX_ROOT/upper-constraints.txt" setuptools wheel >&2
-    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check \
-        -c "$PHOENIX_ROOT/upper-constraints.txt" \
+    mkdir -p "$PHOENIX_VENV"
+    PHOENIX_SETUP_LOG="$PHOENIX_VENV/.phoenix-setup.log"
+    : > "$PHOENIX_SETUP_LOG"
+    # One progress line: the start now, "ready in N s" appended when done.
+    if [ -n "${PHOENIX_VERBOSE:-}" ]; then
+        _phoenix_say "creating the Python environment in $PHOENIX_VENV"
+    else
+        printf '[phoenix] creating the Python environment in %s (log: %s) ... ' \
+            "$PHOENIX_VENV" "$PHOENIX_SETUP_LOG" >&2
+    fi
+    [ -x "$PHOENIX_VENV/bin/python" ] || _phoenix_setup_step "$(phoenix_python)" -m venv "$PHOENIX_VENV"
+    local pip=("$PHOENIX_VENV/bin/pip" install --disable-pip-version-check --no-input)
+    _phoenix_setup_step "${pip[@]}" --upgrade pip
+    _phoenix_setup_step "${pip[@]}" -c "$PHOENIX_ROOT/upper-constraints.txt" setuptools wheel
+    _phoenix_setup_step "${pip[@]}" -c "$PHOENIX_ROOT/upper-constraints.txt" \
         -r "$PHOENIX_ROOT/requirements.txt" -r "$PHOENIX_ROOT/test-requirements.txt" \
-        -r "$PHOENIX_TOOLKIT/requirements.txt" >&2
+        -r "$PHOENIX_TOOLKIT/requirements.txt"
     # The project itself, editable, so that apollo-api & co. are on PATH in the venv.
-    PBR_VERSION="${PBR_VERSION:-0.0.0}" "$PHOENIX_VENV/bin/pip" install -q \
-        --disable-pip-version-check --no-build-isolation --no-deps -e "$PHOENIX_ROOT" >&2
+    _phoenix_setup_step env PBR_VERSION="${PBR_VERSION:-0.0.0}" "${pip[@]}" \
+        --no-build-isolation --no-deps -e "$PHOENIX_ROOT"
     # The toolkit, editable: `build-rpm` in the venv runs this checkout's code.
-    "$PHOENIX_VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation \
-        --no-deps -e "$PHOENIX_TOOLKIT" >&2
+    _phoenix_setup_step "${pip[@]}" --no-build-isolation --no-deps -e "$PHOENIX_TOOLKIT"
     echo "$want" > "$stamp"
-    _phoenix_say "Python environment ready ($((SECONDS - started)) s)"
+    if [ -n "${PHOENIX_VERBOSE:-}" ]; then
+        _phoenix_say "Python environment ready ($((SECONDS - started)) s)"
+    else
+        printf 'ready in %d s\n' "$((SECONDS - started))" >&2
+    fi
 }
 
 phoenix_test_packages() {
