@@ -110,3 +110,13 @@ def test_a_second_build_of_the_commit_is_byte_identical(apollo_checkout: tuple[P
     assert not again.skipped
     for pkg in again.packages:
         assert sha256(pkg) == sha256(first / pkg.name), pkg.name
+
+
+def test_rpm_carries_the_framework_and_apollo_but_no_toolkit(apollo_checkout: tuple[Path, str], version: str) -> None:
+    """Issue 10: the packaging toolkit is a distribution of its own, not part of apollo's payload."""
+    rpm = apollo_checkout[0] / "dist" / f"apollo-{version}-1.x86_64.rpm"
+    files = rpm_q(rpm, "-l").split()
+    toolkit = [f for f in files if "phoenix_rpm" in f or "/phoenix/packaging" in f or f.endswith("/build-rpm")]
+    assert toolkit == [], f"toolkit files in the apollo RPM: {toolkit[:10]}"
+    assert any("/site-packages/phoenix/server/" in f for f in files), "the framework is in the RPM"
+    assert any("/site-packages/apollo/cmd/" in f for f in files), "apollo is in the RPM"
