@@ -90,3 +90,16 @@ def test_generated_units_not_yet_committed_leave_the_tree_clean(repo: Path) -> N
     unit.write_text("[Service]\n# written by hand\n")
     assert vcs.tree_state(repo, PACKAGED | {"systemd/hello-worker.service"}).dirty == (
         "systemd/hello-worker.service",)
+
+
+def test_generate_hints_at_tagging_an_untagged_repository(repo: Path, capfd: pytest.CaptureFixture[str],
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from phoenix_rpm import generate
+
+    monkeypatch.delenv("PBR_VERSION", raising=False)
+    generate.write(repo)
+    assert "hint: no git tag, so pbr's version is a placeholder; tag a release: git tag -s 0.1.0" in capfd.readouterr().err
+    subprocess.run(["git", "tag", "-a", "1.0.0", "-m", "1.0.0"], cwd=repo, check=True,
+                   env={"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"})
+    generate.write(repo)
+    assert "hint" not in capfd.readouterr().err

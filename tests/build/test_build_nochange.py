@@ -77,3 +77,29 @@ def test_edited_untracked_module_gives_a_new_rpm(repo: Path, tmp_path: Path) -> 
     payload = unpack(again.rpms[0], tmp_path / "payload")
     shipped = list(payload.glob("opt/hello/lib/python3*/site-packages/hello/extra.py"))
     assert [p.read_text() for p in shipped] == ["VALUE = 'second'\n"]
+
+
+def test_second_build_of_an_untouched_tree_makes_no_sdist(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The short way (packaged.tree_stamp): no file changed, so the last key holds."""
+    from phoenix_rpm import sources
+
+    first = build.build(repo, box="host", inputs=hello_inputs(repo))
+    assert not first.skipped
+
+    def no_sdist(*args: object, **kwargs: object) -> Path:
+        raise AssertionError("the sdist was made again for an untouched tree")
+
+    monkeypatch.setattr(sources, "make_sdist", no_sdist)
+    again = build.build(repo, box="host", inputs=hello_inputs(repo))
+    assert again.skipped and again.packages == first.packages
+
+
+def test_short_way_notices_git_add_of_a_file(repo: Path) -> None:
+    """git add changes what pbr packs without changing any file: the index is in the stamp."""
+    from phoenix_rpm import packaged
+
+    (repo / "NOTES.txt").write_text("untracked: not in the sdist\n")
+    before = packaged.tree_stamp(repo, repo / "dist")
+    assert packaged.tree_stamp(repo, repo / "dist") == before
+    subprocess.run(["git", "add", "NOTES.txt"], cwd=repo, check=True)
+    assert packaged.tree_stamp(repo, repo / "dist") != before

@@ -46,9 +46,10 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     env = user_env(venv)
     build_dir = TOOLKIT / "build"
     leftover = build_dir.exists()
-    sh(["/usr/bin/python3", "-m", "venv", str(venv)], home, env)
+    sh([str(REPO / "tools" / "build-rpm"), "--help"], REPO, env)  # the host packages, once
+    sh(["python3", "-m", "venv", str(venv)], home, env)
     try:
-        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", str(TOOLKIT)], home, env)
+        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "./tools/phoenix-rpm"], REPO, env)
     finally:
         if not leftover:  # pip builds in the source tree; leave the checkout as it was
             shutil.rmtree(build_dir, ignore_errors=True)

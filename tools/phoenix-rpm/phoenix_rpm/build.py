@@ -136,24 +136,67 @@ def build(
         epoch = reproducible.source_date_epoch(project_dir)
         constraints = project_dir / "upper-constraints.txt"
         constraints_file = constraints if constraints.is_file() else None
+        quick = quick_key(project_dir, inp, epoch, box, sign, constraints_file, dist)
+        last = _read_state(dist) if reuse else None
+        if last is not None and last.get("quick") == quick and _reusable(dist, last.get("inputs", "")):
+            # Not a file of the tree changed since the last build (packaged.tree_stamp):
+            # its key holds without making the sdist again.
+            for line in last.get("tree", []):
+                runner.log(line)
+            return _reused(inp, dist, epoch, box, sign, last, tuple(last.get("dirty", [])), produced)
         with tempfile.TemporaryDirectory(prefix="phoenix-sources-") as pre_name:
             # The key is taken over the sources as the SRPM will carry them
             # (packaged.py), so the sdist is made first and reused by the build.
             premade = premake_sources(project_dir, inp, Path(pre_name), epoch, constraints_file)
-            inp, state = _honest_release(project_dir, inp, premade)
+            inp, state, said = _honest_release(project_dir, inp, premade)
             key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=premade)
             previous = _reusable(dist, key) if reuse else None
             if previous is not None:
-                result = BuildResult(inp.name, inp.version, inp.spec, dist / previous["srpm"],
-                                     [dist / r for r in previous["rpms"]], dist, epoch, box,
-                                     skipped=True, inputs_hash=key, signed_with=sign, dirty=state.dirty)
-                runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
-            else:
-                result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm,
-                                premade)
-                result.dirty = state.dirty
+                _remember_quick(dist, previous, quick, said, state.dirty)
+                return _reused(inp, dist, epoch, box, sign, previous, state.dirty, produced)
+            result = _build(project_dir, inp, dist, epoch, box, sign, constraints_file, key, on_srpm,
+                            premade)
+            result.dirty = state.dirty
+            _remember_quick(dist, _read_state(dist) or {}, quick, said, state.dirty)
         produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
     return result
+
+
+def _reused(inp: BuildInputs, dist: Path, epoch: int, box: str, sign: str | None, state: dict[str, Any],
+            dirty: tuple[str, ...], produced: list[str]) -> BuildResult:
+    key = state["inputs"]
+    result = BuildResult(inp.name, inp.version, inp.spec, dist / state["srpm"],
+                         [dist / r for r in state["rpms"]], dist, epoch, box,
+                         skipped=True, inputs_hash=key, signed_with=sign, dirty=dirty)
+    runner.log(f"    inputs unchanged since the last build ({key[:12]}): reusing dist/")
+    produced += [_shown(p, dist) for p in result.rpms + [result.srpm]]
+    return result
+
+
+def quick_key(project_dir: Path, inp: BuildInputs, epoch: int, box: str, sign: str | None,
+              constraints_file: Path | None, dist: Path) -> str:
+    """The key's short way: every input but the sdist, plus the tree's file metadata (packaged.tree_stamp)."""
+    wheel_dir = sources.wheel_cache_root() / sources.wheels_key(
+        inp.requirements, constraints_file.read_text() if constraints_file else "")
+    from_project = {filename: project_dir / rel for _tag, filename, rel in _entries(inp) if rel is not None}
+    return packaged.digest(
+        spec=inp.spec_bytes(),
+        meta=[RECIPE, "quick", inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
+              sorted(map(list, inp.sources)), epoch, box_key(box), sign or "", os.environ.get("PBR_VERSION", ""),
+              packaged.tree_stamp(project_dir, dist)],
+        made={}, project_files=from_project,
+        wheels=packaged.wheel_listing(wheel_dir if (wheel_dir / ".complete").exists() else None),
+        constraints=constraints_file.read_bytes() if constraints_file else None,
+        defines=" ".join(reproducible.rpm_defines(epoch)),
+    )
+
+
+def _remember_quick(dist: Path, state: dict[str, Any], quick: str, said: list[str], dirty: tuple[str, ...]) -> None:
+    """Add the short-way key (and what was said about the tree) to the last build's record."""
+    if not state or not dist.is_dir():
+        return
+    state = {**state, "quick": quick, "tree": said, "dirty": list(dirty)}
+    (dist / STATE_FILE).write_text(json.dumps(state, indent=2, sort_keys=True) + "\n")
 
 
 def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str,
@@ -202,29 +245,29 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
 
 
 def _spec_file(inp: BuildInputs, top: Path) -> Path:
-    """The spec to hand to rpmbuild: the rendered text in the work folder, or the file itself.
+    """The spec to hand to rpmbuild, always a copy in the work folder.
 
     In bundled mode the template's marker line becomes the bundled() Provides
-    of the wheels now in SOURCES (bundled.py, docs/repo.md).
+    of the wheels now in SOURCES (bundled.py, docs/repo.md). A copy even when
+    the text is the project's file as it is: rpmbuild -bs gets the spec's
+    mtime set to the epoch (reproducible SRPM), which done to the project's
+    own file touched the user's tree, so no build ever found the tree
+    untouched (packaged.tree_stamp).
     """
-    text = inp.spec_text
+    text = inp.spec_bytes().decode()
     wheels = top / "SOURCES" / f"{inp.name}-{inp.version}-wheels.tar.gz"
     if inp.install_mode == "bundled" and wheels.is_file():
         from phoenix_rpm import bundled
 
-        current = text if text is not None else inp.spec.read_text()
-        filled = bundled.fill(current, wheels, inp.name)
-        if filled != current:
-            text = filled
-    if text is None:
-        return inp.spec
+        text = bundled.fill(text, wheels, inp.name)
     path = top / "SPECS" / inp.spec.name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
 
 
-def _honest_release(project_dir: Path, inp: BuildInputs, premade: "Premade") -> tuple[BuildInputs, vcs.TreeState]:
+def _honest_release(project_dir: Path, inp: BuildInputs,
+                    premade: "Premade") -> tuple[BuildInputs, vcs.TreeState, list[str]]:
     """Mark the Release of a build from a dirty tree and say so; hint at tagging (vcs.py)."""
     packaged_names = vcs.sdist_members(premade.sdist) if premade.sdist is not None else set()
     packaged_names |= {rel for _tag, _name, rel in _entries(inp) if rel is not None}
@@ -236,9 +279,10 @@ def _honest_release(project_dir: Path, inp: BuildInputs, premade: "Premade") -> 
     nvr = f"{inp.name}-{inp.version}-{release.group(1).replace('%{?dist}', '') if release else '?'}"
     if os.environ.get("PBR_VERSION") or os.environ.get("OSLO_PACKAGE_VERSION"):
         state = dataclasses.replace(state, tagged=True)  # the version was given, not guessed
-    for line in vcs.describe(state, nvr):
+    said = vcs.describe(state, nvr)
+    for line in said:
         runner.log(line)
-    return inp, state
+    return inp, state, said
 
 
 @dataclass

@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate
+from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate, vcs
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
@@ -105,6 +105,8 @@ def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
             stale.unlink()
             runner.log(f"    removed {stale.relative_to(project_dir)} (no longer generated)")
         produced.append(f"{len(files)} files ({len(written)} changed) for {plan.name} {plan.version}")
+        if vcs.untagged(project_dir):
+            runner.log(vcs.TAG_HINT)
     return [project_dir / rel for rel in files]
 
 

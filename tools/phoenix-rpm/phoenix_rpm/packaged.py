@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Sequence
@@ -76,4 +78,42 @@ def digest(*, spec: bytes, meta: Sequence[object], made: Mapping[str, Path],
             add("file:" + name, path.read_bytes())
         except OSError:
             add("missing:" + name, b"")
+    return h.hexdigest()
+
+
+# Folders that never feed a sdist and may hold thousands of files.
+_NOT_WALKED = {".git", ".venv", ".tox", ".eggs", "__pycache__", ".pytest_cache", ".mypy_cache", ".ruff_cache"}
+
+
+def tree_stamp(project_dir: Path, dist: Path) -> str:
+    """A digest of the tree's file metadata and of git's staged list and HEAD: no file read.
+
+    Making the sdist to compare it costs 1-2 s on a real project; when not a
+    file of the tree changed (path, size, mtime, mode), git tracks the same
+    files at the same commit and every other input is the same, the sdist
+    would be the same bytes, so the last build's key still holds
+    (build.quick_key). Any change, even to a file the package does not carry,
+    only sends the build the long way: the sdist is made and compared.
+    """
+    h = hashlib.sha256()
+    dist = dist.resolve()
+    for dirpath, dirnames, filenames in os.walk(project_dir):
+        here = Path(dirpath)
+        dirnames[:] = sorted(d for d in dirnames if d not in _NOT_WALKED and (here / d).resolve() != dist)
+        for name in sorted(filenames):
+            try:
+                st = os.lstat(here / name)
+            except OSError:
+                continue
+            rel = (here / name).relative_to(project_dir).as_posix()
+            h.update(f"{rel}\0{st.st_size}\0{st.st_mtime_ns}\0{st.st_mode}\n".encode(errors="surrogateescape"))
+    # What git tracks, and at which commit: `git add` changes what pbr packs
+    # without touching a file. The staged list, not the index file's stat,
+    # which git rewrites whenever it refreshes its stat cache.
+    for argv in (["git", "rev-parse", "HEAD"], ["git", "ls-files", "-s", "-z"]):
+        try:
+            out = subprocess.run(argv, cwd=project_dir, capture_output=True)
+        except FileNotFoundError:
+            break
+        h.update(b"git\0" + hashlib.sha256(out.stdout if out.returncode == 0 else b"").digest())
     return h.hexdigest()

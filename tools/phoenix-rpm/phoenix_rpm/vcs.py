@@ -12,6 +12,7 @@ instead of a silent ``0.0.0``.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import subprocess
 import tarfile
@@ -117,5 +118,19 @@ def describe(state: TreeState, nvr: str) -> list[str]:
         lines.append(f"    {nvr}: dirty tree, {len(state.dirty)} packaged file(s) differ from HEAD ({shown}); "
                      "Release marked .dirty<hash>: commit them for a release build")
     if state.git and not state.tagged:
-        lines.append("    hint: no git tag, so pbr's version is a placeholder; tag a release: git tag -s 0.1.0")
+        lines.append(TAG_HINT)
     return lines
+
+
+TAG_HINT = "    hint: no git tag, so pbr's version is a placeholder; tag a release: git tag -s 0.1.0"
+
+
+def untagged(project_dir: Path) -> bool:
+    """A git checkout with commits but no tag, its version not given by PBR_VERSION."""
+    if os.environ.get("PBR_VERSION") or os.environ.get("OSLO_PACKAGE_VERSION"):
+        return False
+    head = _git(project_dir, "rev-parse", "--verify", "-q", "HEAD")
+    if head is None or head.returncode != 0:
+        return False
+    tags = _git(project_dir, "describe", "--tags", "--abbrev=0")
+    return bool(tags and tags.returncode != 0)
