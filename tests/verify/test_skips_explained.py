@@ -13,6 +13,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -66,19 +67,38 @@ def test_verify_result_is_still_reported_and_exit_is_2(verified_with_ops) -> Non
     assert proc.stderr.rstrip().splitlines()[-1].startswith("build-rpm: error: --ops: ")
 
 
-def test_every_skip_is_in_the_summary_with_its_reason(verified_with_ops) -> None:
+def test_every_skip_and_every_unchecked_service_is_in_the_summary(verified_with_ops) -> None:
     _, proc = verified_with_ops
     checks = re.search(r"checks: (\d+) passed, 0 failed, (\d+) skipped", proc.stderr)
     assert checks, proc.stderr[-4000:]
-    skipped = int(checks.group(2))
     lines = [line for line in proc.stderr.splitlines() if line.startswith("  SKIPPED ")]
-    assert skipped == len(lines) >= 2, proc.stderr[-4000:]
-    for line in lines:
-        assert "no HTTP endpoint declared for myservice-api" in line, line
-        assert "to check its health, declare its port and health path" in line, line
-        assert "empty parameter set" not in line
+    assert int(checks.group(2)) == len(lines), proc.stderr[-4000:]
     assert ("  NOT CHECKED myservice-worker.service: myservice-worker is not an HTTP service"
             in proc.stderr), proc.stderr[-4000:]
+
+
+def test_skipped_checks_say_why_in_a_real_suite_run(tmp_path: Path) -> None:
+    """The real suite (phoenix_rpm/infra) on a plan with nothing to parametrize: each skip carries
+    the plan's reason, never pytest's "got empty parameter set", and the report prints each one."""
+    from phoenix_rpm.verify_plan import VerifyPlan, _not_checked
+
+    plan = VerifyPlan(package="tool", version="1.0", release="1", user="tool", group="tool",
+                      config_files=[], units=[], state_dirs=[], http=[],
+                      not_checked=_not_checked("tool", [], [], [], {}))
+    junit = tmp_path / "junit.xml"
+    subprocess.run([sys.executable, "-m", "pytest", str(verify.SUITE_DIR), "--hosts=local://",
+                    f"--verify-plan={plan.write(tmp_path / 'plan.json')}", f"--junitxml={junit}", "-k", "none",
+                    "-p", "no:cacheprovider", "-q"], cwd=verify.SUITE_DIR, capture_output=True, timeout=300)
+    skips = dict(verify.skipped_checks(junit))
+    assert skips, "the parametrized checks are skipped"
+    for name, reason in skips.items():
+        assert "empty parameter set" not in reason and reason.startswith("package tool "), (name, reason)
+    assert skips["test_services::test_unit_is_running[none-local]"].startswith("package tool ships no service unit")
+    assert "add one to [files] data_files" in skips["test_package::test_config_file_exists[none-local]"]
+    suite = verify.SuiteResult(returncode=0, junit=junit, tests=len(skips), skipped=len(skips),
+                               skips=verify.skipped_checks(junit))
+    text = verify.format_report(verify.VerifyReport(plan=plan, timings=verify.Timings(), suite=suite))
+    assert text.count("\n  SKIPPED ") == len(skips), text
 
 
 def test_a_500_on_every_request_fails(verified_with_ops, tmp_path: Path) -> None:
@@ -100,6 +120,7 @@ def test_a_500_on_every_request_fails(verified_with_ops, tmp_path: Path) -> None
                               "/etc/myservice/myservice.conf && systemctl restart myservice-api.service")
         bad = verify.run_suite(box, tmp_path / "plan.json", tmp_path / "bad.xml")
     failed = dict(bad.failed)
-    assert list(failed) == ["test_listeners::test_listening_ports_answer_without_server_error"], bad.failed
+    assert sorted(failed) == ["test_http::test_wsgi_answers_checks[myservice-api.service]",
+                              "test_listeners::test_listening_ports_answer_without_server_error"], bad.failed
     assert "unit myservice-api.service: http://127.0.0.1:8080/ -> 500" in failed[
         "test_listeners::test_listening_ports_answer_without_server_error"]

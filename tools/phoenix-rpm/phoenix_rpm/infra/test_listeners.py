@@ -1,11 +1,11 @@
 """Whatever a service listens on must not answer a plain GET / with a server error.
 
-The HTTP checks of test_http.py need to know a service's ports and health
-path (phoenix's convention). A service that does not follow it is still
-judged: its listening TCP sockets are found from its cgroup's processes, and
-each gets ``GET /`` (infra_helpers.unit_listen_addresses finds them). A 5xx (a broken application answering 500 on every
+test_http.py checks the WSGI services (their configured or discovered ports,
+the profile's or the default checks). Every unit is judged here too, HTTP
+service or not: its listening TCP sockets (infra_helpers.unit_listen_addresses)
+each get ``GET /``. A 5xx (a broken application answering 500 on every
 request) fails; any other status, or a port that does not speak HTTP, passes:
-the service is up and not failing its requests.
+the service is up and not failing its requests (docs/verify.md).
 """
 from __future__ import annotations
 
