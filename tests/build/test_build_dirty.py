@@ -6,10 +6,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 from phoenix_rpm import build, vcs
-
-from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 
 @pytest.fixture
@@ -98,7 +97,8 @@ def test_generate_hints_at_tagging_an_untagged_repository(repo: Path, capfd: pyt
 
     monkeypatch.delenv("PBR_VERSION", raising=False)
     generate.write(repo)
-    assert "hint: no git tag, so pbr's version is a placeholder; tag a release: git tag -s 0.1.0" in capfd.readouterr().err
+    hint = "hint: no git tag, so pbr's version is a placeholder; tag a release: git tag -s 0.1.0"
+    assert hint in capfd.readouterr().err
     subprocess.run(["git", "tag", "-a", "1.0.0", "-m", "1.0.0"], cwd=repo, check=True,
                    env={"GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@example.org", "PATH": "/usr/bin:/bin"})
     generate.write(repo)

@@ -11,10 +11,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 from phoenix_rpm import build
-
-from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 
 @pytest.fixture

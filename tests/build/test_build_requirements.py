@@ -11,11 +11,10 @@ import shutil
 from pathlib import Path
 
 import pytest
+from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 from phoenix_rpm import build, cli, sources
 from phoenix_rpm.errors import UserError
-
-from hello_project import DATA, HELLO_COMMIT_EPOCH, git_commit_all, hello_inputs
 
 
 @pytest.fixture

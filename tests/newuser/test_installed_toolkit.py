@@ -34,7 +34,8 @@ def user_env(venv: Path) -> dict[str, str]:
 
 def sh(cmd: list[str], cwd: Path, env: dict[str, str], timeout: float = 1800) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(cmd, cwd=cwd, env=env, text=True, capture_output=True, timeout=timeout)
-    assert proc.returncode == 0, f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
+    assert proc.returncode == 0, (f"{' '.join(cmd)} exited {proc.returncode}:\n"
+                                  f"{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}")
     return proc
 
 
@@ -50,7 +51,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     sh([str(REPO / "tools" / "build-rpm"), "--help"], REPO, env)  # the host packages, once
     sh(["python3", "-m", "venv", str(venv)], home, env)
     try:
-        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "./tools/phoenix-rpm"], REPO, env)
+        sh([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", "./tools/phoenix-rpm"],
+           REPO, env)
     finally:
         if not leftover:  # pip builds in the source tree; leave the checkout as it was
             shutil.rmtree(build_dir, ignore_errors=True)
@@ -58,7 +60,8 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def test_the_wheel_carries_the_package_data(installed: Path) -> None:
-    where = sh([str(installed / "bin" / "python"), "-c", "import phoenix_rpm, os; print(os.path.dirname(phoenix_rpm.__file__))"],
+    code = "import phoenix_rpm, os; print(os.path.dirname(phoenix_rpm.__file__))"
+    where = sh([str(installed / "bin" / "python"), "-c", code],
                installed, user_env(installed)).stdout.strip()
     package = Path(where)
     assert installed in package.parents, f"the installed toolkit, not this checkout's: {package}"

@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from variants import BUILD_RPM, COMMIT_DATE, WORK
+
 from phoenix_rpm import verify
 from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 

@@ -202,7 +202,7 @@ def _remember_quick(dist: Path, state: dict[str, Any], quick: str, said: list[st
 def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str,
            sign: str | None, constraints_file: Path | None, key: str,
            on_srpm: Callable[[str, Path, Path], None] | None = None,
-           premade: "Premade | None" = None) -> BuildResult:
+           premade: Premade | None = None) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
     bundled = inp.install_mode == "bundled"
@@ -267,7 +267,7 @@ def _spec_file(inp: BuildInputs, top: Path) -> Path:
 
 
 def _honest_release(project_dir: Path, inp: BuildInputs,
-                    premade: "Premade") -> tuple[BuildInputs, vcs.TreeState, list[str]]:
+                    premade: Premade) -> tuple[BuildInputs, vcs.TreeState, list[str]]:
     """Mark the Release of a build from a dirty tree and say so; hint at tagging (vcs.py)."""
     packaged_names = vcs.sdist_members(premade.sdist) if premade.sdist is not None else set()
     packaged_names |= {rel for _tag, _name, rel in _entries(inp) if rel is not None}

@@ -20,10 +20,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import subprocess
 from importlib import metadata
 from pathlib import Path
 from typing import Mapping, Sequence
+
+from phoenix_rpm import runner
+from phoenix_rpm.errors import CommandFailed
 
 TOOLKIT_DIR = Path(__file__).resolve().parent
 
@@ -112,8 +114,8 @@ def tree_stamp(project_dir: Path, dist: Path) -> str:
     # which git rewrites whenever it refreshes its stat cache.
     for argv in (["git", "rev-parse", "HEAD"], ["git", "ls-files", "-s", "-z"]):
         try:
-            out = subprocess.run(argv, cwd=project_dir, capture_output=True)
-        except FileNotFoundError:
+            out = runner.run(argv, cwd=project_dir, capture=True, check=False)
+        except CommandFailed:  # no git on this host
             break
-        h.update(b"git\0" + hashlib.sha256(out.stdout if out.returncode == 0 else b"").digest())
+        h.update(b"git\0" + hashlib.sha256(out.stdout.encode() if out.returncode == 0 else b"").digest())
     return h.hexdigest()

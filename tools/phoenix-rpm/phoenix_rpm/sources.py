@@ -193,7 +193,7 @@ def requirement_error(stderr: str, project_dir: Path | None, constraints_file: P
     pinned = ""
     if constraints_file is not None:
         for number, raw in enumerate(constraints_file.read_text(errors="replace").splitlines(), 1):
-            if raw.strip() and _canonical(re.split(r"[<>=!~;\s\[]", raw.strip(), 1)[0]) == _canonical(name):
+            if raw.strip() and _canonical(re.split(r"[<>=!~;\s\[]", raw.strip(), maxsplit=1)[0]) == _canonical(name):
                 pinned = f" (constrained by {constraints_file.name}:{number}: {raw.strip()})"
                 break
     found = f"pip finds no distribution of {name}{spec} for Python {BOX_PYTHON}{pinned}"

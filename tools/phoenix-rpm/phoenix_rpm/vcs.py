@@ -19,6 +19,8 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_rpm import runner
+from phoenix_rpm.errors import CommandFailed
 from phoenix_rpm.units import GENERATED_MARK
 
 # Files the sdist writes itself: not the tree's.
@@ -40,15 +42,16 @@ class TreeState:
         return f".dirty{self.digest}" if self.dirty else ""
 
 
-def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[bytes] | None:
+def _git(project_dir: Path, *args: str) -> subprocess.CompletedProcess[str] | None:
+    """A git query through runner.run (None when git is not installed)."""
     try:
-        return subprocess.run(["git", *args], cwd=project_dir, capture_output=True)
-    except FileNotFoundError:
+        return runner.run(["git", *args], cwd=project_dir, capture=True, check=False)
+    except CommandFailed:
         return None
 
 
-def _names(out: bytes) -> set[str]:
-    return {n for n in out.decode(errors="surrogateescape").split("\0") if n}
+def _names(out: str) -> set[str]:
+    return {n for n in out.split("\0") if n}
 
 
 def _generated(path: Path) -> bool:
