@@ -76,6 +76,7 @@ def _kill_marked(machine: str, wait: float = 10.0) -> None:
     marker = f"PHOENIX_RUN={machine}".encode() + b"\0"
     name = f"--machine={machine}".encode() + b"\0"
     deadline = time.monotonic() + wait
+    quiet = 0
     while True:
         left = []
         for entry in os.listdir("/proc"):
@@ -88,7 +89,11 @@ def _kill_marked(machine: str, wait: float = 10.0) -> None:
                     left.append(entry)
             except (OSError, ProcessLookupError):
                 continue
-        if not left or time.monotonic() >= deadline:
+        # Three empty passes in a row, not one: a process in the middle of
+        # fork/exec can read as an empty environ and cmdline for an instant
+        # (seen under load: a `sleep` outlived a timed-out run).
+        quiet = quiet + 1 if not left else 0
+        if quiet >= 3 or time.monotonic() >= deadline:
             return
         time.sleep(0.05)
 
