@@ -50,7 +50,7 @@ def test_summary_line_is_parsed() -> None:
 
 @pytest.fixture
 def unfiltered_copy(hello_host_build: build.BuildResult, tmp_path: Path) -> Path:
-    """hello's spec and packages without hello.rpmlintrc (which filters no-binary)."""
+    """hello's spec and packages without its project rpmlintrc."""
     project = tmp_path / "hello"
     (project / "rpm").mkdir(parents=True)
     (project / "dist").mkdir()
@@ -61,11 +61,14 @@ def unfiltered_copy(hello_host_build: build.BuildResult, tmp_path: Path) -> Path
 
 
 def test_errors_fail_the_stage_and_are_printed(unfiltered_copy: Path, capsys) -> None:
+    # A real rpmlint error the toolkit never filters: the build root used in %build.
+    spec = unfiltered_copy / "rpm" / "hello.spec"
+    spec.write_text(spec.read_text().replace("\n%build\n", "\n%build\ntouch $RPM_BUILD_ROOT/x\n", 1))
     assert cli.main([str(unfiltered_copy), "--stage", "lint"]) == 1
     err = capsys.readouterr().err
     assert "==> lint FAILED" in err
     assert "rpmlint found 1 errors" in err
-    assert "hello.x86_64: E: no-binary" in err
+    assert "E: rpm-buildroot-usage %build touch $RPM_BUILD_ROOT/x" in err
     assert "rpm/rpmlintrc" in err  # says where a justified filter would go
 
 
