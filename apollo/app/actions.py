@@ -25,7 +25,7 @@ import eventlet
 from oslo_config import cfg
 
 from apollo import exception, objects
-from apollo.app.items import ID_PATTERN, _check_id
+from apollo.app.items import ID_PATTERN, StorageController, _check_id
 from apollo.common import db, rpc, timeutils
 from phoenix import wsgi
 
@@ -69,17 +69,11 @@ def _action(body: Any) -> tuple[str, dict[str, Any]]:
     return action, args
 
 
-class ActionsController:
+class ActionsController(StorageController):
     def __init__(self, storage: db.Storage | None = None,
                  engine: rpc.EngineAPI | None = None) -> None:
-        self._storage = storage
+        super().__init__(storage)
         self.engine = engine or rpc.EngineAPI()
-
-    @property
-    def storage(self) -> db.Storage:
-        if self._storage is None:
-            self._storage = db.storage_from_conf()
-        return self._storage
 
     def create(self, request: wsgi.Request, item_id: str, body: Any) -> Any:
         _check_id(item_id)
@@ -108,32 +102,14 @@ class ActionsController:
         return result
 
 
-class JobsController:
-    def __init__(self, storage: db.Storage | None = None) -> None:
-        self._storage = storage
-
-    @property
-    def storage(self) -> db.Storage:
-        if self._storage is None:
-            self._storage = db.storage_from_conf()
-        return self._storage
-
+class JobsController(StorageController):
     def show(self, request: wsgi.Request, job_id: str) -> dict[str, Any]:
         if not ID_PATTERN.match(job_id):
             raise exception.JobNotFound(job_id=job_id)
         return {'job': job_view(self.storage.get_job(job_id))}
 
 
-class AuditController:
-    def __init__(self, storage: db.Storage | None = None) -> None:
-        self._storage = storage
-
-    @property
-    def storage(self) -> db.Storage:
-        if self._storage is None:
-            self._storage = db.storage_from_conf()
-        return self._storage
-
+class AuditController(StorageController):
     def index(self, request: wsgi.Request) -> dict[str, Any]:
         params = request.GET
         try:
@@ -153,7 +129,7 @@ class AuditController:
         return {'events': events, 'next_marker': events[-1]['seq'] if more else None}
 
 
-class BusController:
+class BusController(StorageController):
     """``GET /v1/bus/probe``: the message bus end to end, for monitoring and
     for the packaging toolkit's HTTP checks (which send GETs): an RPC call
     answered by an rpc worker, a cast whose effect an rpc worker records,
@@ -165,14 +141,8 @@ class BusController:
 
     def __init__(self, storage: db.Storage | None = None,
                  engine: rpc.EngineAPI | None = None) -> None:
-        self._storage = storage
+        super().__init__(storage)
         self.engine = engine or rpc.EngineAPI()
-
-    @property
-    def storage(self) -> db.Storage:
-        if self._storage is None:
-            self._storage = db.storage_from_conf()
-        return self._storage
 
     def probe(self, request: wsgi.Request) -> dict[str, Any]:
         if not CONF.transport_url:

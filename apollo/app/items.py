@@ -87,8 +87,10 @@ def _check_id(item_id: str) -> str:
     return item_id
 
 
-class ItemsController:
-    """Create, read, update, delete and list items."""
+class StorageController:
+    """A controller over apollo's store, opened on first use: the paste app is
+    loaded in the parent before the workers fork, and an SQLite connection
+    must not cross a fork."""
 
     def __init__(self, storage: db.Storage | None = None) -> None:
         self._storage = storage
@@ -98,6 +100,10 @@ class ItemsController:
         if self._storage is None:  # lazily: the app is loaded before fork
             self._storage = db.storage_from_conf()
         return self._storage
+
+
+class ItemsController(StorageController):
+    """Create, read, update, delete and list items."""
 
     def index(self, request: wsgi.Request) -> dict[str, Any]:
         params = request.GET
