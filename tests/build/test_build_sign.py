@@ -75,3 +75,30 @@ def test_build_with_sign_signs_what_lands_in_dist(hello_repo: Path, gnupghome, t
     again = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
                         dist_dir=tmp_path / "dist")
     assert again.skipped
+
+
+def test_a_new_key_under_the_same_user_id_signs_anew(hello_repo: Path, gnupghome, tmp_path: Path) -> None:
+    """The build key holds the key's fingerprint: packages signed by an old key with the
+    same user id (a keyring made anew) are not reused, they would fail every gpgcheck."""
+    from hello_project import hello_inputs
+
+    home, uid = gnupghome
+    dist = tmp_path / "dist"
+    first = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo), dist_dir=dist)
+    old = sign.fingerprint(uid)
+    subprocess.run(["gpgconf", "--kill", "gpg-agent"], capture_output=True)
+    shutil.rmtree(home)
+    home.mkdir(mode=0o700)
+    subprocess.run(["gpg", "--batch", "--passphrase", "", "--quick-gen-key", uid,
+                    "rsa2048", "sign", "never"], check=True, capture_output=True)
+    assert sign.fingerprint(uid) != old
+    again = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo), dist_dir=dist)
+    assert not again.skipped
+    pub = tmp_path / "key.asc"
+    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
+                                   check=True, capture_output=True).stdout)
+    dbpath = tmp_path / "rpmdb"
+    dbpath.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
+    out = sign.check_signatures(again.packages, dbpath=dbpath)
+    assert out.count("digests signatures OK") == len(again.packages) == len(first.packages)

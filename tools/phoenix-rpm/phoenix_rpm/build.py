@@ -136,7 +136,10 @@ def build(
         epoch = reproducible.source_date_epoch(project_dir)
         constraints = project_dir / "upper-constraints.txt"
         constraints_file = constraints if constraints.is_file() else None
-        quick = quick_key(project_dir, inp, epoch, box, sign, constraints_file, dist)
+        # Keyed on the key's fingerprint, not the id given: a new key under the
+        # same user id must sign anew (docs/repo.md).
+        sign_key = _signing_key(sign)
+        quick = quick_key(project_dir, inp, epoch, box, sign_key, constraints_file, dist)
         last = _read_state(dist) if reuse else None
         if last is not None and last.get("quick") == quick and _reusable(dist, last.get("inputs", "")):
             # Not a file of the tree changed since the last build (packaged.tree_stamp):
@@ -149,7 +152,7 @@ def build(
             # (packaged.py), so the sdist is made first and reused by the build.
             premade = premake_sources(project_dir, inp, Path(pre_name), epoch, constraints_file)
             inp, state, said = _honest_release(project_dir, inp, premade)
-            key = inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=premade)
+            key = inputs_hash(project_dir, inp, epoch, box, sign_key, constraints_file, premade=premade)
             previous = _reusable(dist, key) if reuse else None
             if previous is not None:
                 _remember_quick(dist, previous, quick, said, state.dirty)
@@ -160,6 +163,15 @@ def build(
             _remember_quick(dist, _read_state(dist) or {}, quick, said, state.dirty)
         produced += [_shown(p, project_dir) for p in result.rpms + [result.srpm]]
     return result
+
+
+def _signing_key(sign: str | None) -> str | None:
+    """What the build key holds of ``--sign``: the id and the fingerprint it names now."""
+    if not sign:
+        return None
+    from phoenix_rpm import sign as signing
+
+    return f"{sign}={signing.fingerprint(sign)}"
 
 
 def _reused(inp: BuildInputs, dist: Path, epoch: int, box: str, sign: str | None, state: dict[str, Any],
