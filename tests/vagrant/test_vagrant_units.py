@@ -67,3 +67,64 @@ def test_ops_scenarios_get_a_clear_error_in_a_vm(tmp_path: Path) -> None:
         vm.host_argv(["wrk"])
     with pytest.raises(UserError, match="--ops needs the nspawn box"):
         _ = vm.address  # reading the property is what raises
+
+
+class FakeVirsh:
+    """virsh as runner.run sees it: a set of domains; ``stuck`` ones refuse undefine ``refusals`` times."""
+
+    def __init__(self, domains: list[str], stuck: dict[str, int] | None = None) -> None:
+        self.domains = list(domains)
+        self.stuck = dict(stuck or {})
+        self.calls: list[list[str]] = []
+
+    def __call__(self, argv, **_kwargs):
+        import subprocess
+
+        self.calls.append(list(argv))
+        verb = argv[3]
+        out, err, rc = "", "", 0
+        if verb == "list":
+            out = "\n".join(self.domains) + "\n"
+        elif verb == "undefine":
+            name = argv[4]
+            if self.stuck.get(name, 0) > 0:
+                self.stuck[name] -= 1
+                rc, err = 1, f"error: Failed to undefine domain '{name}': Requested operation is not valid"
+            elif name in self.domains:
+                self.domains.remove(name)
+        elif verb == "vol-list":
+            out = " Name Path\n------\n"
+        return subprocess.CompletedProcess(argv, rc, out, err)
+
+
+def test_purge_reads_the_list_again_until_a_domain_mid_shutdown_is_gone(monkeypatch) -> None:
+    fake = FakeVirsh(["phx-vg-aaaaaa-default", "other"], stuck={"phx-vg-aaaaaa-default": 3})
+    monkeypatch.setattr(driver.runner, "run", fake)
+    monkeypatch.setattr(driver.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(driver.shutil, "which", lambda _n: "/usr/bin/virsh")
+    assert driver.purge_domains("phx-vg-aaaaaa-") == ["phx-vg-aaaaaa-default"]
+    assert fake.domains == ["other"]
+
+
+def test_purge_that_cannot_remove_a_domain_says_so(monkeypatch) -> None:
+    import pytest
+
+    from phoenix_rpm.errors import CheckFailed
+
+    fake = FakeVirsh(["phx-vg-bbbbbb-default"], stuck={"phx-vg-bbbbbb-default": 100})
+    monkeypatch.setattr(driver.runner, "run", fake)
+    monkeypatch.setattr(driver.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(driver.shutil, "which", lambda _n: "/usr/bin/virsh")
+    with pytest.raises(CheckFailed, match=r"phx-vg-bbbbbb-\* are still defined .*Requested operation is not valid"):
+        driver.purge_domains("phx-vg-bbbbbb-")
+
+
+def test_domains_of_killed_runs_are_reaped_and_live_runs_kept(monkeypatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("PHOENIX_BOX_WORK", str(tmp_path))
+    (tmp_path / "vagrant-c0ffee").mkdir()  # a run still going: its work dir exists
+    fake = FakeVirsh(["phx-vg-c0ffee-default", "phx-vg-dead00-default", "someone-else"])
+    monkeypatch.setattr(driver.runner, "run", fake)
+    monkeypatch.setattr(driver.time, "sleep", lambda _s: None)
+    monkeypatch.setattr(driver.shutil, "which", lambda _n: "/usr/bin/virsh")
+    assert driver.reap_stale_domains() == ["phx-vg-dead00-default"]
+    assert fake.domains == ["phx-vg-c0ffee-default", "someone-else"]

@@ -160,26 +160,66 @@ def _tail(proc: subprocess.CompletedProcess[str]) -> str:
     return text.strip()[-3000:]
 
 
-def purge_domains(prefix: str) -> list[str]:
+def purge_domains(prefix: str, *, passes: int = 4) -> list[str]:
     """virsh destroy + undefine every domain named ``prefix*`` and delete its volumes.
 
     The fallback after ``vagrant destroy -f`` (which can fail half-way, e.g.
     when the run was interrupted before Vagrant recorded the machine id).
+    Checked, not trusted: a domain caught mid-shutdown refuses ``undefine``
+    for an instant, so the list is read again until nothing of ours is left;
+    a domain that outlives every pass is an error that names virsh's words.
     """
     if not prefix.startswith("phx-") or shutil.which("virsh") is None:
         return []
     uri = ["virsh", "-c", "qemu:///system"]
-    proc = runner.run([*uri, "list", "--all", "--name"], check=False, capture=True, timeout=30)
-    removed = [d for d in proc.stdout.split() if d.startswith(prefix)]
-    for domain in removed:
-        runner.run([*uri, "destroy", domain], check=False, capture=True, timeout=60)
-        runner.run([*uri, "undefine", domain, "--remove-all-storage"], check=False, capture=True, timeout=60)
+    removed: list[str] = []
+    said: list[str] = []
+    for attempt in range(passes + 1):
+        proc = runner.run([*uri, "list", "--all", "--name"], check=False, capture=True, timeout=30)
+        left = [d for d in proc.stdout.split() if d.startswith(prefix)]
+        if proc.returncode == 0 and not left:
+            break
+        if attempt == passes:
+            raise CheckFailed(f"libvirt domains {prefix}* are still defined after {passes} tries "
+                              f"({'; '.join(said) or proc.stderr.strip() or 'no error printed'}); remove them "
+                              f"with `virsh -c qemu:///system undefine NAME --remove-all-storage`")
+        said = [] if proc.returncode == 0 else [proc.stderr.strip()]
+        for domain in left:
+            runner.run([*uri, "destroy", domain], check=False, capture=True, timeout=60)
+            gone = runner.run([*uri, "undefine", domain, "--remove-all-storage"], check=False, capture=True,
+                              timeout=60)
+            if gone.returncode != 0:
+                gone = runner.run([*uri, "undefine", domain], check=False, capture=True, timeout=60)
+            if gone.returncode == 0:
+                removed.append(domain)
+            else:
+                said.append(f"{domain}: {gone.stderr.strip()}")
+        time.sleep(min(2 ** attempt, 5))
     vols = runner.run([*uri, "vol-list", "default"], check=False, capture=True, timeout=30)
     for line in vols.stdout.splitlines()[2:]:
         parts = line.split()
         if parts and parts[0].startswith(prefix):
             runner.run([*uri, "vol-delete", parts[0], "--pool", "default"], check=False, capture=True, timeout=60)
             removed.append(parts[0])
+    return removed
+
+
+def reap_stale_domains() -> list[str]:
+    """Remove the domains of earlier runs that were killed before their clean-up ran.
+
+    Each run's domain prefix is its work dir's suffix (``phx-vg-XXXXXX-`` for
+    ``vagrant-XXXXXX``); a domain whose work dir is gone has no owner left.
+    """
+    if shutil.which("virsh") is None:
+        return []
+    proc = runner.run(["virsh", "-c", "qemu:///system", "list", "--all", "--name"], check=False, capture=True,
+                      timeout=30)
+    removed: list[str] = []
+    for domain in proc.stdout.split():
+        match = re.fullmatch(r"(phx-vg-([0-9a-f]{6})-)\S*", domain)
+        if match and not (work_root() / f"vagrant-{match.group(2)}").exists():
+            runner.log(f"    removing {domain}: left by an earlier run that was killed")
+            removed += purge_domains(match.group(1))
     return removed
 
 
@@ -193,6 +233,7 @@ def vagrant_vm(box: str, **kwargs: object) -> Iterator[VagrantVM]:
 
     The VM is not started here: the caller times ``up()`` and ``provision()``.
     """
+    reap_stale_domains()
     workdir = work_root() / f"vagrant-{secrets.token_hex(3)}"
     workdir.mkdir(parents=True)
     vm = VagrantVM(box, workdir, **kwargs)  # type: ignore[arg-type]
