@@ -102,7 +102,11 @@ def start_servers(box: Any, profile: VerifyProfile, *, wait: bool = True) -> Non
 
 
 def wait_servers(box: Any, profile: VerifyProfile) -> None:
-    """Until each needed server answers its own client (active is not answering)."""
+    """Until each needed server answers its own client (active is not answering).
+
+    Bounded by the box's ``server_start_timeout``: a container answers in
+    seconds, an emulated VM (the Vagrant path) in minutes.
+    """
     units = [UNITS[n] for n in profile.needs]
     if not units:
         return
@@ -118,7 +122,7 @@ def wait_servers(box: Any, profile: VerifyProfile) -> None:
         "memcached": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 11211), 2); "
                       "s.sendall(b'version\\r\\n'); assert s.recv(64).startswith(b'VERSION')"],
     }
-    deadline = time.monotonic() + START_TIMEOUT
+    deadline = time.monotonic() + float(box.server_start_timeout)
     for need in profile.needs:
         while True:
             got = box.exec(probes[need], check=False, timeout=60)

@@ -33,6 +33,10 @@ _HIDDEN = ("/tmp", "/run", "/dev", "/proc", "/sys")
 class BootedBox:
     """Handle on a running box; valid only inside the ``booted()`` block."""
 
+    # How long a backing server may take to answer after its start (backing.py):
+    # seconds in a container on the host's own CPU.
+    server_start_timeout = 120.0
+
     def __init__(self, *, name: str, root: Path, address: str, ssh_host: str, ssh_config: Path,
                  leader_pid: int, peer_ns: str, console_log: Path) -> None:
         self.name = name

@@ -46,6 +46,10 @@ class VagrantVM:
     """
 
     ssh_host = "default"
+    # qemu software emulation (docs/vagrant.md) runs the guest 20-30 times
+    # slower than the host: RabbitMQ's Erlang VM takes 3-5 minutes to open
+    # its AMQP listener there (2 vCPUs, a loaded host), seconds in nspawn.
+    server_start_timeout = float(os.environ.get("PHOENIX_VAGRANT_SERVER_TIMEOUT", "720"))
 
     def __init__(self, box: str, workdir: Path, *, rpm: Path | None = None, units: Sequence[str] = (),
                  api_port: int | None = None, deadline: float | None = None) -> None:
