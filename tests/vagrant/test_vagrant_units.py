@@ -120,11 +120,23 @@ def test_purge_that_cannot_remove_a_domain_says_so(monkeypatch) -> None:
 
 
 def test_domains_of_killed_runs_are_reaped_and_live_runs_kept(monkeypatch, tmp_path: Path) -> None:
+    import subprocess
+
     monkeypatch.setenv("PHOENIX_BOX_WORK", str(tmp_path))
-    (tmp_path / "vagrant-c0ffee").mkdir()  # a run still going: its work dir exists
-    fake = FakeVirsh(["phx-vg-c0ffee-default", "phx-vg-dead00-default", "someone-else"])
+    live = tmp_path / "vagrant-c0ffee"          # a run still going: its owner is this process
+    live.mkdir()
+    driver.write_owner(live)
+    dead = tmp_path / "vagrant-dead01"          # its owner exited (a real pid, now gone)
+    dead.mkdir()
+    gone = subprocess.Popen(["true"])
+    gone.wait()
+    (dead / driver.OWNER_FILE).write_text(f"{gone.pid} 12345\n")
+    (tmp_path / "vagrant-01d000").mkdir()       # an older run's dir with no owner file
+    fake = FakeVirsh(["phx-vg-c0ffee-default", "phx-vg-dead01-default", "phx-vg-01d000-default",
+                      "phx-vg-abcdef-default", "someone-else"])
     monkeypatch.setattr(driver.runner, "run", fake)
     monkeypatch.setattr(driver.time, "sleep", lambda _s: None)
     monkeypatch.setattr(driver.shutil, "which", lambda _n: "/usr/bin/virsh")
-    assert driver.reap_stale_domains() == ["phx-vg-dead00-default"]
+    assert sorted(driver.reap_stale_domains()) == ["phx-vg-01d000-default", "phx-vg-abcdef-default",
+                                                   "phx-vg-dead01-default"]
     assert fake.domains == ["phx-vg-c0ffee-default", "someone-else"]

@@ -208,11 +208,40 @@ def purge_domains(prefix: str, *, passes: int = 4) -> list[str]:
     return removed
 
 
+OWNER_FILE = "owner"
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of ``pid`` (field 22 of /proc/PID/stat), None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return stat.rsplit(")", 1)[1].split()[19]
+
+
+def write_owner(workdir: Path) -> None:
+    """Mark ``workdir`` as this process's: pid and start time (a reused pid is not us)."""
+    pid = os.getpid()
+    (workdir / OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
+
+
+def owner_alive(workdir: Path) -> bool:
+    """Whether the run that made ``workdir`` is still going."""
+    try:
+        pid, start = (workdir / OWNER_FILE).read_text().split()
+    except (OSError, ValueError):
+        return False
+    return _process_start(int(pid)) == start
+
+
 def reap_stale_domains() -> list[str]:
     """Remove the domains of earlier runs that were killed before their clean-up ran.
 
     Each run's domain prefix is its work dir's suffix (``phx-vg-XXXXXX-`` for
-    ``vagrant-XXXXXX``); a domain whose work dir is gone has no owner left.
+    ``vagrant-XXXXXX``), and the work dir names its owner process before the
+    domain exists; a domain whose work dir is gone, or whose owner is no
+    longer running, has nobody left to destroy it.
     """
     if shutil.which("virsh") is None:
         return []
@@ -221,7 +250,7 @@ def reap_stale_domains() -> list[str]:
     removed: list[str] = []
     for domain in proc.stdout.split():
         match = re.fullmatch(r"(phx-vg-([0-9a-f]{6})-)\S*", domain)
-        if match and not (work_root() / f"vagrant-{match.group(2)}").exists():
+        if match and not owner_alive(work_root() / f"vagrant-{match.group(2)}"):
             runner.log(f"    removing {domain}: left by an earlier run that was killed")
             removed += purge_domains(match.group(1))
     return removed
@@ -240,6 +269,7 @@ def vagrant_vm(box: str, **kwargs: object) -> Iterator[VagrantVM]:
     reap_stale_domains()
     workdir = work_root() / f"vagrant-{secrets.token_hex(3)}"
     workdir.mkdir(parents=True)
+    write_owner(workdir)
     vm = VagrantVM(box, workdir, **kwargs)  # type: ignore[arg-type]
     try:
         yield vm
