@@ -10,6 +10,8 @@ import subprocess
 from pathlib import Path
 
 from phoenix_rpm import build
+from phoenix_rpm.model import InstallMode
+from phoenix_rpm.plan import Source
 
 DATA = Path(__file__).parent / "data"
 # The fixture project's commit time: every reproducible stamp derives from it.
@@ -40,10 +42,10 @@ def hello_inputs(repo: Path) -> build.BuildInputs:
         name="hello",
         version="1.0.0",
         spec=repo / "rpm" / "hello.spec",
-        install_mode="bundled",
-        requirements=["pbr>=6.0", "six>=1.16"],
-        sources=[(0, "hello-1.0.0.tar.gz", None), (1, "hello-1.0.0-wheels.tar.gz", None),
-                 (10, "hello-api.service", "systemd/hello-api.service")],
+        install_mode=InstallMode.BUNDLED,
+        requirements=("pbr>=6.0", "six>=1.16"),
+        sources=(Source(0, "hello-1.0.0.tar.gz"), Source(1, "hello-1.0.0-wheels.tar.gz"),
+                 Source(10, "hello-api.service", "systemd/hello-api.service")),
     )
 
 

@@ -14,6 +14,8 @@ from hello_project import DATA, git_commit_all, hello_inputs, make_hello_repo
 from pkgcheck import rpm_q, unpack
 
 from phoenix_rpm import build
+from phoenix_rpm.model import InstallMode
+from phoenix_rpm.plan import Source
 
 
 @pytest.fixture(scope="module")
@@ -37,7 +39,7 @@ def test_box_build_has_no_network(tmp_path: Path) -> None:
     shutil.copytree(DATA / "netcheck", repo)
     git_commit_all(repo, 1767225600)
     inputs = build.BuildInputs(name="netcheck", version="1.0", spec=repo / "netcheck.spec",
-                               install_mode="system", sources=[(0, "netcheck.txt", "netcheck.txt")])
+                               install_mode=InstallMode.SYSTEM, sources=(Source(0, "netcheck.txt", "netcheck.txt"),))
     result = build.build(repo, box="nspawn", inputs=inputs, reuse=False)
     payload = unpack(result.rpms[0], tmp_path / "payload")
     assert (payload / "usr/share/netcheck/interfaces.txt").read_text().split() == ["lo"]

@@ -1,6 +1,7 @@
 """Bad build inputs are reported as one line naming the file and what to do (exit 2)."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -21,8 +22,7 @@ def repo(tmp_path: Path) -> Path:
 
 @pytest.mark.unit  # stops before any build: the quick tier
 def test_missing_spec_says_to_generate(repo: Path) -> None:
-    inputs = hello_inputs(repo)
-    inputs.spec = repo / "rpm" / "nope.spec"
+    inputs = dataclasses.replace(hello_inputs(repo), spec=repo / "rpm" / "nope.spec")
     with pytest.raises(UserError, match=r"nope\.spec: no spec; run tools/build-rpm --stage generate"):
         build.build(repo, box="host", inputs=inputs, dist_dir=repo / "d")
 

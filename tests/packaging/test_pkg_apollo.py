@@ -55,11 +55,12 @@ def test_plan_for_the_build_stage() -> None:
     assert plan.state_dirs == ["/var/lib/apollo", "/var/log/apollo"]
     assert any(r.startswith("eventlet") for r in plan.requirements)
     assert plan.spec_path == REPO / "rpm" / "apollo.spec"
-    numbers = [n for n, _, _ in plan.sources]
+    numbers = [s.number for s in plan.sources]
     assert numbers[:2] == [0, 1] and all(n >= 10 for n in numbers[2:])
-    for _number, filename, path in plan.sources[2:]:
-        assert path is not None and (REPO / path).is_file() and filename == os.path.basename(path)
-    assert plan.sources[0][1] == f"apollo-{plan.version}.tar.gz"
+    for source in plan.sources[2:]:
+        assert source.path is not None and (REPO / source.path).is_file(), source
+        assert source.filename == os.path.basename(source.path), source
+    assert plan.sources[0].filename == f"apollo-{plan.version}.tar.gz"
 
 
 def test_version_is_the_one_pbr_gives_the_sdist() -> None:

@@ -14,6 +14,7 @@ import pytest
 from pkgtools import build_rpm, read_unit
 
 from phoenix_rpm import daemons, generate
+from phoenix_rpm.plan import ConfigDir
 
 SETUP_CFG = """\
 [metadata]
@@ -178,10 +179,10 @@ def test_generated_config_and_drop_in_dir(tmp_path: Path) -> None:
                                                "namespace = demo\n",
     }, extra="oslo.policy.policies =\n    demo = demo.policies:list_rules\n", requirements="oslo.config\n")
     plan = generate.load_plan(project)
-    assert [(g.kind, d) for g, d in plan.generated_config] == [("config", "/etc/demo/demo.conf"),
+    assert [(g.generator.kind, g.dest) for g in plan.generated_config] == [("config", "/etc/demo/demo.conf"),
                                                                ("policy", "/etc/demo/policy.yaml")]
     assert plan.conf_d == "/etc/demo/demo.conf.d"
-    assert ("/etc/demo/demo.conf.d", "0750", "root", "demo") in plan.config_dirs
+    assert ConfigDir("/etc/demo/demo.conf.d", "0750", "root", "demo") in plan.config_dirs
     engine = plan.services[0]
     assert engine.exec_start.endswith("--config-file /etc/demo/demo.conf --config-dir /etc/demo/demo.conf.d")
     spec = generate.render_plan(plan)["rpm/demo.spec"]
@@ -209,7 +210,7 @@ def test_stub_setup_cfg_never_hides_the_pyproject(tmp_path: Path) -> None:
     plan = generate.load_plan(project)
     assert plan.summary == "Demo from pyproject" and plan.merged_from.startswith("pyproject.toml [project]")
     assert [s.name for s in plan.services] == ["demo-engine"]
-    assert [d for _, d in plan.generated_config] == ["/etc/demo/demo.conf"]  # from oslo.config.opts
+    assert [g.dest for g in plan.generated_config] == ["/etc/demo/demo.conf"]  # from oslo.config.opts
 
 
 def test_setup_cfg_groups_merge_into_the_pyproject(tmp_path: Path) -> None:

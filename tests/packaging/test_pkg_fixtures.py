@@ -46,7 +46,7 @@ def test_globs_spec_reads_back_through_specfile(tmp_path: Path) -> None:
     # every generated systemd/ file is a Source, and the plan says the same
     generated = sorted(p.name for p in (project / "systemd").iterdir())
     assert sorted(v for k, v in numbered.items() if k >= 10) == generated
-    assert [(n, f) for n, f, _ in plan.sources] == sorted(numbered.items())
+    assert [(s.number, s.filename) for s in plan.sources] == sorted(numbered.items())
     assert spec.expand("%{venv_dir}") == "/usr/lib/helios"
     # bundled: no debuginfo split, no /usr/lib/.build-id links shared with other packages
     assert spec.expand("%{_build_id_links}") == "none"
@@ -103,7 +103,7 @@ print(json.dumps(sorted((t.strip("'/"), sorted(s)) for t, s in kwargs['data_file
     ours = {(df.target_dir, df.source) for df in generate.load_project(project).data_files}
     assert ours == {(t, s.lstrip("./")) for t, s in pbr_view}
     # and where they land: etc/ under /etc, the rest inside the venv (bundled)
-    dests = {d for d, _ in plan.data_files}
+    dests = {f.dest for f in plan.data_files}
     assert "/usr/lib/helios/share/helios/templates/mail/welcome.txt" in dests
     assert "/usr/lib/helios/share/helios/file with space.txt" in dests
     assert "/usr/lib/helios/share/helios/100%.txt" in dests

@@ -7,6 +7,7 @@ import pytest
 from pkgtools import rpmspec_parsed, section
 
 from phoenix_rpm import generate, rpmtext
+from phoenix_rpm.plan import ConfigDir
 
 SETUP = """\
 [metadata]
@@ -76,7 +77,7 @@ def test_tools_only_project_has_no_user_units_or_scriptlets(tmp_path: Path) -> N
     root = project(tmp_path, ["demo-manage = pkg.cli:main"])
     generate.write(root)
     plan = generate.load_plan(root)
-    assert plan.user is None and plan.services == [] and not (root / "systemd").exists()
+    assert plan.user is None and plan.services == () and not (root / "systemd").exists()
     parsed = rpmspec_parsed(root / "rpm" / "demo.spec")
     assert section(parsed, "pre") == [] and section(parsed, "post") == []
     files = section(parsed, "files")
@@ -90,7 +91,7 @@ def test_requirements_map_to_python3dist_in_system_mode(tmp_path: Path) -> None:
         "pbr>=6.0  # build and runtime\neventlet==0.41.3\nRoutes>=2.5,<3\nWebOb~=1.8.6\n"
         "foo!=1.2\nbar==2.*\ncolorama; sys_platform == 'win32'\n")
     plan = generate.load_plan(root)
-    assert plan.rpm_requires == [
+    assert list(plan.rpm_requires) == [
         "python3dist(pbr) >= 6.0",
         "python3dist(eventlet) = 0.41.3",
         "(python3dist(routes) >= 2.5 with python3dist(routes) < 3)",
@@ -99,7 +100,7 @@ def test_requirements_map_to_python3dist_in_system_mode(tmp_path: Path) -> None:
         "(python3dist(bar) >= 2 with python3dist(bar) < 3)",
     ]
     bundled = generate.load_plan(project(tmp_path / "b", ["demo-api = pkg.svc:main"]))
-    assert bundled.rpm_requires == []  # the venv carries them
+    assert bundled.rpm_requires == ()  # the venv carries them
 
 
 @pytest.mark.parametrize("path,expected", [
@@ -127,5 +128,5 @@ def test_extra_files_in_a_sub_folder_own_it(tmp_path: Path) -> None:
                    extra="[phoenix:rpm]\nextra_files =\n    /etc/demo/policy.d/base.yaml = policy.yaml\n")
     (root / "policy.yaml").write_text("x: 1\n")
     plan = generate.load_plan(root)
-    assert ("/etc/demo/policy.d", "0750", "root", "demo") in plan.config_dirs
+    assert ConfigDir("/etc/demo/policy.d", "0750", "root", "demo") in plan.config_dirs
     assert "/etc/demo/policy.d/base.yaml" in plan.config_files

@@ -80,7 +80,7 @@ def build_fixture(fixture: str, tmp: Path) -> dict[str, Path]:
     sources = top / "SOURCES"
     sources.mkdir(parents=True)
     # Sources exactly as the plan lists them (the build stage's contract).
-    for number, filename, path in plan.sources:
+    for number, filename, path in ((s.number, s.filename, s.path) for s in plan.sources):
         if number == 0:
             _tar(project, f"{plan.name}-{VERSION}", sources / filename)
         elif number == 1:

@@ -151,15 +151,15 @@ def test_setup_commands_run_as_the_service_user_in_order_and_stop_at_the_first_f
 
 
 def test_verify_plan_checks_per_wsgi_unit_from_the_profile() -> None:
-    from types import SimpleNamespace as NS
+    from planmaker import service, spec_plan
 
     from phoenix_rpm.verify_plan import RpmInfo, build_verify_plan
     from phoenix_rpm.verify_profile import HttpProbe
 
-    plan = NS(name="demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"], state_dirs=[],
-              services=[NS(name="demo-api", unit="demo-api.service", wsgi=True, phoenix=False),
-                        NS(name="demo-admin-api", unit="demo-admin-api.service", wsgi=True, phoenix=True),
-                        NS(name="demo-worker", unit="demo-worker.service", wsgi=False, phoenix=False)])
+    plan = spec_plan("demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"],
+                     services=[service("demo-api", wsgi=True, phoenix=False),
+                               service("demo-admin-api", wsgi=True, phoenix=True),
+                               service("demo-worker", wsgi=False, phoenix=False)])
     rpm = RpmInfo(path=Path("demo.rpm"), name="demo", version="1", release="1", arch="noarch", config_files=(),
                   files=tuple(f"/usr/lib/systemd/system/{u}" for u in
                               ("demo-api.service", "demo-admin-api.service", "demo-worker.service")))
@@ -180,12 +180,11 @@ def test_verify_plan_checks_per_wsgi_unit_from_the_profile() -> None:
 
 
 def test_plan_without_profile_has_no_dropin_and_the_default_root_check() -> None:
-    from types import SimpleNamespace as NS
+    from planmaker import service, spec_plan
 
     from phoenix_rpm.verify_plan import RpmInfo, build_verify_plan
 
-    plan = NS(name="demo", services=[NS(name="demo-wsgi", unit="demo-wsgi.service", wsgi=True, phoenix=False)],
-              config_files=[])
+    plan = spec_plan("demo", services=[service("demo-wsgi", wsgi=True, phoenix=False)])
     rpm = RpmInfo(path=Path("demo.rpm"), name="demo", version="1", release="1", arch="noarch", config_files=(),
                   files=("/usr/lib/systemd/system/demo-wsgi.service",))
     vp = build_verify_plan(plan, rpm)

@@ -171,14 +171,13 @@ def test_read_rpm_of_a_real_package(tiny_rpm: Path) -> None:
 
 
 def test_verify_plan_from_the_packaging_plan_and_the_rpm(tiny_rpm: Path) -> None:
-    from types import SimpleNamespace as NS
+    from planmaker import service, spec_plan
 
     from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
-    plan = NS(name="demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"],
-              state_dirs=["/var/lib/demo"],
-              services=[NS(name="demo-api", unit="demo-api.service", wsgi=True, phoenix=True),
-                        NS(name="demo-gone", unit="demo-gone.service", wsgi=False, phoenix=True)])
+    plan = spec_plan("demo", user="demo", group="demo", config_files=["/etc/demo/demo.conf"],
+                     services=[service("demo-api", wsgi=True, phoenix=True),
+                               service("demo-gone", wsgi=False, phoenix=True)])
     vp = build_verify_plan(plan, read_rpm(tiny_rpm))
     assert (vp.package, vp.version, vp.release) == ("demo", "2.0", "3")
     # Every unit the RPM ships is started, and the planned one it lacks is reported.
@@ -188,12 +187,12 @@ def test_verify_plan_from_the_packaging_plan_and_the_rpm(tiny_rpm: Path) -> None
 
 
 def test_verify_plan_refuses_an_rpm_of_another_project(tiny_rpm: Path) -> None:
-    from types import SimpleNamespace as NS
+    from planmaker import spec_plan
 
     from phoenix_rpm.verify_plan import build_verify_plan, read_rpm
 
     with pytest.raises(UserError, match="the RPM is package 'demo' but the project plans 'apollo'"):
-        build_verify_plan(NS(name="apollo", services=[], config_files=[]), read_rpm(tiny_rpm))
+        build_verify_plan(spec_plan("apollo"), read_rpm(tiny_rpm))
 
 
 def test_verify_plan_of_apollo_names_its_units_files_and_http_service() -> None:

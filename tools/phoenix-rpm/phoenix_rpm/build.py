@@ -1,7 +1,8 @@
 """The build stage: sdist (pbr) -> SRPM -> ``rpmbuild --rebuild`` in a clean box -> dist/.
 
-Inputs come from the packaging plan (``generate.load_plan``): the spec, the
-version, the install mode, the runtime requirements and the numbered sources.
+Inputs come from the packaging plan (``plan.SpecPlan``, ``generate.load_plan``):
+the spec, the version, the install mode, the runtime requirements and the
+numbered sources, taken as ``BuildInputs`` (docs/architecture.md "The typed plan").
 The build is skipped, and says so, when ``dist/`` already holds packages
 built from the same inputs: the same sources as the SRPM would carry them
 (the sdist's files, tracked or not, the wheels, the units), the same spec,
@@ -16,12 +17,14 @@ import re
 import shutil
 import tempfile
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from phoenix_rpm import packaged, reproducible, rpmbuild, runner, sources, vcs
+from phoenix_rpm import generate, packaged, reproducible, rpmbuild, runner, sources, vcs
 from phoenix_rpm.errors import UserError
+from phoenix_rpm.model import InstallMode
+from phoenix_rpm.plan import Source, SpecPlan
 
 STATE_FILE = ".phoenix-build.json"
 BOXES = ("nspawn", "host")
@@ -53,54 +56,56 @@ class BuildResult:
         return [self.srpm, *self.rpms]
 
 
-@dataclass
+@dataclass(frozen=True)
 class BuildInputs:
-    """The slice of the packaging plan the build needs (``SpecPlan`` satisfies it)."""
+    """The slice of the packaging plan the build needs (``inputs_from_plan``).
+
+    Its own type rather than the whole ``SpecPlan`` so that a test (or a
+    caller with a hand-written spec) can build without a pbr project.
+    """
 
     name: str
     version: str
     spec: Path
-    install_mode: str = "bundled"
-    requirements: list[str] = field(default_factory=list)
-    # (tag number, file name in SOURCES, path in the project or None when built here)
-    sources: list[tuple[int, str, str | None]] = field(default_factory=list)
+    install_mode: InstallMode = InstallMode.BUNDLED
+    requirements: tuple[str, ...] = ()
+    sources: tuple[Source, ...] = ()
     # The spec to build, rendered for ``version``; None: build ``spec`` as it is.
     # The committed spec may carry an older version (it cannot follow every
     # commit): see generate.spec_to_build.
     spec_text: str | None = None
 
+    @property
+    def bundled(self) -> bool:
+        return self.install_mode is InstallMode.BUNDLED
+
     def spec_bytes(self) -> bytes:
         return self.spec_text.encode() if self.spec_text is not None else self.spec.read_bytes()
 
+    def sources_key(self) -> list[list[int | str | None]]:
+        """The sources as the build key hashes them: sorted [number, filename, path] lists.
 
-def inputs_from_plan(project_dir: Path, plan: Any) -> BuildInputs:
-    """Adapt whatever ``generate.load_plan`` returns to ``BuildInputs``."""
-    if isinstance(plan, BuildInputs):
-        return plan
-    spec = getattr(plan, "spec_path", None) or getattr(plan, "spec", None)
-    spec = Path(spec) if spec else Path("rpm") / f"{plan.name}.spec"
-    if not spec.is_absolute():
-        spec = project_dir / spec
-    spec_text = None
-    if hasattr(plan, "spec_path"):
-        from phoenix_rpm import generate
+        The same JSON as the (number, filename, path) tuples hashed before
+        ``Source`` existed, so dist/ and cache keys stay valid across that change.
+        """
+        return sorted(s.as_list() for s in self.sources)
 
-        spec_text = generate.spec_to_build(plan)
+
+def inputs_from_plan(plan: SpecPlan) -> BuildInputs:
+    """What the build reads of the packaging plan, with the spec rendered for the plan's version."""
     return BuildInputs(
         name=plan.name,
-        version=str(plan.version),
-        spec=spec,
-        install_mode=getattr(plan, "install_mode", "bundled"),
-        requirements=list(getattr(plan, "requirements", []) or []),
-        sources=[tuple(s) for s in (getattr(plan, "sources", None) or [])],
-        spec_text=spec_text,
+        version=plan.version,
+        spec=plan.spec_path,
+        install_mode=plan.install_mode,
+        requirements=plan.requirements,
+        sources=tuple(plan.sources),
+        spec_text=generate.spec_to_build(plan),
     )
 
 
 def load_inputs(project_dir: Path) -> BuildInputs:
-    from phoenix_rpm import generate
-
-    return inputs_from_plan(project_dir, generate.load_plan(project_dir))
+    return inputs_from_plan(generate.load_plan(project_dir))
 
 
 def build(
@@ -190,11 +195,11 @@ def quick_key(project_dir: Path, inp: BuildInputs, epoch: int, box: str, sign: s
     """The key's short way: every input but the sdist, plus the tree's file metadata (packaged.tree_stamp)."""
     wheel_dir = sources.wheel_cache_root() / sources.wheels_key(
         inp.requirements, constraints_file.read_text() if constraints_file else "")
-    from_project = {filename: project_dir / rel for _tag, filename, rel in _entries(inp) if rel is not None}
+    from_project = {s.filename: project_dir / s.path for s in _entries(inp) if s.path is not None}
     return packaged.digest(
         spec=inp.spec_bytes(),
         meta=[RECIPE, "quick", inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
-              sorted(map(list, inp.sources)), epoch, box_key(box), sign or "", os.environ.get("PBR_VERSION", ""),
+              inp.sources_key(), epoch, box_key(box), sign or "", os.environ.get("PBR_VERSION", ""),
               packaged.tree_stamp(project_dir, dist)],
         made={}, project_files=from_project,
         wheels=packaged.wheel_listing(wheel_dir if (wheel_dir / ".complete").exists() else None),
@@ -217,7 +222,7 @@ def _build(project_dir: Path, inp: BuildInputs, dist: Path, epoch: int, box: str
            premade: Premade | None = None) -> BuildResult:
     dist.mkdir(parents=True, exist_ok=True)
     _forget(dist)
-    bundled = inp.install_mode == "bundled"
+    bundled = inp.bundled
     with tempfile.TemporaryDirectory(prefix="phoenix-build-") as tmp_name:
         tmp = Path(tmp_name)
         # The fixed work folder is locked only while its paths matter: the
@@ -268,7 +273,7 @@ def _spec_file(inp: BuildInputs, top: Path) -> Path:
     """
     text = inp.spec_bytes().decode()
     wheels = top / "SOURCES" / f"{inp.name}-{inp.version}-wheels.tar.gz"
-    if inp.install_mode == "bundled" and wheels.is_file():
+    if inp.bundled and wheels.is_file():
         from phoenix_rpm import bundled
 
         text = bundled.fill(text, wheels, inp.name)
@@ -282,7 +287,7 @@ def _honest_release(project_dir: Path, inp: BuildInputs,
                     premade: Premade) -> tuple[BuildInputs, vcs.TreeState, list[str]]:
     """Mark the Release of a build from a dirty tree and say so; hint at tagging (vcs.py)."""
     packaged_names = vcs.sdist_members(premade.sdist) if premade.sdist is not None else set()
-    packaged_names |= {rel for _tag, _name, rel in _entries(inp) if rel is not None}
+    packaged_names |= {s.path for s in _entries(inp) if s.path is not None}
     state = vcs.tree_state(project_dir, packaged_names)
     if state.release_suffix:
         text = vcs.with_release_suffix(inp.spec_bytes().decode(), state.release_suffix)
@@ -305,13 +310,14 @@ class Premade:
     wheel_dir: Path | None = None
 
 
-def _entries(inp: BuildInputs) -> list[tuple[int, str, str | None]]:
+def _entries(inp: BuildInputs) -> list[Source]:
     """Every SourceN of the plan with its file name expanded (Source1 added in bundled mode)."""
-    tags = {tag for tag, _, _ in inp.sources}
-    entries = list(inp.sources) or [(0, f"{inp.name}-{inp.version}.tar.gz", None)]
-    if inp.install_mode == "bundled" and 1 not in tags:
-        entries.append((1, f"{inp.name}-{inp.version}-wheels.tar.gz", None))
-    return [(tag, _expand(filename, inp), rel) for tag, filename, rel in sorted(entries, key=lambda e: e[0])]
+    tags = {s.number for s in inp.sources}
+    entries = list(inp.sources) or [Source(0, f"{inp.name}-{inp.version}.tar.gz")]
+    if inp.bundled and 1 not in tags:
+        entries.append(Source(1, f"{inp.name}-{inp.version}-wheels.tar.gz"))
+    return [dataclasses.replace(s, filename=_expand(s.filename, inp))
+            for s in sorted(entries, key=lambda e: e.number)]
 
 
 def premake_sources(project_dir: Path, inp: BuildInputs, out_dir: Path, epoch: int,
@@ -320,10 +326,10 @@ def premake_sources(project_dir: Path, inp: BuildInputs, out_dir: Path, epoch: i
     made = Premade()
     with ThreadPoolExecutor(max_workers=2) as pool:
         sdist_job = wheels_job = None
-        for tag, _filename, rel in _entries(inp):
-            if rel is None and tag == 0:
+        for source in _entries(inp):
+            if source.path is None and source.number == 0:
                 sdist_job = pool.submit(sources.make_sdist, project_dir, inp.name, inp.version, out_dir, epoch)
-            elif rel is None and tag == 1 and inp.install_mode == "bundled":
+            elif source.path is None and source.number == 1 and inp.bundled:
                 wheels_job = pool.submit(sources.fetch_wheels, inp.requirements, constraints_file, project_dir)
         if sdist_job is not None:
             made.sdist = sdist_job.result()
@@ -344,7 +350,7 @@ def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: i
     jobs: list[tuple[str, Future[Path]]] = []
     src_dir.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=2) as pool:
-        for tag, filename, rel in _entries(inp):
+        for tag, filename, rel in ((s.number, s.filename, s.path) for s in _entries(inp)):
             if rel is not None:
                 src = project_dir / rel
                 if not src.is_file():
@@ -360,7 +366,7 @@ def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: i
             elif tag == 0:
                 jobs.append((filename, pool.submit(sources.make_sdist, project_dir, inp.name, inp.version,
                                                    src_dir, epoch)))
-            elif tag == 1 and inp.install_mode == "bundled":
+            elif tag == 1 and inp.bundled:
                 jobs.append((filename, pool.submit(sources.make_wheels_tarball, inp.name, inp.version,
                                                    inp.requirements, constraints_file, src_dir, epoch,
                                                    project_dir)))
@@ -405,11 +411,11 @@ def inputs_hash(project_dir: Path, inp: BuildInputs, epoch: int, box: str,
         with tempfile.TemporaryDirectory(prefix="phoenix-sources-") as tmp:
             made = premake_sources(project_dir, inp, Path(tmp), epoch, constraints_file)
             return inputs_hash(project_dir, inp, epoch, box, sign, constraints_file, premade=made)
-    from_project = {filename: project_dir / rel for _tag, filename, rel in _entries(inp) if rel is not None}
+    from_project = {s.filename: project_dir / s.path for s in _entries(inp) if s.path is not None}
     return packaged.digest(
         spec=inp.spec_bytes(),
         meta=[RECIPE, inp.name, inp.version, inp.install_mode, sorted(inp.requirements),
-              sorted(map(list, inp.sources)), epoch, box_key(box), sign or ""],
+              inp.sources_key(), epoch, box_key(box), sign or ""],
         made={"sdist": premade.sdist} if premade.sdist is not None else {},
         project_files=from_project,
         wheels=packaged.wheel_listing(premade.wheel_dir),

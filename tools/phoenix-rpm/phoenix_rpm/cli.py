@@ -254,7 +254,7 @@ def run_stages(args: argparse.Namespace) -> int:
     if args.verify or args.stage == "verify":
         from phoenix_rpm import verify
 
-        if published is not None:
+        if published is not None and result is not None:  # published: built just now
             from phoenix_rpm import dnfverify
 
             return dnfverify.verify(project_dir, result, published, keep_box=args.keep_box)

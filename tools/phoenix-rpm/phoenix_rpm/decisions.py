@@ -29,8 +29,8 @@ def as_data(plan: SpecPlan) -> dict[str, Any]:
                         "unit": None, "server": None})
     configs: list[dict[str, str]] = [{"path": f.dest, "source": f.origin or f"shipped ({f.source})"}
                                      for f in plan.files if f.config]
-    configs += [{"path": dest, "source": f"generated in %install: {gen.reason}"}
-                for gen, dest in plan.generated_config]
+    configs += [{"path": g.dest, "source": f"generated in %install: {g.generator.reason}"}
+                for g in plan.generated_config]
     configs += [{"path": str(s.uwsgi_ini), "source": f"generated uWSGI ini of {s.unit}"}
                 for s in plan.uwsgi_apps]
     return {

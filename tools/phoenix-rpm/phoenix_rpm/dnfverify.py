@@ -26,8 +26,12 @@ from typing import Any, Iterator
 
 from phoenix_rpm import runner
 from phoenix_rpm import verify as rpmverify
+from phoenix_rpm.build import BuildResult
 from phoenix_rpm.errors import CheckFailed
-from phoenix_rpm.verify_plan import build_verify_plan
+from phoenix_rpm.generate import load_plan
+from phoenix_rpm.repo import PublishResult
+from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan
+from phoenix_rpm.verify_profile import VerifyProfile
 
 REPOS_D = "/etc/yum.repos.d"
 SERVER_START_TIMEOUT = 15.0
@@ -180,7 +184,7 @@ def repoclosure(box: Any, repo_id: str) -> dict[str, list[str]]:
     return found
 
 
-def verify(project_dir: Path, result: Any, published: Any, *, keep_box: bool = False) -> int:
+def verify(project_dir: Path, result: BuildResult, published: PublishResult, *, keep_box: bool = False) -> int:
     """Boot the dnf box, serve the repository, dnf install, then verify.py's steps and repoclosure.
 
     The project's verify profile (backing servers, setup, checks) applies as
@@ -191,8 +195,8 @@ def verify(project_dir: Path, result: Any, published: Any, *, keep_box: bool = F
     project_dir = Path(project_dir)
     dist = project_dir / "dist"
     profile = verify_profile.load(project_dir)
-    plan_model = rpmverify.load_plan(project_dir)
-    rpm = rpmverify.main_rpm(list(result.rpms), getattr(plan_model, "name", None))
+    plan_model = load_plan(project_dir)
+    rpm = rpmverify.main_rpm(list(result.rpms), plan_model.name)
     plan = build_verify_plan(plan_model, rpm, profile)
     verify_profile.check_units(profile, plan.wsgi_units, plan.units)
     plan_json = plan.write(dist / "verify-plan.json")
@@ -205,8 +209,8 @@ def verify(project_dir: Path, result: Any, published: Any, *, keep_box: bool = F
     return 0
 
 
-def verify_through_dnf(rpm: Any, plan: Any, plan_json: Path, junit: Path, published: Any, *,
-                       server_log: Path | None = None, profile: Any = None,
+def verify_through_dnf(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, published: PublishResult, *,
+                       server_log: Path | None = None, profile: VerifyProfile | None = None,
                        keep_box: bool = False) -> rpmverify.VerifyReport:
     """One fresh dnf box: ``dnf install`` the package from ``published``, then as verify.py.
 
@@ -215,7 +219,7 @@ def verify_through_dnf(rpm: Any, plan: Any, plan_json: Path, junit: Path, publis
     """
     from phoenix_rpm.box import booted
 
-    extra = tuple(getattr(profile, "packages", ()) or ())
+    extra = profile.packages if profile is not None else ()
     closure: dict[str, list[str]] = {}
     checks = "gpgcheck=1 repo_gpgcheck=1" if published.key_file else "unsigned"
 

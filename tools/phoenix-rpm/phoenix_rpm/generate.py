@@ -181,10 +181,8 @@ def _pinned(plan: SpecPlan, committed: str) -> SpecPlan:
             pass
     if not changes:
         return plan
-    pinned = dataclasses.replace(plan, **changes)
-    pinned.sources = [(n, f.replace(f"-{plan.version}", f"-{pinned.version}", 1) if n < 10 else f, p)
-                      for n, f, p in plan.sources]
-    return pinned
+    # The sources follow: SpecPlan.sources names the tarballs for the pinned version.
+    return dataclasses.replace(plan, **changes)
 
 
 def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:

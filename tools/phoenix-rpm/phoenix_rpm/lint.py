@@ -26,6 +26,7 @@ from types import TracebackType
 from typing import Any, Sequence
 
 from phoenix_rpm import reproducible, runner
+from phoenix_rpm.build import BuildResult
 from phoenix_rpm.errors import CheckFailed, UserError
 
 DEFAULT_RPMLINTRC = Path(__file__).with_name("data") / "rpmlintrc"
@@ -235,7 +236,7 @@ class Prelint:
             self._tmp = None
 
 
-def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
+def lint(project_dir: Path, result: BuildResult | None = None, *, dist_dir: Path | None = None,
          prelint: Prelint | None = None) -> LintReport:
     """Lint the spec, the SRPM and the RPMs of the last build; CheckFailed on any error.
 
@@ -276,7 +277,7 @@ def lint(project_dir: Path, result: Any = None, *, dist_dir: Path | None = None,
             if early is not None and prelint is not None and result is not None:
                 report = combined(early, prelint.lint_rpms(result.rpms, rcfiles))
             else:
-                report = run_rpmlint(files, rcfiles, getattr(result, "signed_with", None))
+                report = run_rpmlint(files, rcfiles, result.signed_with if result is not None else None)
             if runner.VERBOSE:
                 runner.log(report.output.rstrip())
             _write_state(dist, key, report)

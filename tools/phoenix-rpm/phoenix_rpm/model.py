@@ -8,8 +8,20 @@ later stage works on the same shape whatever file the project used.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+
+
+class InstallMode(StrEnum):
+    """Where the package's Python code and requirements live (docs/packaging.md "Install modes").
+
+    A ``StrEnum``: its members are the words users write in ``install_mode``
+    and compare, print and serialise (JSON, the build key) as those words.
+    """
+
+    BUNDLED = "bundled"  # a private virtualenv (venv_dir) holding the project and every requirement
+    SYSTEM = "system"  # the distribution's site-packages; requirements become Requires: python3dist(...)
 
 
 @dataclass(frozen=True)
@@ -67,6 +79,7 @@ class Overrides:
     tools: list[str] | None = None
     user: str | None = None
     group: str | None = None
+    # As written; plan.py parses it into an InstallMode (its error names this key).
     install_mode: str | None = None
     venv_dir: str | None = None
     release: str | None = None

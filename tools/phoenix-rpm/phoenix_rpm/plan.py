@@ -11,17 +11,18 @@ from __future__ import annotations
 import configparser
 import re
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
+from typing import Iterator, Mapping
 
 from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiapps
 from phoenix_rpm.inputs import bad, last_commit_epoch
-from phoenix_rpm.model import EntryPoint, Overrides, Project
+from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project
 
 # Only a hint, for when the code shows nothing (daemons.py reads what it does).
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
                     "-server", "-daemon", "-listener", "-consumer", "-proxy", "-evaluator", "-notifier",
                     "-housekeeping", "-health-manager", "-processor", "-scrubber", "-expirer", "-manager")
-INSTALL_MODES = ("bundled", "system")
 DEFAULT_GRACEFUL_SHUTDOWN = 60
 # How much longer than the framework's graceful_shutdown_timeout systemd waits
 # before SIGKILL: the stop must be the framework's, not systemd's.
@@ -33,21 +34,36 @@ SHARED_DIRS = {"bin", "sbin", "lib", "lib64", "share", "share/doc", "share/man",
 SHARED_DIRS |= {f"share/man/man{n}" for n in range(1, 10)}
 
 
-@dataclass
+class UnitType(StrEnum):
+    """systemd's ``Type=`` of a service unit (docs/packaging.md "Units and hardening")."""
+
+    NOTIFY = "notify"  # the service says READY=1 (phoenix, uWSGI): started means serving
+    EXEC = "exec"  # any other program: started once exec() succeeded
+
+
+class ServiceKind(StrEnum):
+    """What the unit runs: a console script, a pbr wsgi script, or uWSGI serving a WSGI application."""
+
+    CONSOLE = "console_scripts"
+    WSGI_SCRIPT = "wsgi_scripts"
+    UWSGI = "uwsgi"
+
+
+@dataclass(frozen=True)
 class Service:
     """A long-running entry point and its unit."""
 
     name: str  # script name, e.g. apollo-api
     unit: str  # apollo-api.service
     entry_point: str  # apollo.cmd.api:main
-    group: str  # console_scripts | wsgi_scripts
-    wsgi: bool
+    kind: ServiceKind
+    wsgi: bool  # serves HTTP: the verify stage checks it over HTTP
     phoenix: bool  # uses the framework: sends READY=1, takes --config-file
-    type: str  # notify | exec
+    type: UnitType
     script_path: str  # installed script, e.g. /usr/lib/apollo/bin/apollo-api
     exec_start: str
     description: str
-    overrides: dict[str, str] = field(default_factory=dict)
+    overrides: Mapping[str, str] = field(default_factory=dict)
     reason: str = ""  # why it is a service (printed by --stage generate)
     server: str = ""  # what serves it: phoenix, oslo.service, cotyledon, uwsgi, ...
     uwsgi_ini: str | None = None  # /etc/<conf>/<unit>-uwsgi.ini for WSGI applications
@@ -63,10 +79,10 @@ class Service:
     @property
     def wsgi_script(self) -> bool:
         """A pbr wsgi_scripts entry (wsgiref server), as opposed to a console script."""
-        return self.group == "wsgi_scripts"
+        return self.kind is ServiceKind.WSGI_SCRIPT
 
 
-@dataclass
+@dataclass(frozen=True)
 class Tool:
     """A command-line entry point: installed, linked into /usr/bin, no unit."""
 
@@ -77,7 +93,7 @@ class Tool:
     reason: str = ""
 
 
-@dataclass
+@dataclass(frozen=True)
 class InstalledFile:
     """A file the spec installs itself (config and extra files), not pip."""
 
@@ -91,9 +107,70 @@ class InstalledFile:
     origin: str = ""  # where the file comes from, for the decisions table
 
 
-@dataclass
+@dataclass(frozen=True, order=True)
+class ConfigDir:
+    """A folder under /etc the package owns (``%dir %attr(...)``), made in %install."""
+
+    path: str
+    mode: str
+    owner: str
+    group: str
+
+    def __iter__(self) -> Iterator[str]:
+        """Unpacks like the tuple it replaced, for project templates written against that form (rpm/templates)."""
+        return iter((self.path, self.mode, self.owner, self.group))
+
+
+@dataclass(frozen=True)
+class PipDataFile:
+    """A pbr data file pip installs under the prefix (system mode lists each in %files)."""
+
+    dest: str  # absolute, e.g. /usr/share/demo/x.json
+    source: str  # relative to the project
+
+    def __iter__(self) -> Iterator[str]:
+        """Unpacks like the tuple it replaced, for project templates written against that form (rpm/templates)."""
+        return iter((self.dest, self.source))
+
+
+@dataclass(frozen=True)
+class GeneratedConfig:
+    """Config the project does not ship, made in %install by its own generator (configgen.py)."""
+
+    generator: configgen.Generator
+    dest: str  # absolute path on the target
+
+
+@dataclass(frozen=True, order=True)
+class Source:
+    """One ``SourceN:`` of the spec.
+
+    ``path`` is the file in the project (``systemd/...``) the build copies
+    into SOURCES, or None for what the build makes itself (the sdist, the
+    wheels tarball). Ordered and listed as (number, filename, path): the build
+    key hashes exactly that triple (build.py), so caches keyed before this
+    type existed stay valid.
+    """
+
+    number: int
+    filename: str
+    path: str | None = None
+
+    def as_list(self) -> list[int | str | None]:
+        return [self.number, self.filename, self.path]
+
+    def __iter__(self) -> Iterator[int | str | None]:
+        """Unpacks like the tuple it replaced, for project templates written against that form (rpm/templates)."""
+        return iter((self.number, self.filename, self.path))
+
+
+@dataclass(frozen=True)
 class SpecPlan:
-    """What the spec and the units are made from; build and verify read it too."""
+    """What the spec and the units are made from; build and verify read it too.
+
+    Frozen: every stage reads the same decisions; a variant (generate's
+    pinned version) is a ``dataclasses.replace`` copy.
+    """
 
     project_dir: Path
     config_file: Path
@@ -105,36 +182,38 @@ class SpecPlan:
     url: str
     packager: str
     description: str
-    install_mode: str  # 'bundled' | 'system'
+    install_mode: InstallMode
     venv_dir: str | None  # bundled only
     user: str | None
     group: str | None
-    services: list[Service]
-    tools: list[Tool]
-    files: list[InstalledFile]  # config + extra files, installed by the spec
-    config_dirs: list[tuple[str, str, str, str]]  # (path, mode, owner, group) under /etc
-    data_files: list[tuple[str, str]]  # (dest, source) installed by pip (system mode lists them)
-    data_dirs: list[str]  # folders the package owns for those (system mode)
+    services: tuple[Service, ...]
+    tools: tuple[Tool, ...]
+    files: tuple[InstalledFile, ...]  # config + extra files, installed by the spec
+    config_dirs: tuple[ConfigDir, ...]  # folders under /etc the package owns
+    data_files: tuple[PipDataFile, ...]  # installed by pip (system mode lists them)
+    data_dirs: tuple[str, ...]  # folders the package owns for those (system mode)
     state_dir: str
     log_dir: str
     runtime_dir: str
     graceful_shutdown_timeout: int
     timeout_stop_sec: int
     logrotate: bool
-    requirements: list[str]  # runtime requirement lines (requirements.txt)
-    rpm_requires: list[str]  # Requires: lines for system mode
-    packages: list[str]
-    license_files: list[str]
-    doc_files: list[str]
+    requirements: tuple[str, ...]  # runtime requirement lines (requirements.txt)
+    rpm_requires: tuple[str, ...]  # Requires: lines for system mode
+    packages: tuple[str, ...]
+    license_files: tuple[str, ...]
+    doc_files: tuple[str, ...]
     changelog_epoch: int
     spec_path: Path
-    sources: list[tuple[int, str, str | None]] = field(default_factory=list)
     conf_name: str = ""  # /etc/<conf_name>/<conf_name>.conf (heat for openstack-heat)
     main_config: str | None = None  # that file when shipped or generated
     conf_d: str | None = None  # /etc/<conf>/<conf>.conf.d, drop-ins (owned, empty)
-    # config made in %install by a generator (configgen.Generator, destination)
-    generated_config: list[tuple[configgen.Generator, str]] = field(default_factory=list)
+    generated_config: tuple[GeneratedConfig, ...] = ()
     merged_from: str = ""
+
+    @property
+    def bundled(self) -> bool:
+        return self.install_mode is InstallMode.BUNDLED
 
     @property
     def uwsgi_apps(self) -> list[Service]:
@@ -142,7 +221,7 @@ class SpecPlan:
 
     @property
     def config_files(self) -> list[str]:
-        return [f.dest for f in self.files if f.config] + [dest for _, dest in self.generated_config] + \
+        return [f.dest for f in self.files if f.config] + [g.dest for g in self.generated_config] + \
             [s.uwsgi_ini for s in self.services if s.uwsgi_ini]
 
     @property
@@ -167,7 +246,7 @@ class SpecPlan:
 
     @property
     def prefix(self) -> str:
-        return self.venv_dir if self.install_mode == "bundled" and self.venv_dir else "/usr"
+        return self.venv_dir if self.bundled and self.venv_dir else "/usr"
 
     @property
     def generated_files(self) -> list[str]:
@@ -182,16 +261,31 @@ class SpecPlan:
             out.append(f"systemd/{self.name}.logrotate")
         return out + [f"rpm/{self.name}.spec"]
 
+    @property
+    def sources(self) -> list[Source]:
+        """The spec's numbered sources: the sdist, the wheels (bundled), then the generated systemd/ files.
+
+        Computed, not stored: a copy with another version (generate's pinned
+        plan) names its tarballs for that version.
+        """
+        out = [Source(0, f"{self.name}-{self.version}.tar.gz")]
+        if self.bundled:
+            out.append(Source(1, f"{self.name}-{self.version}-wheels.tar.gz"))
+        for number, rel in enumerate((p for p in self.generated_files if p.startswith("systemd/")), 10):
+            out.append(Source(number, rel.split("/", 1)[1], rel))
+        return out
+
 
 def make_plan(project: Project) -> SpecPlan:
     ov = project.overrides
     cfg = project.config_file
     validate.check_project(project)
-    mode = (ov.install_mode or "bundled").strip()
-    if mode not in INSTALL_MODES:
-        raise bad(cfg, f"{_ov(ov)} install_mode = {mode!r}", "use 'bundled' (default) or 'system'")
+    written = (ov.install_mode or InstallMode.BUNDLED).strip()
+    if written not in set(InstallMode):
+        raise bad(cfg, f"{_ov(ov)} install_mode = {written!r}", "use 'bundled' (default) or 'system'")
+    mode = InstallMode(written)
     venv_dir = None
-    if mode == "bundled":
+    if mode is InstallMode.BUNDLED:
         venv_dir = (ov.venv_dir or f"/usr/lib/{project.name}").rstrip("/")
         if not venv_dir.startswith("/") or " " in venv_dir or venv_dir.count("/") < 2 or "%" in venv_dir:
             raise bad(cfg, f"{_ov(ov)} venv_dir = {venv_dir!r} is not an absolute folder of its own",
@@ -224,21 +318,21 @@ def make_plan(project: Project) -> SpecPlan:
                                    "" if named else f"set {_ov(ov)} {label} = <an unprivileged name>")
     elif ov.user or ov.group:
         raise bad(cfg, f"{_ov(ov)} user/group set but the project has no service", "remove them or list services")
-    prefix = venv_dir if mode == "bundled" else "/usr"
+    prefix = venv_dir if venv_dir is not None else "/usr"
     bindir = f"{prefix}/bin"
     files, config_dirs, data_files, data_dirs = _place_files(project, group, prefix, conf_name)
     main_conf = f"/etc/{conf_name}/{conf_name}.conf"
     main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
     generated, files = _generated_config(project, conf_name, group, files, main_conf_source is not None)
-    has_main = main_conf_source is not None or any(dest == main_conf for _, dest in generated)
+    has_main = main_conf_source is not None or any(g.dest == main_conf for g in generated)
     conf_d = f"/etc/{conf_name}/{conf_name}.conf.d" if (services_eps or apps) and has_main else None
     if conf_d:
-        config_dirs = sorted(set(config_dirs) | {(conf_d, "0750", "root", group or "root")})
+        config_dirs = sorted(set(config_dirs) | {ConfigDir(conf_d, "0750", "root", group or "root")})
     graceful = _graceful_timeout(project, main_conf_source)
     logs_to_files = _logs_to_files(project, main_conf_source)
     cache: entrypoints.Cache = {}
     config_args = f"--config-file {main_conf}" + (f" --config-dir {conf_d}" if conf_d else "") if has_main else ""
-    services = []
+    services: list[Service] = []
     for ep in services_eps:
         info = entrypoints.inspect(project, ep, cache)
         script = f"{bindir}/{ep.name}"
@@ -248,9 +342,10 @@ def make_plan(project: Project) -> SpecPlan:
             exec_start += f" {config_args}"
         reason, server, http = reasons[ep.name]
         services.append(Service(
-            name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}", group=ep.group,
+            name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}",
+            kind=ServiceKind.WSGI_SCRIPT if ep.is_wsgi else ServiceKind.CONSOLE,
             wsgi=ep.is_wsgi or (http if http is not None else ep.name.endswith("-api")), phoenix=info.uses_framework,
-            type="notify" if info.uses_framework and not ep.is_wsgi else "exec",
+            type=UnitType.NOTIFY if info.uses_framework and not ep.is_wsgi else UnitType.EXEC,
             script_path=script, exec_start=exec_start,
             description=f"{project.summary} ({ep.name})",
             overrides=dict(ov.unit_overrides.get(ep.name, {})),
@@ -258,13 +353,13 @@ def make_plan(project: Project) -> SpecPlan:
         ))
     taken = {s.name for s in services}
     wsgiapps.assign_binds(project, apps, configgen.paste_files(project), conf_name)
-    uwsgi = f"{bindir}/uwsgi" if mode == "bundled" else "/usr/sbin/uwsgi"
+    uwsgi = f"{bindir}/uwsgi" if mode is InstallMode.BUNDLED else "/usr/sbin/uwsgi"
     for app in apps:
         name = app.unit_name if app.unit_name not in taken else f"{app.unit_name}-uwsgi"
         ini = f"/etc/{conf_name}/{name}-uwsgi.ini"
         services.append(Service(
-            name=name, unit=f"{name}.service", entry_point=app.target, group="uwsgi", wsgi=True, phoenix=False,
-            type="notify", script_path=uwsgi, exec_start=f"{uwsgi} --ini {ini}",
+            name=name, unit=f"{name}.service", entry_point=app.target, kind=ServiceKind.UWSGI, wsgi=True,
+            phoenix=False, type=UnitType.NOTIFY, script_path=uwsgi, exec_start=f"{uwsgi} --ini {ini}",
             description=f"{project.summary} ({name}, uWSGI)",
             overrides=dict(ov.unit_overrides.get(name, {})),
             reason=app.reason, server="uwsgi", uwsgi_ini=ini, bind=app.bind, bind_source=app.bind_source,
@@ -274,37 +369,38 @@ def make_plan(project: Project) -> SpecPlan:
     for ep in tools_eps:
         entrypoints.inspect(project, ep, cache)
     tools = [Tool(ep.name, f"{ep.module}:{ep.func}", f"{bindir}/{ep.name}",
-                  f"/usr/bin/{ep.name}" if mode == "bundled" else None, reasons[ep.name][0]) for ep in tools_eps]
+                  f"/usr/bin/{ep.name}" if mode is InstallMode.BUNDLED else None, reasons[ep.name][0])
+             for ep in tools_eps]
     for script in project.extra.get("scripts", []):
         base = Path(script).name
-        tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode == "bundled" else None,
+        tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode is InstallMode.BUNDLED else None,
                           "[files] scripts: a plain script"))
     _check_unit_overrides(project, services)
     release = (ov.release or "1").strip()
     if not re.match(r"^[A-Za-z0-9._+~]+$", release):
         raise bad(cfg, f"{_ov(ov)} release = {release!r} is not a valid rpm Release", "use e.g. 1 or 2")
-    plan = SpecPlan(
+    return SpecPlan(
         project_dir=project.project_dir, config_file=cfg, name=project.name, version=project.version,
         release=release, summary=project.summary, license=project.license or "LicenseRef-Unknown",
         url=project.url, packager=_packager(project), description=project.description or project.summary,
-        install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=services, tools=tools,
-        files=files, config_dirs=config_dirs, data_files=data_files, data_dirs=data_dirs,
+        install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=tuple(services), tools=tuple(tools),
+        files=tuple(files), config_dirs=tuple(config_dirs), data_files=tuple(data_files), data_dirs=tuple(data_dirs),
         state_dir=f"/var/lib/{project.name}", log_dir=f"/var/log/{project.name}",
         runtime_dir=f"/run/{project.name}", graceful_shutdown_timeout=graceful,
         timeout_stop_sec=graceful + STOP_MARGIN,
         logrotate=bool(services) and (ov.logrotate if ov.logrotate is not None else logs_to_files),
-        requirements=[r.line for r in project.requirements]
-        + ([wsgiapps.PYUWSGI] if apps and mode == "bundled" and not _requires(project, "pyuwsgi", "uwsgi") else []),
-        rpm_requires=(_rpm_requires(project) + (["uwsgi", "uwsgi-plugin-python3"] if apps else []))
-        if mode == "system" else [],
-        packages=project.packages, license_files=project.license_files, doc_files=project.doc_files,
+        requirements=tuple([r.line for r in project.requirements]
+        + ([wsgiapps.PYUWSGI] if apps and mode is InstallMode.BUNDLED
+           and not _requires(project, "pyuwsgi", "uwsgi") else [])),
+        rpm_requires=tuple(_rpm_requires(project) + (["uwsgi", "uwsgi-plugin-python3"] if apps else []))
+        if mode is InstallMode.SYSTEM else (),
+        packages=tuple(project.packages), license_files=tuple(project.license_files),
+        doc_files=tuple(project.doc_files),
         changelog_epoch=last_commit_epoch(project.project_dir) or int(cfg.stat().st_mtime),
         spec_path=project.project_dir / "rpm" / f"{project.name}.spec",
         conf_name=conf_name, main_config=main_conf if has_main else None, conf_d=conf_d,
-        generated_config=generated, merged_from=project.merged_from,
+        generated_config=tuple(generated), merged_from=project.merged_from,
     )
-    plan.sources = _sources(plan)
-    return plan
 
 
 
@@ -416,15 +512,15 @@ def _requires(project: Project, *names: str) -> bool:
 
 def _generated_config(
     project: Project, conf_name: str, group: str | None, files: list[InstalledFile], shipped: bool,
-) -> tuple[list[tuple[configgen.Generator, str]], list[InstalledFile]]:
+) -> tuple[list[GeneratedConfig], list[InstalledFile]]:
     """Generator runs for config the project does not ship, plus paste files found under etc/."""
-    out: list[tuple[configgen.Generator, str]] = []
+    out: list[GeneratedConfig] = []
     dests = {f.dest for f in files}
     for gen in configgen.find_generators(project):
         dest = f"/etc/{conf_name}/{conf_name}.conf" if gen.kind == "config" else f"/etc/{conf_name}/policy.yaml"
         if gen.kind == "config" and shipped or dest in dests:
             continue
-        out.append((gen, dest))
+        out.append(GeneratedConfig(gen, dest))
     for rel in configgen.paste_files(project):
         dest = f"/etc/{conf_name}/{Path(rel).name}"
         if dest in dests or any(f.source == rel for f in files):
@@ -437,11 +533,11 @@ def _generated_config(
 
 def _place_files(
     project: Project, group: str | None, prefix: str, conf_name: str | None = None,
-) -> tuple[list[InstalledFile], list[tuple[str, str, str, str]], list[tuple[str, str]], list[str]]:
+) -> tuple[list[InstalledFile], list[ConfigDir], list[PipDataFile], list[str]]:
     """Data files under etc/ go to /etc (never <prefix>/etc) as %config(noreplace)."""
     files: list[InstalledFile] = []
-    dirs: dict[str, tuple[str, str, str, str]] = {}
-    data_files: list[tuple[str, str]] = []
+    dirs: dict[str, ConfigDir] = {}
+    data_files: list[PipDataFile] = []
     data_dirs: set[str] = set()
     own = f"etc/{conf_name or project.name}"
     for df in project.data_files:
@@ -456,10 +552,10 @@ def _place_files(
             # /etc/<name> and its sub-folders are the package's; /etc/logrotate.d & co. are not.
             parent = Path(df.target).parent
             while in_own and (str(parent) == own or str(parent).startswith(own + "/")):
-                dirs[f"/{parent}"] = (f"/{parent}", "0750" if group else "0755", "root", group or "root")
+                dirs[f"/{parent}"] = ConfigDir(f"/{parent}", "0750" if group else "0755", "root", group or "root")
                 parent = parent.parent
         else:
-            data_files.append((f"{prefix}/{df.target}", df.source))
+            data_files.append(PipDataFile(f"{prefix}/{df.target}", df.source))
             # climb with strings and stop at a folder already added: linear
             # in the number of files (docs/benchmarks.md)
             folder = df.target.rsplit("/", 1)[0] if "/" in df.target else ""
@@ -467,7 +563,7 @@ def _place_files(
                 data_dirs.add(f"{prefix}/{folder}")
                 folder = folder.rsplit("/", 1)[0] if "/" in folder else ""
     if group is not None:  # the service's config folder, even before it holds a file
-        dirs.setdefault(f"/{own}", (f"/{own}", "0750", "root", group))
+        dirs.setdefault(f"/{own}", ConfigDir(f"/{own}", "0750", "root", group))
     seen = {f.dest for f in files}
     for dest, src in project.overrides.extra_files.items():
         cfg = project.config_file
@@ -489,7 +585,7 @@ def _place_files(
                                    origin="shipped (extra_files)"))
         parent = Path(dest).parent
         while in_own and (str(parent) == f"/{own}" or str(parent).startswith(f"/{own}/")):
-            dirs[str(parent)] = (str(parent), "0750" if group else "0755", "root", group or "root")
+            dirs[str(parent)] = ConfigDir(str(parent), "0750" if group else "0755", "root", group or "root")
             parent = parent.parent
     return files, sorted(dirs.values()), data_files, sorted(data_dirs)
 
@@ -593,11 +689,3 @@ def _bump(version: str) -> str:
     nxt = str(int(last) + 1) if last.isdigit() else last
     return f"{head}.{nxt}" if head else nxt
 
-
-def _sources(plan: SpecPlan) -> list[tuple[int, str, str | None]]:
-    out: list[tuple[int, str, str | None]] = [(0, f"{plan.name}-{plan.version}.tar.gz", None)]
-    if plan.install_mode == "bundled":
-        out.append((1, f"{plan.name}-{plan.version}-wheels.tar.gz", None))
-    for number, rel in enumerate((p for p in plan.generated_files if p.startswith("systemd/")), 10):
-        out.append((number, rel.split("/", 1)[1], rel))
-    return out

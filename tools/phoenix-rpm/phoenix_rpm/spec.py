@@ -150,7 +150,7 @@ def source_destinations(plan: SpecPlan) -> dict[str, str]:
 
 def render_spec(plan: SpecPlan, env: jinja2.Environment | None = None) -> str:
     env = env or environment(plan.project_dir)
-    sysusers_source = next((n for n, f, _ in plan.sources if f.endswith(".sysusers")), None)
+    sysusers_source = next((s.number for s in plan.sources if s.filename.endswith(".sysusers")), None)
     context = {
         "plan": plan,
         "mark": GENERATED_MARK,
@@ -162,6 +162,7 @@ def render_spec(plan: SpecPlan, env: jinja2.Environment | None = None) -> str:
         "changelog_date": rpmtext.changelog_date(plan.changelog_epoch),
         "top_packages": sorted({p.split(".")[0] for p in plan.packages}),
         "dist_name": plan.name.replace("-", "_"),
-        "generators": [(g.kind, configgen.generator_argv(g), dest) for g, dest in plan.generated_config],
+        "generators": [(g.generator.kind, configgen.generator_argv(g.generator), g.dest)
+                       for g in plan.generated_config],
     }
     return env.get_template("spec.j2").render(context)

@@ -321,7 +321,7 @@ def check_overrides(project: Project) -> None:
     ov = project.overrides
     cfg = project.config_file
     label_ov = _labels(cfg)["ov"]
-    allow = bool(getattr(ov, "allow_privileged", False))
+    allow = ov.allow_privileged
     for key in ("user", "group"):
         value = getattr(ov, key)
         if value is not None:

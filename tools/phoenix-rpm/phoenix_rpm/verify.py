@@ -26,8 +26,11 @@ from pathlib import Path
 from typing import Any, Callable, ContextManager, Sequence
 
 from phoenix_rpm import backing, boxprobes, inbox, runner, tracebacks
+from phoenix_rpm.build import BuildResult
 from phoenix_rpm.errors import CheckFailed, CommandFailed, UserError
-from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, read_rpm
+from phoenix_rpm.generate import load_plan
+from phoenix_rpm.plan import SpecPlan
+from phoenix_rpm.verify_plan import RpmInfo, VerifyPlan, build_verify_plan, http_checks, read_rpm
 from phoenix_rpm.verify_profile import VerifyProfile
 
 # The testinfra suite ships inside the toolkit (package data), next to this module.
@@ -128,12 +131,6 @@ def main_rpm(rpms: Sequence[Path], name: str | None) -> RpmInfo:
             return info
     raise UserError(f"no RPM of package {name!r} among {', '.join(p.name for p in rpms)}; "
                     "rebuild with tools/build-rpm")
-
-
-def load_plan(project_dir: Path) -> Any:
-    from phoenix_rpm.generate import load_plan as _load_plan
-
-    return _load_plan(project_dir)
 
 
 # --- phases, each usable alone ----------------------------------------------
@@ -459,7 +456,7 @@ def failure_summary(report: VerifyReport) -> str:
             f"({len(items)} problem(s)):\n  " + "\n  ".join(items))
 
 
-def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = False,
+def verify(project_dir: Path, result: BuildResult | None, *, box: str = "nspawn", ops: bool = False,
            dist: Path | None = None, keep_box: bool = False) -> int:
     """``tools/build-rpm --verify``: boot, install, start, test; 0 or CheckFailed.
 
@@ -472,9 +469,9 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     profile = verify_profile.load(project_dir)
     open_box = box_opener(box, extra=profile.packages, keep=keep_box)
     dist = dist or project_dir / "dist"
-    rpms = list(getattr(result, "rpms", None) or []) or newest_rpms(dist)
+    rpms = list(result.rpms if result is not None else []) or newest_rpms(dist)
     plan_model = load_plan(project_dir)
-    rpm = main_rpm(rpms, getattr(plan_model, "name", None))
+    rpm = main_rpm(rpms, plan_model.name)
     plan = build_verify_plan(plan_model, rpm, profile)
     verify_profile.check_units(profile, plan.wsgi_units, plan.units)
     plan_json = plan.write(dist / "verify-plan.json")
@@ -498,7 +495,7 @@ def verify(project_dir: Path, result: Any, *, box: str = "nspawn", ops: bool = F
     return 0
 
 
-def ops_unsupported(plan: Any) -> str:
+def ops_unsupported(plan: VerifyPlan | SpecPlan) -> str:
     """Why the ops scenarios cannot drive this package ('' when they can).
 
     They load, fault and restart a phoenix HTTP service through the ports of
@@ -506,15 +503,12 @@ def ops_unsupported(plan: Any) -> str:
     config_file). ``plan`` is a VerifyPlan or, before anything is built, the
     packaging plan.
     """
-    http = getattr(plan, "http", None)
-    if http is None:
-        from phoenix_rpm.verify_plan import _http_checks
-
-        units = [s.unit for s in plan.services]
-        http = _http_checks(plan, units, [str(c) for c in plan.config_files])
+    if isinstance(plan, VerifyPlan):
+        http, name = plan.http, plan.package
+    else:
+        http, name = http_checks(plan, [s.unit for s in plan.services], plan.config_files), plan.name
     if any(h.config_file for h in http):
         return ""
-    name = getattr(plan, "package", None) or getattr(plan, "name", "?")
     found = ", ".join(h.unit for h in http)
     why = (f"{found} serve HTTP on ports found at run time, not from [DEFAULT] port of /etc/{name}/{name}.conf"
            if found else "it has no HTTP service")

@@ -16,12 +16,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import UserError
+from phoenix_rpm.plan import SpecPlan
 from phoenix_rpm.verify_profile import DEFAULT_PROBE, HttpProbe, VerifyProfile
 
 UNIT_DIRS = ("/usr/lib/systemd/system/", "/lib/systemd/system/")
@@ -147,36 +147,13 @@ class VerifyPlan:
         return cls(**data)
 
 
-def _attr(obj: Any, *names: str, default: Any = None) -> Any:
-    for name in names:
-        if obj is not None and hasattr(obj, name):
-            return getattr(obj, name)
-    return default
-
-
-def _unit_name(service: Any) -> str:
-    unit = _attr(service, "unit", "unit_name", "unit_file")
-    if unit:
-        unit = os.path.basename(str(unit))
-        return unit if unit.endswith(".service") else f"{unit}.service"
-    return f"{_attr(service, 'name')}.service"
-
-
-def _paths(items: Iterable[Any]) -> list[str]:
-    out: list[str] = []
-    for item in items or ():
-        path = item if isinstance(item, (str, os.PathLike)) else _attr(item, "path", "target", "dest", "installed")
-        out.append(str(path))
-    return out
-
-
-def _http_checks(plan: Any, units: list[str], config_files: list[str],
-                 profile: VerifyProfile | None = None) -> list[HttpCheck]:
+def http_checks(plan: SpecPlan, units: list[str], config_files: list[str],
+                profile: VerifyProfile | None = None) -> list[HttpCheck]:
     """Which services answer HTTP, where their ports are, what they must answer."""
     return http_coverage(plan, units, config_files, profile)[0]
 
 
-def http_coverage(plan: Any, units: list[str], config_files: list[str],
+def http_coverage(plan: SpecPlan, units: list[str], config_files: list[str],
                   profile: VerifyProfile | None = None) -> tuple[list[HttpCheck], dict[str, str]]:
     """(HTTP checks, unit -> why it has none): every service is accounted for.
 
@@ -190,29 +167,23 @@ def http_coverage(plan: Any, units: list[str], config_files: list[str],
     so a check that does not apply is never silent.
     """
     profile = profile or VerifyProfile()
-    name = _attr(plan, "name")
+    name = plan.name
     main_conf = next((c for c in config_files if c.endswith(f"/{name}.conf")),
                      next((c for c in config_files if c.endswith(".conf")), None))
     checks: list[HttpCheck] = []
     reasons: dict[str, str] = {}
-    for service in _attr(plan, "services", default=()) or ():
-        unit = _unit_name(service)
-        label = str(_attr(service, "name", default=unit))
-        is_wsgi = _attr(service, "wsgi", "is_wsgi", "http", default=None)
-        if is_wsgi is None:
-            kind = str(_attr(service, "kind", "type", default="") or "")
-            is_wsgi = kind.lower() in ("wsgi", "http", "api") or label.endswith("-api")
+    for service in plan.services:
+        unit = service.unit
         # Only a phoenix service reads its ports from [DEFAULT] port of the
         # main config; a plain wsgi_scripts service has no such convention.
-        uses_framework = bool(_attr(service, "phoenix", default=True))
-        if not is_wsgi:
-            reasons[unit] = (f"{label} is not an HTTP service (not a wsgi_scripts entry point, name not "
+        if not service.wsgi:
+            reasons[unit] = (f"{service.name} is not an HTTP service (not a wsgi_scripts entry point, name not "
                              "*-api): no HTTP check (to get one, make it an -api service or a wsgi_scripts "
                              "entry point, then [phoenix:verify] checks); any TCP port it listens on still "
                              "gets GET /, a 5xx fails")
             continue
         probes = [p.to_json() for p in profile.checks_for(unit)]
-        if uses_framework and main_conf:
+        if service.phoenix and main_conf:
             default = HttpProbe(method="GET", path="/healthcheck", status=200)
             checks.append(HttpCheck(unit=unit, config_file=main_conf, probes=probes or [default.to_json()]))
         else:
@@ -236,33 +207,30 @@ def _not_checked(name: str, units: list[str], config_files: list[str], http: lis
     return out
 
 
-def build_verify_plan(plan: Any, rpm: RpmInfo, profile: VerifyProfile | None = None) -> VerifyPlan:
+def build_verify_plan(plan: SpecPlan, rpm: RpmInfo, profile: VerifyProfile | None = None) -> VerifyPlan:
     """Combine the packaging plan (expectations) with the built RPM (identity, units)
     and the project's verify profile (servers, checks, settle time)."""
     profile = profile or VerifyProfile()
-    name = _attr(plan, "name")
-    if name and name != rpm.name:
-        raise UserError(f"{rpm.path}: the RPM is package {rpm.name!r} but the project plans {name!r}; "
+    if plan.name != rpm.name:
+        raise UserError(f"{rpm.path}: the RPM is package {rpm.name!r} but the project plans {plan.name!r}; "
                         "pass the project the RPM was built from")
-    planned_units = [_unit_name(s) for s in (_attr(plan, "services", default=()) or ())]
+    planned_units = [s.unit for s in plan.services]
     shipped = list(rpm.units)
     units = sorted(set(planned_units) | set(shipped))
-    config_files = _paths(_attr(plan, "config_files", default=()))
-    user = _attr(plan, "user", default=None) or rpm.name
-    group = _attr(plan, "group", default=None) or user
-    state_dirs = [d for d in (_attr(plan, "state_dir", default=None),) if d]
-    state_dirs += _paths(_attr(plan, "state_dirs", default=()) or ())
+    config_files = plan.config_files
+    user = plan.user or rpm.name
+    group = plan.group or user
+    state_dirs = [plan.state_dir, *plan.state_dirs]
     http, http_reasons = http_coverage(plan, units, config_files, profile)
     return VerifyPlan(
-        package=rpm.name, version=rpm.version, release=rpm.release,
-        user=str(_attr(user, "name", default=user)), group=str(_attr(group, "name", default=group)),
-        config_files=config_files, units=units, state_dirs=sorted(set(map(str, state_dirs))),
+        package=rpm.name, version=rpm.version, release=rpm.release, user=user, group=group,
+        config_files=config_files, units=units, state_dirs=sorted(set(state_dirs)),
         http=http,
         rpm=str(rpm.path),
         missing_units=sorted(set(planned_units) - set(shipped)),
         settle=profile.settle,
         needs=list(profile.needs),
-        dropin=f"{_attr(plan, 'conf_d', default=None) or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
+        dropin=f"{plan.conf_d or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
         if profile.needs or profile.config else "",
         not_checked=_not_checked(rpm.name, units, config_files, http, http_reasons),
     )
