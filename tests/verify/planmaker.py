@@ -9,8 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-from phoenix_rpm.model import InstallMode
-from phoenix_rpm.plan import InstalledFile, Service, ServiceKind, SpecPlan, UnitType
+from phoenix_rpm.model import InstallMode, ServiceKind, UnitType
+from phoenix_rpm.plan import InstalledFile, Service, SpecPlan
 
 
 def service(name: str, *, wsgi: bool, phoenix: bool) -> Service:

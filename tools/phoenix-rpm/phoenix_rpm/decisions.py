@@ -39,7 +39,7 @@ def as_data(plan: SpecPlan) -> dict[str, Any]:
         "inputs": plan.merged_from or plan.config_file.name,
         "install_mode": plan.install_mode,
         "venv_dir": plan.venv_dir,
-        "python": "python(abi) = " + (BOX_PYTHON_ABI if plan.install_mode == "bundled" else "any python3"),
+        "python": "python(abi) = " + (BOX_PYTHON_ABI if plan.bundled else "any python3"),
         "user": plan.user,
         "group": plan.group,
         "config_dir": f"/etc/{plan.conf_name}" if plan.conf_name else None,

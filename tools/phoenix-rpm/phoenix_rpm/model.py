@@ -4,6 +4,11 @@ Plain, typed data made by ``setupcfg.py`` or ``pyproject.py`` and nothing
 else. No decisions live here (which entry point is a service, where a file
 goes on the target: that is ``plan.py``), so the parsers stay thin and every
 later stage works on the same shape whatever file the project used.
+
+The enums below are the words of that shared vocabulary (install mode, unit
+type, service kind). They live in this leaf module, which imports nothing of
+the toolkit, so that plan.py and the modules plan.py uses (units.py) import
+them at module top without a cycle (docs/architecture.md "The typed plan").
 """
 from __future__ import annotations
 
@@ -22,6 +27,21 @@ class InstallMode(StrEnum):
 
     BUNDLED = "bundled"  # a private virtualenv (venv_dir) holding the project and every requirement
     SYSTEM = "system"  # the distribution's site-packages; requirements become Requires: python3dist(...)
+
+
+class UnitType(StrEnum):
+    """systemd's ``Type=`` of a service unit (docs/packaging.md "Units and hardening")."""
+
+    NOTIFY = "notify"  # the service says READY=1 (phoenix, uWSGI): started means serving
+    EXEC = "exec"  # any other program: started once exec() succeeded
+
+
+class ServiceKind(StrEnum):
+    """What the unit runs: a console script, a pbr wsgi script, or uWSGI serving a WSGI application."""
+
+    CONSOLE = "console_scripts"
+    WSGI_SCRIPT = "wsgi_scripts"
+    UWSGI = "uwsgi"
 
 
 @dataclass(frozen=True)

@@ -11,13 +11,12 @@ from __future__ import annotations
 import configparser
 import re
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import Iterator, Mapping
 
 from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiapps
 from phoenix_rpm.inputs import bad, last_commit_epoch
-from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project
+from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project, ServiceKind, UnitType
 
 # Only a hint, for when the code shows nothing (daemons.py reads what it does).
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
@@ -32,21 +31,6 @@ USER_NAME = re.compile(r"^[a-z_][a-z0-9_-]{0,30}$")
 SHARED_DIRS = {"bin", "sbin", "lib", "lib64", "share", "share/doc", "share/man", "share/applications",
                "share/icons", "share/locale", "share/licenses", "include", "libexec"}
 SHARED_DIRS |= {f"share/man/man{n}" for n in range(1, 10)}
-
-
-class UnitType(StrEnum):
-    """systemd's ``Type=`` of a service unit (docs/packaging.md "Units and hardening")."""
-
-    NOTIFY = "notify"  # the service says READY=1 (phoenix, uWSGI): started means serving
-    EXEC = "exec"  # any other program: started once exec() succeeded
-
-
-class ServiceKind(StrEnum):
-    """What the unit runs: a console script, a pbr wsgi script, or uWSGI serving a WSGI application."""
-
-    CONSOLE = "console_scripts"
-    WSGI_SCRIPT = "wsgi_scripts"
-    UWSGI = "uwsgi"
 
 
 @dataclass(frozen=True)

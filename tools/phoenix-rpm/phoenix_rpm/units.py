@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import re
 import shlex
+from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from phoenix_rpm.escape import EXEC_KEYS, EscapeError, Trusted, exec_line, unit_value
+from phoenix_rpm.model import UnitType
 
 if TYPE_CHECKING:
     import jinja2
@@ -108,7 +110,15 @@ SERVICE_ORDER = [
 ]
 
 
-def server_kind(service: Service) -> str:
+class ServerKind(StrEnum):
+    """What a unit runs, as far as its lifecycle goes (server_kind, SERVER_DEFAULTS)."""
+
+    PHOENIX = "phoenix"
+    UWSGI = "uwsgi"
+    DAEMON = "daemon"
+
+
+def server_kind(service: Service) -> ServerKind:
     """What the unit runs, which decides its lifecycle defaults (see SERVER_DEFAULTS).
 
     ``phoenix``: the framework's launcher (READY=1, SIGHUP reload, graceful
@@ -119,8 +129,8 @@ def server_kind(service: Service) -> str:
     but that it runs until stopped.
     """
     if service.uwsgi:
-        return "uwsgi"
-    return "phoenix" if service.phoenix and not service.wsgi_script else "daemon"
+        return ServerKind.UWSGI
+    return ServerKind.PHOENIX if service.phoenix and not service.wsgi_script else ServerKind.DAEMON
 
 
 def _phoenix_lifecycle(service: Service, plan: SpecPlan) -> list[tuple[str, str]]:
@@ -164,9 +174,9 @@ def _daemon_lifecycle(service: Service, plan: SpecPlan) -> list[tuple[str, str]]
 #: timeout, fd store (docs/packaging.md, "Units"). Readiness (Type=) is the
 #: plan's: notify for the framework's launcher, exec otherwise.
 SERVER_DEFAULTS = {
-    "phoenix": _phoenix_lifecycle,
-    "uwsgi": _uwsgi_lifecycle,
-    "daemon": _daemon_lifecycle,
+    ServerKind.PHOENIX: _phoenix_lifecycle,
+    ServerKind.UWSGI: _uwsgi_lifecycle,
+    ServerKind.DAEMON: _daemon_lifecycle,
 }
 
 
@@ -182,7 +192,7 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
     if re.match(r"^(https?://|file:|info:|man:)\S+$", plan.url or ""):
         unit.append(("Documentation", plan.url))
     svc: list[tuple[str, str]] = [("Type", service.type)]
-    if service.type == "notify":
+    if service.type is UnitType.NOTIFY:
         svc.append(("NotifyAccess", "main"))
     svc += [
         ("User", plan.user or ""),

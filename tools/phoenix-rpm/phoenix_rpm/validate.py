@@ -22,7 +22,7 @@ from typing import Any, Iterable
 
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import CONTROL, EXEC_KEYS
-from phoenix_rpm.model import Project
+from phoenix_rpm.model import InstallMode, Project
 
 PACKAGE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._+-]{0,99}$")
 #: console/wsgi script names: also a file name in bin/ and a unit name
@@ -262,12 +262,12 @@ def _check_text(cfg: Path, label: str, value: str) -> None:
         raise bad(cfg, f"{label}: {value!r} {problem}", "rename it (UTF-8, no control characters)")
 
 
-def check_targets(project: Project, mode: str, venv_dir: str | None) -> None:
+def check_targets(project: Project, mode: InstallMode, venv_dir: str | None) -> None:
     """Where files land: not a system place, unless ``allow_system_paths`` says otherwise."""
     ov = project.overrides
     cfg = project.config_file
     label_ov = _labels(cfg)["ov"]
-    prefix = venv_dir if mode == "bundled" and venv_dir else "/usr"
+    prefix = venv_dir if mode is InstallMode.BUNDLED and venv_dir else "/usr"
     for dest, src in ov.extra_files.items():
         problem = _printable(dest) or _printable(src)
         if problem:

@@ -20,7 +20,7 @@ import zlib
 from dataclasses import dataclass
 
 from phoenix_rpm import daemons
-from phoenix_rpm.model import Project
+from phoenix_rpm.model import InstallMode, Project
 
 #: the PyPI distribution that brings uWSGI into a bundled venv (cp311 manylinux wheels)
 PYUWSGI = "pyuwsgi"
@@ -200,7 +200,7 @@ def _best_default(app: WsgiApp, defaults: list[tuple[int, str, set[str]]], used:
     return best[1], best[2]
 
 
-def ini_text(app: WsgiApp, *, mark: str, install_mode: str, bindir: str, graceful: int,
+def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str, graceful: int,
              config_args: str) -> str:
     """The per-application uWSGI ini (%config(noreplace) under /etc/<conf>/).
 
@@ -215,7 +215,7 @@ def ini_text(app: WsgiApp, *, mark: str, install_mode: str, bindir: str, gracefu
         "# An operator's edits are kept on upgrade (%config(noreplace)).",
         "[uwsgi]",
     ]
-    if install_mode == "system":
+    if install_mode is InstallMode.SYSTEM:
         lines.append("plugins = python3")
     if app.module:
         lines.append(f"module = {app.module}:application")
