@@ -65,7 +65,8 @@ def test_the_wheel_carries_the_package_data(installed: Path) -> None:
                installed, user_env(installed)).stdout.strip()
     package = Path(where)
     assert installed in package.parents, f"the installed toolkit, not this checkout's: {package}"
-    for rel in ("templates/spec.j2", "templates/service.j2", "templates/venv_layer.py", "infra/conftest.py",
+    for rel in ("templates/spec.j2", "templates/spec/macros.j2", "templates/spec/install-bundled.j2",
+                "templates/service.j2", "templates/venv_layer.py", "infra/conftest.py",
                 "infra/test_listeners.py", "data/rpmlintrc", "lib-env.sh"):
         assert (package / rel).is_file(), f"{rel} missing from the installed toolkit"
 

@@ -1,7 +1,8 @@
 """Render ``rpm/<name>.spec`` from the plan with a Jinja2 template.
 
-The template (``templates/spec.j2``) holds layout only; what goes where was
-decided in ``plan.py``. A project can replace any template by putting a file
+The templates (``templates/spec.j2`` and its includes in ``templates/spec/``)
+hold layout only; what goes where was decided in ``plan.py`` and the values
+they lay out are computed in ``speccontext.py``. A project can replace any template by putting a file
 of the same name in its ``rpm/templates/`` folder (the toolkit's own is the
 fallback), for example to add a sub-package.
 """
@@ -15,9 +16,8 @@ import jinja2
 from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from phoenix_rpm import configgen, escape, rpmtext
+from phoenix_rpm import configgen, escape, rpmtext, speccontext
 from phoenix_rpm.plan import SpecPlan
-from phoenix_rpm.units import GENERATED_MARK
 
 TEMPLATES = Path(__file__).with_name("templates")
 PROJECT_TEMPLATES = Path("rpm") / "templates"
@@ -103,31 +103,11 @@ def _make_environment(project_dir: Path) -> jinja2.Environment:
         files=rpmtext.files_path,
         prefixed=rpmtext.files_path,
         sh=escape.shell_word,
-        buildroot=_buildroot,
+        buildroot=speccontext.buildroot,
         localstate=_localstate,
-        usr=_usr,
+        usr=speccontext.usr,
     )
     return env
-
-
-def _buildroot(path: str) -> str:
-    out = rpmtext.buildroot_path(path)
-    if out.startswith("%{buildroot}/etc/"):
-        return escape.Trusted("%{buildroot}%{_sysconfdir}/" + out[len("%{buildroot}/etc/"):])
-    return out
-
-
-def _usr(path: str) -> str:
-    """/usr/... as %{_exec_prefix}/...
-
-    rpmlint's hardcoded-library-path is about %{_libdir} (lib vs lib64) and
-    flags any literal /usr/lib or %{_prefix}/lib; /usr/lib/<name> is the
-    arch-independent place for a package's private tree (FHS), the same on
-    every distribution, so it is written through %{_exec_prefix} (= /usr).
-    """
-    if path.startswith("/usr/"):
-        return escape.Trusted("%{_exec_prefix}/" + escape.spec_value(path[len("/usr/"):]))
-    return escape.spec_value(path)
 
 
 def _localstate(path: str) -> str:
@@ -136,32 +116,27 @@ def _localstate(path: str) -> str:
     return escape.spec_value(path)
 
 
-def source_destinations(plan: SpecPlan) -> dict[str, str]:
-    """Where each generated systemd/ file is installed (as %{buildroot} paths)."""
-    t, sh = escape.Trusted, escape.shell_word
-    out: dict[str, str] = {s.unit: t(f"%{{buildroot}}%{{_unitdir}}/{sh(s.unit)}") for s in plan.services}
-    out[f"{plan.name}.sysusers"] = t(f"%{{buildroot}}%{{_sysusersdir}}/{sh(plan.name + '.conf')}")
-    out[f"{plan.name}.tmpfiles"] = t(f"%{{buildroot}}%{{_tmpfilesdir}}/{sh(plan.name + '.conf')}")
-    out[f"{plan.name}.logrotate"] = t(f"%{{buildroot}}%{{_sysconfdir}}/logrotate.d/{sh(plan.name)}")
-    for s in plan.uwsgi_apps:
-        out[f"{s.name}-uwsgi.ini"] = _buildroot(str(s.uwsgi_ini))
-    return out
-
-
 def render_spec(plan: SpecPlan, env: jinja2.Environment | None = None) -> str:
+    """``templates/spec.j2`` over the plan and its ``SpecContext`` (speccontext.py).
+
+    ``spec`` is what the templates read; the older names (``units``,
+    ``source_dest``, ``generators``...) stay in the context for project
+    templates written against them (rpm/templates, docs/packaging.md).
+    """
     env = env or environment(plan.project_dir)
-    sysusers_source = next((s.number for s in plan.sources if s.filename.endswith(".sysusers")), None)
+    ctx = speccontext.spec_context(plan)
     context = {
         "plan": plan,
-        "mark": GENERATED_MARK,
-        "config_name": plan.config_file.name,
-        "description": escape.spec_body(rpmtext.wrap(plan.description)),
-        "units": " ".join(s.unit for s in plan.services),
-        "source_dest": source_destinations(plan),
-        "sysusers_source": sysusers_source,
-        "changelog_date": rpmtext.changelog_date(plan.changelog_epoch),
-        "top_packages": sorted({p.split(".")[0] for p in plan.packages}),
-        "dist_name": plan.name.replace("-", "_"),
+        "spec": ctx,
+        "mark": ctx.mark,
+        "config_name": ctx.config_name,
+        "description": ctx.description,
+        "units": ctx.units,
+        "source_dest": speccontext.source_destinations(plan),
+        "sysusers_source": ctx.sysusers_source,
+        "changelog_date": ctx.changelog_date,
+        "top_packages": list(ctx.top_packages),
+        "dist_name": ctx.dist_name,
         "generators": [(g.generator.kind, configgen.generator_argv(g.generator), g.dest)
                        for g in plan.generated_config],
     }
