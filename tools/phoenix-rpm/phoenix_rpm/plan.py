@@ -429,7 +429,8 @@ def _split_services(
                   "keep it in one list")
     analyzer = daemons.project_analyzer(project.project_dir, project.packages_root, project.packages)
     app_units = {a.unit_name for a in apps}
-    services, tools = [], []
+    services: list[EntryPoint] = []
+    tools: list[EntryPoint] = []
     reasons: dict[str, tuple[str, str, bool | None]] = {}
     for ep in project.scripts:
         if ep.is_wsgi:
@@ -528,9 +529,9 @@ def _place_files(
         if df.target == "etc" or df.target.startswith("etc/"):
             dest = "/" + df.target
             in_own = df.target.startswith(own + "/")
-            mine = in_own and group is not None
-            files.append(InstalledFile(df.source, dest, "0640" if mine else "0644", "root",
-                                       group if mine else "root", config=True,
+            owner_group = group if in_own and group is not None else None
+            files.append(InstalledFile(df.source, dest, "0640" if owner_group else "0644", "root",
+                                       owner_group or "root", config=True,
                                        paste=_is_paste(project.project_dir / df.source),
                                        origin=f"shipped ({df.where or 'data_files'})"))
             # /etc/<name> and its sub-folders are the package's; /etc/logrotate.d & co. are not.
@@ -563,8 +564,8 @@ def _place_files(
         seen.add(dest)
         is_conf = dest.startswith("/etc/")
         in_own = dest.startswith(f"/{own}/")
-        mine = in_own and group is not None
-        files.append(InstalledFile(src, dest, "0640" if mine else "0644", "root", group if mine else "root",
+        owner_group = group if in_own and group is not None else None
+        files.append(InstalledFile(src, dest, "0640" if owner_group else "0644", "root", owner_group or "root",
                                    config=is_conf, paste=_is_paste(project.project_dir / src),
                                    origin="shipped (extra_files)"))
         parent = Path(dest).parent

@@ -9,7 +9,7 @@ import configparser
 import json
 import shlex
 import time
-from typing import Any
+from typing import Any, Protocol
 
 import pytest
 
@@ -24,9 +24,23 @@ Meta = VerifyPlan
 # --- helpers the tests share -------------------------------------------------
 
 
-def sh(host: Any, cmd: str) -> Any:
+class CommandResult(Protocol):
+    """What testinfra's ``host.run`` returns (testinfra ships no types): the fields the suite reads."""
+
+    @property
+    def rc(self) -> int: ...
+
+    @property
+    def stdout(self) -> str: ...
+
+    @property
+    def stderr(self) -> str: ...
+
+
+def sh(host: Any, cmd: str) -> CommandResult:
     """Run a shell command in the box; never raises on a non-zero exit."""
-    return host.run(cmd)
+    result: CommandResult = host.run(cmd)
+    return result
 
 
 def unit_journal(host: Any, unit: str) -> str:
@@ -93,7 +107,7 @@ def settle_result(host: Any, meta: VerifyPlan) -> dict[str, Any]:
     The verify stage starts it as soon as the units are ready, so it runs
     while the other checks run; run by hand, the suite starts it here.
     """
-    cached = getattr(settle_result, "_cache", None)
+    cached: tuple[VerifyPlan, dict[str, Any]] | None = getattr(settle_result, "_cache", None)
     if cached is not None and cached[0] is meta:
         return cached[1]
     unit = boxprobes.SETTLE_UNIT
@@ -110,7 +124,7 @@ def settle_result(host: Any, meta: VerifyPlan) -> dict[str, Any]:
         time.sleep(0.3)
     text = sh(host, f"cat {boxprobes.SETTLE_OUT} 2>/dev/null").stdout
     try:
-        data = json.loads(text)
+        data: dict[str, Any] = json.loads(text)
     except ValueError:
         errors = sh(host, f"journalctl -u {unit} --no-pager -o cat -n 20").stdout
         pytest.fail(f"the settle watch ({unit}) gave no result: {text[-500:]!r}\n{errors}", pytrace=False)

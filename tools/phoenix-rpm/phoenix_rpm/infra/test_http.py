@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import shlex
 import time
+from typing import TYPE_CHECKING
 
 import pytest
 from infra_helpers import (
@@ -22,6 +23,9 @@ from infra_helpers import (
 )
 
 from phoenix_rpm.verify_profile import HttpProbe
+
+if TYPE_CHECKING:
+    from testinfra.host import Host
 
 # Inside the box with its own python3: the box needs no curl. Prints the
 # status code, whatever it is (urllib raises on >= 400).
@@ -41,11 +45,12 @@ PROBE = (
 GRACE = 5.0
 
 
-def _probe(host, url: str, method: str = "GET") -> str:
-    return sh(host, f"python3 -c {shlex.quote(PROBE)} {shlex.quote(url)} {method}").stdout.strip()
+def _probe(host: Host, url: str, method: str = "GET") -> str:
+    answer: str = sh(host, f"python3 -c {shlex.quote(PROBE)} {shlex.quote(url)} {method}").stdout.strip()
+    return answer
 
 
-def _targets(host, http: HttpCheck) -> tuple[list[tuple[str, int]], str]:
+def _targets(host: Host, http: HttpCheck) -> tuple[list[tuple[str, int]], str]:
     """(host, port) pairs to probe and where they came from (for messages)."""
     if http.discovered:
         addresses = unit_listen_addresses(host, [http.unit])[http.unit]
@@ -62,7 +67,7 @@ def _url_host(bind: str) -> str:
     return f"[{bind}]" if ":" in bind else bind
 
 
-def test_wsgi_ports_listening(host, meta: Meta, http: HttpCheck) -> None:
+def test_wsgi_ports_listening(host: Host, meta: Meta, http: HttpCheck) -> None:
     if http.discovered:
         addresses = unit_listen_addresses(host, [http.unit])[http.unit]
         if not addresses:
@@ -89,7 +94,7 @@ def test_wsgi_ports_listening(host, meta: Meta, http: HttpCheck) -> None:
         )
 
 
-def test_wsgi_answers_checks(host, meta: Meta, http: HttpCheck) -> None:
+def test_wsgi_answers_checks(host: Host, meta: Meta, http: HttpCheck) -> None:
     targets, origin = _targets(host, http)
     if not targets:
         pytest.fail(f"unit {http.unit}: no port to check ({origin}: none){unit_diagnosis(host, http.unit)}",

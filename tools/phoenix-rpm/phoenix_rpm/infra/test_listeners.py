@@ -11,13 +11,18 @@ from __future__ import annotations
 
 import json
 import shlex
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from infra_helpers import Meta, sh, unit_diagnosis, unit_listen_addresses
 
+if TYPE_CHECKING:
+    from testinfra.host import Host
+
 # One GET / per address, in the box (python3): the status, or why there is none.
 GET_PY = r"""
 import json, socket, sys
+
 out = []
 for ip, port in json.loads(sys.argv[1]):
     ip = {"0.0.0.0": "127.0.0.1", "::": "::1", "*": "127.0.0.1"}.get(ip, ip)
@@ -49,10 +54,10 @@ print(json.dumps(out))
 """
 
 
-def unit_listeners(host, units: list[str]) -> dict[str, list[list]]:
+def unit_listeners(host: Host, units: list[str]) -> dict[str, list[list[Any]]]:
     """unit -> [[address, port, status of GET / or why none]] for every listening TCP socket."""
     found = unit_listen_addresses(host, units)
-    out: dict[str, list[list]] = {}
+    out: dict[str, list[list[Any]]] = {}
     for unit, addresses in found.items():
         if not addresses:
             out[unit] = []
@@ -63,7 +68,7 @@ def unit_listeners(host, units: list[str]) -> dict[str, list[list]]:
     return out
 
 
-def test_listening_ports_answer_without_server_error(host, meta: Meta) -> None:
+def test_listening_ports_answer_without_server_error(host: Host, meta: Meta) -> None:
     listeners = unit_listeners(host, meta.units) if meta.units else {}
     if not any(listeners.values()):
         pytest.skip(f"no service of package {meta.package} listens on a TCP port: nothing to probe "

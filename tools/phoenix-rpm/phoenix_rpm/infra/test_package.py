@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from infra_helpers import Meta, sh
 
+if TYPE_CHECKING:
+    from testinfra.host import Host
 
-def test_package_installed_at_built_version(host, meta: Meta) -> None:
+
+def test_package_installed_at_built_version(host: Host, meta: Meta) -> None:
     q = sh(host, f"rpm -q --qf '%{{VERSION}}-%{{RELEASE}}\\n' {shlex.quote(meta.package)}")
     assert q.rc == 0, f"package {meta.package} is not installed (rpm -q: {q.stdout.strip()} {q.stderr.strip()})"
     installed = q.stdout.split()
@@ -16,13 +20,13 @@ def test_package_installed_at_built_version(host, meta: Meta) -> None:
     )
 
 
-def test_config_file_exists(host, meta: Meta, config_file: str) -> None:
+def test_config_file_exists(host: Host, meta: Meta, config_file: str) -> None:
     f = host.file(config_file)
     assert f.exists, f"config file {config_file} is missing"
     assert f.is_file, f"config file {config_file} is not a regular file"
 
 
-def test_config_file_mode_0640(host, meta: Meta, config_file: str) -> None:
+def test_config_file_mode_0640(host: Host, meta: Meta, config_file: str) -> None:
     f = host.file(config_file)
     assert f.exists, f"config file {config_file} is missing"
     assert f.mode == 0o640, (
@@ -31,7 +35,7 @@ def test_config_file_mode_0640(host, meta: Meta, config_file: str) -> None:
     )
 
 
-def test_config_file_group_is_service_group(host, meta: Meta, config_file: str) -> None:
+def test_config_file_group_is_service_group(host: Host, meta: Meta, config_file: str) -> None:
     f = host.file(config_file)
     assert f.exists, f"config file {config_file} is missing"
     assert f.group == meta.group, (
@@ -41,7 +45,7 @@ def test_config_file_group_is_service_group(host, meta: Meta, config_file: str) 
     assert f.user == "root", f"config file {config_file} is owned by {f.user}, expected root"
 
 
-def test_config_file_listed_by_rpm_qc(host, meta: Meta, config_file: str) -> None:
+def test_config_file_listed_by_rpm_qc(host: Host, meta: Meta, config_file: str) -> None:
     out = sh(host, f"rpm -qc {shlex.quote(meta.package)}").stdout.split()
     assert config_file in out, (
         f"config file {config_file} is not marked %config in package {meta.package} "

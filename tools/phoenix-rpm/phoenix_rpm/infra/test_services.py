@@ -4,11 +4,15 @@ from __future__ import annotations
 import re
 import shlex
 import signal
+from typing import TYPE_CHECKING
 
 import pytest
 from infra_helpers import Meta, first_traceback, settle_result, sh, unit_diagnosis, unit_journal
 
 from phoenix_rpm import tracebacks
+
+if TYPE_CHECKING:
+    from testinfra.host import Host
 
 # A worker replaced this many times within the settle window is crash-looping
 # (one replacement can be an orderly recycle, e.g. uWSGI's max-requests).
@@ -17,13 +21,13 @@ RESPAWN_LIMIT = 2
 EXPOSURE_RE = re.compile(r"Overall exposure level for \S+:\s*([0-9.]+)\s*(\S*)")
 
 
-def test_unit_is_enabled(host, meta: Meta, unit: str) -> None:
+def test_unit_is_enabled(host: Host, meta: Meta, unit: str) -> None:
     svc = host.service(unit)
     state = sh(host, f"systemctl is-enabled {shlex.quote(unit)}").stdout.strip()
     assert svc.is_enabled, f"unit {unit} is not enabled (systemctl is-enabled: {state or 'not found'})"
 
 
-def _why_not_running(host, unit: str) -> str:
+def _why_not_running(host: Host, unit: str) -> str:
     """One line an admin can act on: state, result, and a missing ExecStart program."""
     q = shlex.quote(unit)
     props = dict(
@@ -50,7 +54,7 @@ def _why_not_running(host, unit: str) -> str:
     return why
 
 
-def test_unit_is_running(host, meta: Meta, unit: str) -> None:
+def test_unit_is_running(host: Host, meta: Meta, unit: str) -> None:
     svc = host.service(unit)
     if not svc.is_running:
         pytest.fail(
@@ -59,7 +63,7 @@ def test_unit_is_running(host, meta: Meta, unit: str) -> None:
         )
 
 
-def _unit_pids(host, unit: str) -> tuple[int, list[int]]:
+def _unit_pids(host: Host, unit: str) -> tuple[int, list[int]]:
     q = shlex.quote(unit)
     main_pid = int(sh(host, f"systemctl show -p MainPID --value {q}").stdout.strip() or 0)
     cgroup = sh(host, f"systemctl show -p ControlGroup --value {q}").stdout.strip()
@@ -74,18 +78,18 @@ def _unit_pids(host, unit: str) -> tuple[int, list[int]]:
     return main_pid, sorted(set(pids) | ({main_pid} if main_pid else set()))
 
 
-def _owner(host, pid: int) -> str:
+def _owner(host: Host, pid: int) -> str:
     """The effective user of a process, from /proc (no procps needed in the box)."""
     status = sh(host, f"cat /proc/{pid}/status 2>/dev/null").stdout
     for line in status.splitlines():
         if line.startswith("Uid:"):
             euid = line.split()[2]
-            name = sh(host, f"getent passwd {euid}").stdout.split(":", 1)[0]
+            name: str = sh(host, f"getent passwd {euid}").stdout.split(":", 1)[0]
             return name or euid
     return "?"
 
 
-def test_unit_processes_run_as_service_user(host, meta: Meta, unit: str) -> None:
+def test_unit_processes_run_as_service_user(host: Host, meta: Meta, unit: str) -> None:
     # Only a running unit has processes to judge: one that fails and is
     # restarted has a main PID for a few milliseconds per attempt (systemd's
     # child before its exec fails), which would make this check pass or
@@ -109,7 +113,7 @@ def test_unit_processes_run_as_service_user(host, meta: Meta, unit: str) -> None
     )
 
 
-def test_unit_security_exposure(host, meta: Meta, unit: str) -> None:
+def test_unit_security_exposure(host: Host, meta: Meta, unit: str) -> None:
     out = sh(host, f"systemd-analyze security --no-pager {shlex.quote(unit)} 2>&1").stdout
     m = EXPOSURE_RE.search(out)
     assert m, f"unit {unit}: systemd-analyze security printed no exposure level:\n{out[-2000:]}"
@@ -132,7 +136,7 @@ def test_unit_security_exposure(host, meta: Meta, unit: str) -> None:
         )
 
 
-def test_unit_stays_up_with_stable_workers(host, meta: Meta, unit: str) -> None:
+def test_unit_stays_up_with_stable_workers(host: Host, meta: Meta, unit: str) -> None:
     """Active for the whole settle window, never restarted, main process and workers unchanged.
 
     "running" at one instant says little: a unit restarted by systemd
@@ -161,7 +165,7 @@ def test_unit_stays_up_with_stable_workers(host, meta: Meta, unit: str) -> None:
         pytest.fail(f"unit {unit}: " + "; ".join(problems) + unit_diagnosis(host, unit), pytrace=False)
 
 
-def test_unit_journal_has_no_traceback(host, meta: Meta, unit: str) -> None:
+def test_unit_journal_has_no_traceback(host: Host, meta: Meta, unit: str) -> None:
     out = unit_journal(host, unit)
     hits = tracebacks.count(out)
     if hits:
