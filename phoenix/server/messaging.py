@@ -51,7 +51,7 @@ def check_transport_url(conf: cfg.ConfigOpts) -> str:
     failing the start (a broker that starts after the service is normal).
     """
     import oslo_messaging
-    url = conf.transport_url
+    url: str | None = conf.transport_url  # a StrOpt: text or unset
     if not url:
         raise MessagingConfigError(
             '[DEFAULT] transport_url is not set; set it to the broker, e.g. '
@@ -153,6 +153,10 @@ class _MessagingService:
         raise NotImplementedError
 
     def _transport(self) -> Any:
+        raise NotImplementedError
+
+    def describe(self) -> str:
+        """What the worker consumes, for its start-up log line (RPCService, NotificationService)."""
         raise NotImplementedError
 
     def run_worker(self, should_stop: Callable[[], bool]) -> int:
