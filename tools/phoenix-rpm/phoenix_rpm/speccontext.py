@@ -1,4 +1,4 @@
-"""Every value the spec templates lay out, computed from the plan (docs/packaging.md "The spec").
+"""Every value the spec templates lay out, computed from the plan (docs/packaging.md "The spec templates").
 
 ``templates/spec.j2`` and its includes under ``templates/spec/`` hold layout
 only: they loop over these lists and write them in the spec's order. What
