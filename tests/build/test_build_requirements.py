@@ -7,6 +7,7 @@ network lookup of the misspelled name.
 """
 from __future__ import annotations
 
+import dataclasses
 import shutil
 from pathlib import Path
 
@@ -39,8 +40,7 @@ def repo(tmp_path: Path) -> Path:
 
 
 def test_misspelled_requirement_names_the_file_and_line(repo: Path, offline_pip: Path) -> None:
-    inputs = hello_inputs(repo)
-    inputs.requirements = ["pbr>=6.0", "sixx>=1.16"]
+    inputs = dataclasses.replace(hello_inputs(repo), requirements=("pbr>=6.0", "sixx>=1.16"))
     with pytest.raises(UserError) as caught:
         build.build(repo, box="host", inputs=inputs, reuse=False)
     message = str(caught.value)
