@@ -23,7 +23,7 @@ import tempfile
 import time
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import Any, Callable, ContextManager, Sequence
+from typing import Any, Callable, ContextManager, Protocol, Sequence
 
 from phoenix_rpm import backing, boxprobes, inbox, runner, tracebacks
 from phoenix_rpm.build import BuildResult
@@ -515,7 +515,32 @@ def ops_unsupported(plan: VerifyPlan | SpecPlan) -> str:
     return f"the ops scenarios drive a phoenix HTTP service and {name} has none they can load ({why})"
 
 
-def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Callable[[], ContextManager[Any]]:
+class Box(Protocol):
+    """What the verify stage needs of a booted box.
+
+    BootedBox (box/boot.py, the nspawn box) and VagrantVM (vagrant/driver.py)
+    both have it; ``kept``: left running at the end (--keep-box, nspawn only).
+    """
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def ssh_host(self) -> str: ...
+
+    @property
+    def ssh_config(self) -> Path: ...
+
+    @property
+    def kept(self) -> bool: ...
+
+    def exec(self, argv: Sequence[str], *, check: bool = ..., input: str | None = ...,
+             timeout: float | None = ...) -> subprocess.CompletedProcess[str]: ...
+
+    def copy_in(self, src: Path, dest: str) -> None: ...
+
+
+def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Callable[[], ContextManager[Box]]:
     """What ``--box`` boots: a callable returning a context manager that yields the box.
 
     The verify stage needs of a box only ``name``, ``exec(argv, check=,
@@ -544,7 +569,7 @@ def box_opener(box: str, *, extra: Sequence[str] = (), keep: bool = False) -> Ca
 
 def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
                ops_out: Path | None = None, ops_profile: Any = None,
-               open_box: Callable[[], ContextManager[Any]] | None = None,
+               open_box: Callable[[], ContextManager[Box]] | None = None,
                profile: VerifyProfile | None = None,
                installer: Installer | None = None) -> VerifyReport:
     """Boot a fresh box, verify one RPM in it, tear the box down (unless kept).
@@ -563,11 +588,11 @@ def verify_rpm(rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, junit: Path, *,
         try:
             report = verify_in_box(the_box, rpm, plan, plan_json, junit, timings, profile, installer)
         except CheckFailed as exc:
-            if getattr(the_box, "kept", False):
+            if the_box.kept:
                 runner.log(f"==> the box is kept running: ssh -F {the_box.ssh_config} {the_box.ssh_host}  "
                            f"(remove: build-rpm box rm --kept {the_box.name})")
             raise exc
-        if getattr(the_box, "kept", False):
+        if the_box.kept:
             report.kept = KeptBox(name=the_box.name, ssh_config=str(the_box.ssh_config))
         if ops_out is not None:
             cannot = ops_unsupported(plan)

@@ -69,5 +69,5 @@ def booted(extra: Sequence[str] = ()) -> Iterator[VagrantVM]:
             vm.exec(["true"], timeout=30)
         last_timings["up"] = time.monotonic() - started
         yield vm
-    last_timings["destroy"] = getattr(vm, "destroy_seconds", 0.0)
+    last_timings["destroy"] = vm.destroy_seconds
     runner.log("    vagrant phases: " + ", ".join(f"{k} {v:.1f} s" for k, v in last_timings.items()))

@@ -46,6 +46,7 @@ class VagrantVM:
     """
 
     ssh_host = "default"
+    kept = False  # always destroyed: --keep-box is the nspawn box's (verify.Box)
     # qemu software emulation (docs/vagrant.md) runs the guest 20-30 times
     # slower than the host: RabbitMQ's Erlang VM takes 3-5 minutes to open
     # its AMQP listener there (2 vCPUs, a loaded host), seconds in nspawn.
@@ -62,6 +63,7 @@ class VagrantVM:
         self.ssh_config = workdir / "ssh-config"
         self.console_log = workdir / "console.log"
         self.deadline = time.monotonic() + (deadline or DEFAULT_DEADLINE)
+        self.destroy_seconds = 0.0  # set by vagrant_vm() once destroyed, for the phase timings
         self.env: dict[str, str] = {
             "VAGRANT_CWD": str(VAGRANT_DIR),
             "VAGRANT_VAGRANTFILE": VAGRANTFILE.name,
@@ -277,7 +279,7 @@ def vagrant_vm(box: str, **kwargs: object) -> Iterator[VagrantVM]:
         started = time.monotonic()
         with runner.stage("vagrant destroy -f"):
             vm.destroy()
-        vm.destroy_seconds = time.monotonic() - started  # type: ignore[attr-defined]
+        vm.destroy_seconds = time.monotonic() - started
         keep = os.environ.get("PHOENIX_VAGRANT_KEEP_LOGS")
         if not keep:
             shutil.rmtree(workdir, ignore_errors=True)
