@@ -10,14 +10,23 @@ RPC server, the RPC client and the notifier use (docs/framework.md,
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from oslo_versionedobjects import base, fields
 
 REGISTERED: list[type] = []
 
+if TYPE_CHECKING:
+    # Typed releases of oslo.versionedobjects make these Generic; older ones
+    # (a distribution's, in system install mode) are not subscriptable at run time.
+    _FieldType = fields.FieldType[Any]
+    _AutoTypedField = fields.AutoTypedField[Any]
+else:
+    _FieldType = fields.FieldType
+    _AutoTypedField = fields.AutoTypedField
 
-class _JSONValue(fields.FieldType):
+
+class _JSONValue(_FieldType):
     """Any JSON value (an item's ``value``): checked to be JSON, sent as is."""
 
     def coerce(self, obj: Any, attr: str, value: Any) -> Any:
@@ -28,7 +37,7 @@ class _JSONValue(fields.FieldType):
         return value
 
 
-class JSONField(fields.AutoTypedField):
+class JSONField(_AutoTypedField):
     AUTO_TYPE = _JSONValue()
 
 
@@ -41,6 +50,15 @@ class ApolloObject(base.VersionedObject):
 
 class Item(ApolloObject, base.VersionedObjectDictCompat):
     """A named JSON value (the rows of /v1/items; times in epoch seconds)."""
+
+    if TYPE_CHECKING:
+        # The fields below as attributes (oslo's registry makes them properties at run time).
+        id: str
+        name: str
+        value: Any
+        expires_at: float | None
+        created_at: float
+        updated_at: float
 
     # Version 1.0: initial version
     VERSION = '1.0'

@@ -18,7 +18,7 @@ class SlowRequests:
     def __init__(self, application: Any, **local_config: str) -> None:
         self.application = application
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if CONF.debug_slow_requests and 'sleep=' in environ.get('QUERY_STRING', ''):
             values = urllib.parse.parse_qs(environ['QUERY_STRING']).get('sleep', [])
             try:
@@ -27,10 +27,11 @@ class SlowRequests:
                 seconds = 0.0
             if seconds > 0:
                 eventlet.sleep(seconds)
-        return self.application(environ, start_response)
+        answer: Iterable[bytes] = self.application(environ, start_response)
+        return answer
 
 
-def filter_factory(global_config: dict, **local_config: str) -> Callable[[Any], SlowRequests]:
+def filter_factory(global_config: dict[str, Any], **local_config: str) -> Callable[[Any], SlowRequests]:
     def _filter(app: Any) -> SlowRequests:
         return SlowRequests(app, **local_config)
     return _filter

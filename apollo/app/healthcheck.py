@@ -35,7 +35,7 @@ def check_state_path(state_path: str, database_file: str | None = None) -> str |
     return None
 
 
-def _json(payload: dict) -> bytes:
+def _json(payload: dict[str, Any]) -> bytes:
     return json.dumps(payload).encode()
 
 
@@ -63,9 +63,10 @@ class Healthcheck:
             self._checked_at = now
         return self._problem
 
-    def __call__(self, environ: dict, start_response: Callable) -> Iterable[bytes]:
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         if environ.get('PATH_INFO') != PATH:
-            return self.application(environ, start_response)
+            passed: Iterable[bytes] = self.application(environ, start_response)
+            return passed
         method = environ.get('REQUEST_METHOD')
         if method not in ('GET', 'HEAD'):
             body = _json({'error': {'code': 405, 'title': 'Method Not Allowed',
@@ -84,7 +85,7 @@ class Healthcheck:
         return [] if method == 'HEAD' else [body]
 
 
-def filter_factory(global_config: dict, **local_config: str) -> Callable[[Any], Healthcheck]:
+def filter_factory(global_config: dict[str, Any], **local_config: str) -> Callable[[Any], Healthcheck]:
     def _filter(app: Any) -> Healthcheck:
         return Healthcheck(app, **local_config)
     return _filter

@@ -11,7 +11,7 @@ READ = {'method': ['GET', 'HEAD']}
 
 class APIRouter(wsgi.Router):
     @classmethod
-    def factory(cls, global_config: dict, **local_config: str) -> APIRouter:
+    def factory(cls, global_config: dict[str, Any], **local_config: str) -> APIRouter:
         return cls()
 
     def __init__(self, items_controller: Any = None) -> None:

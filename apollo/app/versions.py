@@ -13,7 +13,8 @@ CONF = cfg.CONF
 
 def _service_version() -> str:
     try:
-        return pbr.version.VersionInfo('apollo').version_string()
+        version: str = pbr.version.VersionInfo('apollo').version_string()
+        return version
     except Exception:
         return 'unknown'
 
@@ -23,7 +24,8 @@ SERVICE_VERSION = _service_version()
 
 class VersionsController:
     def _base(self, request: wsgi.Request) -> str:
-        return (CONF.public_endpoint or request.host_url).rstrip('/')
+        base: str = (CONF.public_endpoint or request.host_url).rstrip('/')
+        return base
 
     def _v1(self, base: str) -> dict[str, Any]:
         return {'id': 'v1', 'status': 'CURRENT',

@@ -18,7 +18,10 @@ patching.patch_for()
 import argparse  # noqa: E402
 import os  # noqa: E402
 import sys  # noqa: E402
-from typing import Sequence  # noqa: E402
+from typing import TYPE_CHECKING, Sequence  # noqa: E402
+
+if TYPE_CHECKING:
+    from oslo_config import cfg
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,7 +52,7 @@ class Failure(Exception):
         self.status = status
 
 
-def _load_config(files: list[str], dirs: list[str]) -> object:
+def _load_config(files: list[str], dirs: list[str]) -> cfg.ConfigOpts:
     from oslo_config import cfg
 
     from phoenix.common import utils
@@ -71,7 +74,7 @@ def _load_config(files: list[str], dirs: list[str]) -> object:
     return conf
 
 
-def _touch_every_option(conf) -> None:
+def _touch_every_option(conf: cfg.ConfigOpts) -> None:
     """oslo.config checks a value's type when it is read: read them all."""
     for name in list(conf):
         value = conf[name]
@@ -80,7 +83,7 @@ def _touch_every_option(conf) -> None:
                 value[sub]
 
 
-def cmd_config_check(conf) -> int:
+def cmd_config_check(conf: cfg.ConfigOpts) -> int:
     from phoenix import wsgi
     from phoenix.server import eventlet as eventlet_server
     for kind in eventlet_server.WORKER_KINDS:
@@ -105,7 +108,7 @@ def cmd_config_check(conf) -> int:
     return 0
 
 
-def cmd_db_sync(conf) -> int:
+def cmd_db_sync(conf: cfg.ConfigOpts) -> int:
     from apollo import exception
     from apollo.common import db
     try:
@@ -116,7 +119,7 @@ def cmd_db_sync(conf) -> int:
     return 0
 
 
-def cmd_db_version(conf) -> int:
+def cmd_db_version(conf: cfg.ConfigOpts) -> int:
     from apollo import exception
     from apollo.common import db
     storage = db.storage_from_conf(conf)

@@ -7,6 +7,7 @@ is ``PRAGMA user_version``; ``MIGRATIONS[n]`` takes it from n to n+1.
 """
 from __future__ import annotations
 
+import builtins
 import json
 import os
 import sqlite3
@@ -60,18 +61,18 @@ JOB_COLUMNS = 'id, item_id, action, args, status, result, casts, performed_by, c
 AUDIT_COLUMNS = 'seq, message_id, event_type, publisher_id, item_id, payload, timestamp, received_at'
 
 
-def _row_to_item(row: tuple) -> dict[str, Any]:
+def _row_to_item(row: tuple[Any, ...]) -> dict[str, Any]:
     return {'id': row[0], 'name': row[1], 'value': json.loads(row[2]),
             'expires_at': row[3], 'created_at': row[4], 'updated_at': row[5]}
 
 
-def _row_to_job(row: tuple) -> dict[str, Any]:
+def _row_to_job(row: tuple[Any, ...]) -> dict[str, Any]:
     return {'id': row[0], 'item_id': row[1], 'action': row[2], 'args': json.loads(row[3]),
             'status': row[4], 'result': json.loads(row[5]), 'casts': row[6],
             'performed_by': row[7], 'created_at': row[8], 'updated_at': row[9]}
 
 
-def _row_to_event(row: tuple) -> dict[str, Any]:
+def _row_to_event(row: tuple[Any, ...]) -> dict[str, Any]:
     return {'seq': row[0], 'message_id': row[1], 'event_type': row[2],
             'publisher_id': row[3], 'item_id': row[4], 'payload': json.loads(row[5]),
             'timestamp': row[6], 'received_at': row[7]}
@@ -110,7 +111,8 @@ class Storage:
         self._conn = None
 
     def version(self) -> int:
-        return self._execute('PRAGMA user_version').fetchone()[0]
+        version: int = self._execute('PRAGMA user_version').fetchone()[0]
+        return version
 
     def sync(self) -> tuple[int, int]:
         """Apply pending migrations; return (version before, version after)."""
@@ -136,7 +138,7 @@ class Storage:
             raise
         return before, current
 
-    def _execute(self, sql: str, params: tuple = ()) -> sqlite3.Cursor:
+    def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         try:
             return self.connection().execute(sql, params)
         except sqlite3.OperationalError as exc:
@@ -292,7 +294,7 @@ class Storage:
             raise
         return self.get_job(job_id), True
 
-    def stale_jobs(self, older_than: float, limit: int = 100) -> list[dict[str, Any]]:
+    def stale_jobs(self, older_than: float, limit: int = 100) -> builtins.list[dict[str, Any]]:
         """Queued jobs whose last cast is older than ``older_than`` (epoch s)."""
         rows = self._execute("SELECT %s FROM jobs WHERE status = 'queued' AND updated_at < ? "
                              "ORDER BY updated_at LIMIT ?" % JOB_COLUMNS,
@@ -311,8 +313,9 @@ class Storage:
         return cursor.rowcount == 1
 
     def list_events(self, limit: int, marker: int | None = None,
-                    item_id: str | None = None) -> list[dict[str, Any]]:
-        clauses, params = [], []
+                    item_id: str | None = None) -> builtins.list[dict[str, Any]]:
+        clauses: builtins.list[str] = []
+        params: builtins.list[Any] = []
         if marker is not None:
             clauses.append('seq > ?')
             params.append(marker)

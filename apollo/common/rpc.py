@@ -56,7 +56,8 @@ class EngineAPI:
     def ping(self, token: str, timeout: float) -> dict[str, Any]:
         import oslo_messaging
         try:
-            return self._client(timeout).call({}, 'ping', token=token)
+            answer: dict[str, Any] = self._client(timeout).call({}, 'ping', token=token)
+            return answer
         except oslo_messaging.MessagingTimeout:
             raise exception.EngineTimeout(timeout=timeout) from None
         except exception.MessagingUnavailable:
@@ -77,7 +78,8 @@ class EngineAPI:
         import oslo_messaging
         timeout = CONF.rpc_response_timeout
         try:
-            return self._client(timeout).call({}, 'digest', item=item, delay=delay)
+            digest: dict[str, Any] = self._client(timeout).call({}, 'digest', item=item, delay=delay)
+            return digest
         except oslo_messaging.MessagingTimeout:
             raise exception.EngineTimeout(timeout=timeout) from None
         except oslo_messaging.RemoteError:

@@ -28,6 +28,8 @@ class AuditEndpoint:
 
     def info(self, ctxt: dict[str, Any], publisher_id: str, event_type: str,
              payload: Any, metadata: dict[str, Any]) -> Any:
+        item_id: str | None
+        data: Any  # recorded as JSON: the item, the payload dict, or its text
         if isinstance(payload, objects.Item):
             item_id, data = payload.id, payload.to_dict()
         elif isinstance(payload, dict):

@@ -33,7 +33,8 @@ class PeriodicManager:
 
     @property
     def interval(self) -> int:
-        return self.conf.periodic_interval
+        seconds: int = self.conf.periodic_interval
+        return seconds
 
     def expire_items(self, now: float | None = None) -> int:
         count = self.storage.delete_expired(now)
