@@ -32,6 +32,7 @@ DEFAULT_TIERS = {
     "tests/build": "box",
     "tests/verify": "box",
     "tests/ops": "box",
+    "tests/newuser": "box",       # pip-installs the toolkit, then a full --verify
     "tests/vagrant": "vm",
     "tests/corpus": "corpus",
 }

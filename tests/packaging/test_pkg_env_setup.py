@@ -14,6 +14,11 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import pytest
+
+# Real venvs made by pip: seconds each, not the unit tier's milliseconds.
+pytestmark = pytest.mark.process
+
 REPO = Path(__file__).resolve().parents[2]
 LIB_ENV = REPO / "tools" / "phoenix-rpm" / "phoenix_rpm" / "lib-env.sh"
 
