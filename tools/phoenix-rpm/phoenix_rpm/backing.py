@@ -23,8 +23,8 @@ import time
 from typing import Any, Sequence
 
 from phoenix_rpm import runner
-from phoenix_rpm.errors import CheckFailed
-from phoenix_rpm.verify_profile import ConfigOption, VerifyProfile
+from phoenix_rpm.errors import CheckFailed, UserError
+from phoenix_rpm.verify_profile import REFERENCE_RE, ConfigOption, VerifyProfile
 
 # needs word -> the systemd unit that runs the server in the box.
 UNITS = {
@@ -56,6 +56,69 @@ def credentials_for(package: str) -> Credentials:
 
 
 RABBIT_DEFINITIONS = "/etc/rabbitmq/phoenix-verify-definitions.json"
+
+
+# needs word -> the client libraries a service may carry for it (PEP 503
+# names, preferred first) and what the drop-in then names: the SQLAlchemy
+# dialect+driver of [database] connection, the oslo.cache backend of [cache].
+CLIENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "mariadb": (("pymysql", "mysql+pymysql"), ("mysqlclient", "mysql+mysqldb"),
+                ("mysql-connector-python", "mysql+mysqlconnector")),
+    "postgresql": (("psycopg2", "postgresql+psycopg2"), ("psycopg2-binary", "postgresql+psycopg2"),
+                   ("psycopg", "postgresql+psycopg"), ("pg8000", "postgresql+pg8000")),
+    "memcached": (("python-memcached", "oslo_cache.memcache_pool"), ("pymemcache", "dogpile.cache.pymemcache")),
+}
+# The option the client decides; a profile setting it itself chose its own.
+CLIENT_OPTION = {"mariadb": ("database", "connection"), "postgresql": ("database", "connection"),
+                 "memcached": ("cache", "backend")}
+SUGGESTED = {"mariadb": "PyMySQL", "postgresql": "psycopg2-binary", "memcached": "python-memcached"}
+DEFAULT_CLIENT = {need: options[0][1] for need, options in CLIENTS.items()}
+_DIST = re.compile(r"^(?:bundled\()?python3dist\(([^)]+)\)")
+
+
+def carried_dists(rpm_path: Any) -> set[str]:
+    """Python distributions the package carries: its ``bundled(python3dist(X))`` Provides
+    (a bundled venv, docs/repo.md) and its ``python3dist(X)`` Requires (system mode)."""
+    qf = "[%{PROVIDES}\\n][%{REQUIRES}\\n]"
+    out = runner.run(["rpm", "-qp", "--nosignature", "--qf", qf, str(rpm_path)], capture=True).stdout
+    found = set()
+    for line in out.splitlines():
+        m = _DIST.match(line.strip())
+        if m:
+            found.add(re.sub(r"[-_.]+", "-", m.group(1)).lower())
+    return found
+
+
+def clients_for(profile: VerifyProfile, rpm_path: Any) -> dict[str, str]:
+    """need -> dialect+driver / cache backend, from the client library the package carries.
+
+    A needed server the package carries no client for is bad input (exit 2,
+    before a box boots): the services would die on ``ImportError`` in the
+    box as in production. The fix is the packaging's, not the box's:
+    ``[phoenix:rpm] requirements`` or ``extras`` (docs/packaging.md, "Extra
+    requirements"). A profile whose ``config`` sets the option itself
+    (its own URL) is taken at its word.
+    """
+    wanted = [n for n in profile.needs if n in CLIENTS]
+    if not wanted:
+        return {}
+    dists = carried_dists(rpm_path)
+    own = {(o.section, o.key) for o in profile.config}
+    chosen: dict[str, str] = {}
+    for need in wanted:
+        found = next((value for dist, value in CLIENTS[need] if dist in dists), None)
+        if found is None and CLIENT_OPTION[need] in own:
+            continue
+        if found is None:
+            path, _, where = profile.source.partition(" ")
+            names = ", ".join(dist for dist, _ in CLIENTS[need])
+            raise UserError(
+                f"{path}: {where} needs = {need}: the package carries no {need} client library ({names}): "
+                f"its services would fail with ImportError; add it to the package, e.g. [phoenix:rpm] "
+                f"requirements = {SUGGESTED[need]} (or extras = <the project's extra that lists it>), "
+                f"as production needs it too")
+        chosen[need] = found
+    return chosen
 
 
 def before_start(box: Any, profile: VerifyProfile, creds: Credentials) -> None:
@@ -140,10 +203,16 @@ def wait_servers(box: Any, profile: VerifyProfile) -> None:
             time.sleep(0.3)
 
 
-def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[ConfigOption]:
-    """Create database, users and vhost; return the connection settings for the drop-in."""
+def provision(box: Any, profile: VerifyProfile, creds: Credentials,
+              clients: dict[str, str] | None = None) -> list[ConfigOption]:
+    """Create database, users and vhost; return the connection settings for the drop-in.
+
+    ``clients`` (``clients_for``): the driver each URL names and the cache
+    backend, by what the package carries; the first of each list by default.
+    """
     options: list[ConfigOption] = []
     c = creds
+    client = {**DEFAULT_CLIENT, **(clients or {})}
     if "mariadb" in profile.needs:
         sql = (f"CREATE DATABASE IF NOT EXISTS `{c.database}` CHARACTER SET utf8mb4; "
                f"CREATE USER IF NOT EXISTS '{c.user}'@'localhost' IDENTIFIED BY '{c.password}'; "
@@ -152,7 +221,7 @@ def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[Conf
                f"GRANT ALL PRIVILEGES ON `{c.database}`.* TO '{c.user}'@'127.0.0.1'; FLUSH PRIVILEGES;")
         _run(box, ["mariadb", "-e", sql], "create the MariaDB database and user")
         options.append(ConfigOption("database", "connection",
-                                    f"mysql+pymysql://{c.user}:{c.password}@127.0.0.1/{c.database}?charset=utf8mb4"))
+                                    f"{client['mariadb']}://{c.user}:{c.password}@127.0.0.1/{c.database}?charset=utf8mb4"))
     if "postgresql" in profile.needs:
         psql = ["runuser", "-u", "postgres", "--", "psql", "-v", "ON_ERROR_STOP=1", "-Atc"]
         _run(box, _in_root([*psql, f"CREATE ROLE {c.user} LOGIN PASSWORD '{c.password}'"]),
@@ -160,14 +229,14 @@ def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[Conf
         _run(box, _in_root([*psql, f"CREATE DATABASE {c.database} OWNER {c.user} ENCODING 'UTF8'"]),
              "create the PostgreSQL database")
         options.append(ConfigOption("database", "connection",
-                                    f"postgresql+psycopg2://{c.user}:{c.password}@127.0.0.1/{c.database}"))
+                                    f"{client['postgresql']}://{c.user}:{c.password}@127.0.0.1/{c.database}"))
     if "rabbitmq" in profile.needs:
         # user, vhost and permissions were loaded at the broker's boot (before_start)
         options.append(ConfigOption("DEFAULT", "transport_url",
                                     f"rabbit://{c.user}:{c.password}@127.0.0.1:5672/{c.vhost}"))
     if "memcached" in profile.needs:
         options += [ConfigOption("cache", "enabled", "true"),
-                    ConfigOption("cache", "backend", "oslo_cache.memcache_pool"),
+                    ConfigOption("cache", "backend", client["memcached"]),
                     ConfigOption("cache", "memcache_servers", "127.0.0.1:11211")]
     return options
 
@@ -175,8 +244,13 @@ def provision(box: Any, profile: VerifyProfile, creds: Credentials) -> list[Conf
 def dropin_text(options: Sequence[ConfigOption], profile: VerifyProfile) -> str:
     """The drop-in: connection settings first, the profile's ``config`` over them."""
     merged: dict[tuple[str, str], str] = {}
-    for opt in [*options, *profile.config]:
+    made = {(o.section, o.key): o.value for o in options}
+    for opt in options:
         merged[(opt.section, opt.key)] = opt.value
+    for opt in profile.config:
+        # "{database.connection}": this run's generated value (checked when the profile was read)
+        merged[(opt.section, opt.key)] = REFERENCE_RE.sub(
+            lambda m: made.get((m.group(1), m.group(2)), m.group(0)), opt.value)
     sections: dict[str, list[tuple[str, str]]] = {}
     for (section, key), value in merged.items():
         sections.setdefault(section, []).append((key, value))

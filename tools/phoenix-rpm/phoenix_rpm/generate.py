@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from phoenix_rpm import pyproject, runner, setupcfg, spec, units, validate, vcs
+from phoenix_rpm import extra_requirements, pyproject, runner, setupcfg, spec, units, validate, vcs
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
@@ -49,9 +49,9 @@ def load_project(project_dir: Path) -> Project:
     cfg = project_dir / "setup.cfg"
     toml = project_dir / "pyproject.toml"
     if toml.is_file() and pyproject.has_project_table(toml):
-        return pyproject.load(project_dir)
+        return extra_requirements.apply(pyproject.load(project_dir))
     if cfg.is_file():
-        return setupcfg.load(project_dir)
+        return extra_requirements.apply(setupcfg.load(project_dir))
     raise UserError(f"{cfg}: no setup.cfg (and no pyproject.toml with a [project] table); "
                     "run build-rpm on a pbr project folder")
 

@@ -28,6 +28,7 @@ GLOB_CHARS = re.compile(r"[*?\[]")
 OVERRIDE_KEYS = (
     "services", "tools", "user", "group", "install_mode", "venv_dir",
     "release", "logrotate", "extra_files", "unit_overrides", "allow_privileged", "allow_system_paths", "wsgi_bind",
+    "extras", "requirements",
 )
 
 

@@ -113,6 +113,11 @@ class Overrides:
     unit_overrides: dict[str, dict[str, str]] = field(default_factory=dict)
     # WSGI application (unit name) -> "host:port" its uWSGI server listens on
     wsgi_bind: dict[str, str] = field(default_factory=dict)
+    # runtime requirements added to the project's own (extra_requirements.py,
+    # docs/packaging.md "Extra requirements"): names of the project's extras,
+    # and requirement lines, e.g. a database driver the project leaves out
+    extras: list[str] = field(default_factory=list)
+    requirements: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -228,6 +228,13 @@ def _overrides(table: dict[str, Any], path: Path) -> Overrides:
             if not isinstance(value, list):
                 raise bad(path, f"[tool.phoenix.rpm] {key} is not a list", f"write {key} = [\"name\", ...]")
             setattr(ov, key, [str(v) for v in value])
+        elif key in ("extras", "requirements"):
+            if isinstance(value, str) and key == "extras":
+                value = inputs.split_list(value)
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise bad(path, f"[tool.phoenix.rpm] {key} is not a list of strings",
+                          f"write {key} = [\"...\", ...]")
+            setattr(ov, key, [v.strip() for v in value if v.strip()])
         elif key in ("logrotate", "allow_privileged", "allow_system_paths"):
             if not isinstance(value, bool):
                 raise bad(path, f"[tool.phoenix.rpm] {key} = {value!r} is not a boolean", "write true or false")

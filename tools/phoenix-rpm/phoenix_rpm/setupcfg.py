@@ -192,6 +192,11 @@ def overrides(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> Over
             setattr(ov, key, inputs.split_list(value))
         elif key in ("logrotate", "allow_privileged", "allow_system_paths"):
             setattr(ov, key, inputs.parse_bool(value, cfg, f"[{OVERRIDE_SECTION}] {key}"))
+        elif key == "extras":
+            ov.extras = inputs.split_list(value)
+        elif key == "requirements":
+            ov.requirements = [ln.strip() for ln in value.splitlines()
+                               if ln.strip() and not ln.strip().startswith("#")]
         elif key == "extra_files":
             for line in value.splitlines():
                 if not line.strip():

@@ -459,7 +459,7 @@ def pyproject_types(data: dict[str, Any], path: Path) -> None:
     for key, value in (phoenix.get("rpm") or {}).items():
         if key in ("user", "group", "install_mode", "venv_dir", "release") and not isinstance(value, str):
             raise bad(path, f"[tool.phoenix.rpm] {key} = {value!r} is not a string", f"write {key} = \"...\"")
-        if key in ("services", "tools"):
+        if key in ("services", "tools", "requirements"):
             if not isinstance(value, list):
                 raise bad(path, f"[tool.phoenix.rpm] {key} is not a list", f"write {key} = [\"name\", ...]")
             _all_strings(value, path, f"[tool.phoenix.rpm] {key}")

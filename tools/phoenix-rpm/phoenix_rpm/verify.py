@@ -310,7 +310,8 @@ def prepare_backing(box: Any, plan: VerifyPlan, profile: VerifyProfile, creds: b
     started = time.monotonic()
     with runner.stage("backing servers: wait until they answer, create database/user/vhost"):
         backing.wait_servers(box, profile)
-        options = backing.provision(box, profile, creds)
+        options = backing.provision(box, profile, creds,
+                                    backing.clients_for(profile, plan.rpm) if plan.rpm else None)
     timings.backing = time.monotonic() - started
     return options
 
@@ -474,6 +475,7 @@ def verify(project_dir: Path, result: BuildResult | None, *, box: str = "nspawn"
     rpm = main_rpm(rpms, plan_model.name)
     plan = build_verify_plan(plan_model, rpm, profile)
     verify_profile.check_units(profile, plan.wsgi_units, plan.units)
+    backing.clients_for(profile, rpm.path)  # a needed client library missing: exit 2 before a box boots
     plan_json = plan.write(dist / "verify-plan.json")
     junit = dist / "verify-junit.xml"
     ops_profile = None

@@ -119,6 +119,10 @@ class VerifyPlan:
     # oslo.config drop-in written for them, for the report and the suite.
     needs: list[str] = dataclasses.field(default_factory=list)
     dropin: str = ""
+    # The SQL server's database made for the package and the tables the
+    # suite must find in it once the units run (the profile's tables).
+    database: str = ""
+    tables: list[str] = dataclasses.field(default_factory=list)
     # Why a check does not apply, by what it would be parametrized on
     # ("http", "unit", "config_file") or per unit ("http:<unit>"): the suite
     # skips with these words and the report prints them (docs/verify.md).
@@ -207,6 +211,12 @@ def _not_checked(name: str, units: list[str], config_files: list[str], http: lis
     return out
 
 
+def _database_name(package: str) -> str:
+    from phoenix_rpm.backing import credentials_for
+
+    return credentials_for(package).database
+
+
 def build_verify_plan(plan: SpecPlan, rpm: RpmInfo, profile: VerifyProfile | None = None) -> VerifyPlan:
     """Combine the packaging plan (expectations) with the built RPM (identity, units)
     and the project's verify profile (servers, checks, settle time)."""
@@ -232,5 +242,7 @@ def build_verify_plan(plan: SpecPlan, rpm: RpmInfo, profile: VerifyProfile | Non
         needs=list(profile.needs),
         dropin=f"{plan.conf_d or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
         if profile.needs or profile.config else "",
+        database=_database_name(rpm.name) if profile.sql_server else "",
+        tables=list(profile.tables),
         not_checked=_not_checked(rpm.name, units, config_files, http, http_reasons),
     )

@@ -25,7 +25,7 @@ from phoenix_rpm.inputs import bad, line_of
 
 SECTION = "phoenix:verify"
 TOML_TABLE = "[tool.phoenix.verify]"
-KEYS = ("needs", "config", "setup", "checks", "settle")
+KEYS = ("needs", "config", "setup", "checks", "settle", "tables")
 
 # needs word -> the Debian 12 packages that provide the server in the box.
 SERVERS: dict[str, tuple[str, ...]] = {
@@ -35,6 +35,17 @@ SERVERS: dict[str, tuple[str, ...]] = {
     "memcached": ("memcached",),
 }
 SQL_SERVERS = ("mariadb", "postgresql")
+# The settings the stage writes for each need (backing.provision). A
+# ``config`` value may name one as ``{section.key}``: a project reading its
+# database URL from another option (placement's [placement_database]
+# connection) gets this run's URL, password included (docs/verify.md).
+GENERATED: dict[str, tuple[tuple[str, str], ...]] = {
+    "mariadb": (("database", "connection"),),
+    "postgresql": (("database", "connection"),),
+    "rabbitmq": (("DEFAULT", "transport_url"),),
+    "memcached": (("cache", "enabled"), ("cache", "backend"), ("cache", "memcache_servers")),
+}
+REFERENCE_RE = re.compile(r"\{([A-Za-z0-9_][\w-]*)\.([A-Za-z0-9_][\w.-]*)\}")
 
 DEFAULT_SETTLE = 3.0
 MAX_SETTLE = 120.0
@@ -44,6 +55,7 @@ CHECK_RE = re.compile(
     r"^(?:(?P<unit>[A-Za-z0-9][\w.@-]*)\s*:\s*)?(?P<method>[A-Za-z]+)\s+(?P<path>\S+)"
     r"\s*->\s*(?P<status><\s*\d{3}|\d{3})$"
 )
+TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
 OPTION_RE = re.compile(r"^(?P<section>[A-Za-z0-9_][\w-]*)\.(?P<key>[A-Za-z0-9_][\w.-]*)\s*=\s*(?P<value>.*)$")
 
 
@@ -96,6 +108,15 @@ class VerifyProfile:
     setup: tuple[str, ...] = ()
     checks: tuple[HttpProbe, ...] = ()
     settle: float = DEFAULT_SETTLE
+    # tables the database must hold once setup ran and the units started
+    # (docs/verify.md, "Database schema"); with a SQL server in needs and
+    # none named, the database must hold at least one table
+    tables: tuple[str, ...] = ()
+
+    @property
+    def sql_server(self) -> str | None:
+        """The SQL server of ``needs`` (at most one), or None."""
+        return next((n for n in self.needs if n in SQL_SERVERS), None)
 
     @property
     def packages(self) -> tuple[str, ...]:
@@ -143,7 +164,7 @@ def from_setup_cfg(parser: configparser.RawConfigParser, cfg: Path, raw: str) ->
         lineno = line_of(raw, key, start)
         if key not in KEYS:
             raise bad(cfg, f"{where} unknown key {key!r}", "use one of: " + ", ".join(KEYS), lineno)
-        if key == "needs":
+        if key in ("needs", "tables"):
             items = value.replace(",", " ").split()
         elif key == "settle":
             items = [value.strip()]
@@ -162,7 +183,7 @@ def from_toml(table: dict[str, Any], path: Path) -> VerifyProfile:
             if isinstance(value, bool) or not isinstance(value, (int, float)):
                 raise bad(path, f"{TOML_TABLE} settle = {value!r} is not a number of seconds", "write e.g. settle = 5")
             values[key] = ([str(value)], None)
-        elif key == "needs" and isinstance(value, str):
+        elif key in ("needs", "tables") and isinstance(value, str):
             values[key] = (value.replace(",", " ").split(), None)
         elif key == "config" and isinstance(value, dict):
             lines = []
@@ -217,7 +238,14 @@ def _build(values: dict[str, tuple[list[str], int | None]], path: Path, where: s
         if not m:
             raise bad(path, f"{where} config: {text!r} is not 'section.key = value'",
                       "e.g. DEFAULT.debug = true or oslo_policy.enforce_scope = false", line("config", text))
-        config.append(ConfigOption(m.group("section"), m.group("key"), m.group("value").strip()))
+        value = m.group("value").strip()
+        made = {opt for need in needs for opt in GENERATED[need]}
+        for ref in REFERENCE_RE.finditer(value):
+            if (ref.group(1), ref.group(2)) not in made:
+                offer = ", ".join(f"{{{s}.{k}}}" for s, k in sorted(made)) or "none: needs is empty"
+                raise bad(path, f"{where} config: {text!r}: {ref.group(0)} is not a setting this profile's "
+                          "needs create", f"reference one of: {offer}", line("config", text))
+        config.append(ConfigOption(m.group("section"), m.group("key"), value))
     setup = []
     for text in values.get("setup", ([], None))[0]:
         try:
@@ -261,8 +289,19 @@ def _build(values: dict[str, tuple[list[str], int | None]], path: Path, where: s
         if not 0 <= settle <= MAX_SETTLE:
             raise bad(path, f"{where} settle = {text}: out of range",
                       f"use 0 to {MAX_SETTLE:g} seconds", line("settle"))
+    tables: list[str] = []
+    for word in values.get("tables", ([], None))[0]:
+        if not TABLE_RE.match(word):
+            raise bad(path, f"{where} tables: {word!r} is not a table name",
+                      "list table names separated by spaces, e.g. tables = alembic_version resources",
+                      line("tables"))
+        if word not in tables:
+            tables.append(word)
+    if tables and not any(n in SQL_SERVERS for n in needs):
+        raise bad(path, f"{where} tables: the profile needs no SQL server to hold them",
+                  "add mariadb or postgresql to needs, or remove tables", line("tables"))
     return VerifyProfile(source=f"{path} {where}", needs=tuple(needs), config=tuple(config), setup=tuple(setup),
-                         checks=tuple(checks), settle=settle)
+                         checks=tuple(checks), settle=settle, tables=tuple(tables))
 
 
 def check_units(profile: VerifyProfile, wsgi_units: Iterable[str], all_units: Iterable[str]) -> None:
