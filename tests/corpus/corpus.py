@@ -32,7 +32,29 @@ class Entry:
     daemons: tuple[str, ...] = ()  # console scripts that must become services
     apps: tuple[str, ...] = ()  # WSGI application units (uWSGI)
     tools: tuple[str, ...] = ()  # scripts that must stay tools
+    # What a user writes into setup.cfg so that tools/build-rpm --verify runs the
+    # services for real (docs/verify.md): [phoenix:rpm] for a driver the
+    # project leaves out, [phoenix:verify] for servers, setup, checks.
+    profile: str = ""
+    verify_ci: bool = False  # verified in CI (the rest with PHOENIX_CORPUS=all)
 
+
+# Verify profiles, appended to the checkout's setup.cfg (docs/corpus.md, "Verified").
+PLACEMENT_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb
+config =
+    placement_database.connection = {database.connection}
+    api.auth_strategy = noauth2
+setup = placement-manage db sync
+checks =
+    placement-api: GET / -> 200
+    placement-api: GET /resource_providers -> 401
+tables = resource_providers inventories allocations
+"""
 
 CORPUS: list[Entry] = [
     Entry("designate", "23.0.0", "pyproject.toml + stub setup.cfg; WSGI module; oslo.service daemons "
@@ -58,7 +80,8 @@ CORPUS: list[Entry] = [
     Entry("zaqar", "23.0.1", "setup.cfg only; daemon found by the name hint only; generator under etc/", False,
           ("zaqar-server",), (), ("zaqar-gc", "zaqar-status")),
     Entry("openstack-placement", "16.0.0", "pyproject.toml + stub setup.cfg; WSGI module only, no daemon", False,
-          (), ("placement-api",), ("placement-manage", "placement-status")),
+          (), ("placement-api",), ("placement-manage", "placement-status"),
+          profile=PLACEMENT_PROFILE, verify_ci=True),
     Entry("magnum", "23.0.0", "pyproject.toml console_scripts as an entry-point group; werkzeug -api "
           "script replaced by the WSGI module", False,
           ("magnum-conductor",), ("magnum-api",), ("magnum-api", "magnum-db-manage")),
@@ -84,8 +107,12 @@ def sdist(entry: Entry) -> Path:
     return found[0]
 
 
-def checkout(entry: Entry, work: Path) -> Path:
-    """The sdist unpacked into ``work`` as a git checkout tagged with its version."""
+def checkout(entry: Entry, work: Path, profile: str = "") -> Path:
+    """The sdist unpacked into ``work`` as a git checkout tagged with its version.
+
+    ``profile``: setup.cfg text appended before the commit, as a user would
+    write it into the project.
+    """
     with tarfile.open(sdist(entry)) as tar:
         members = tar.getmembers()
         for m in members:  # an sdist holds one top folder of plain files and folders
@@ -94,6 +121,9 @@ def checkout(entry: Entry, work: Path) -> Path:
             m.uid, m.gid, m.uname, m.gname = os.getuid(), os.getgid(), "", ""
         tar.extractall(work, members=members)
     top = next(p for p in work.iterdir() if p.is_dir())
+    if profile:
+        with (top / "setup.cfg").open("a") as f:
+            f.write("\n" + profile.strip() + "\n")
     git = ["git", "-c", "user.name=corpus", "-c", "user.email=corpus@localhost", "-c", "commit.gpgsign=false"]
     env = {**os.environ, "GIT_COMMITTER_DATE": "2026-01-01T00:00:00Z", "GIT_AUTHOR_DATE": "2026-01-01T00:00:00Z"}
     for argv in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", f"{entry.dist} {entry.version}"],
@@ -126,6 +156,57 @@ def package(entry: Entry, work: Path) -> dict:
     }
 
 
+VERIFY_DIR = Path(os.environ.get("PHOENIX_VERIFY_TEST_DIR", "/var/tmp/phoenix-verify-tests")) / "corpus"
+
+
+def profile_lines(profile: str) -> int:
+    """Lines the user wrote: non-blank, not a section header."""
+    return sum(1 for line in profile.splitlines() if line.strip() and not line.strip().startswith("["))
+
+
+def verify_checkout(entry: Entry, profile: str, variant: str = "") -> Path:
+    """A checkout with ``profile`` at a stable path, kept while the profile is the same.
+
+    Stable: the toolkit's no-change check then skips the rebuild from one
+    run to the next (only the verify runs again).
+    """
+    import hashlib
+
+    key = hashlib.sha256(f"{entry.dist} {entry.version}\n{profile}".encode()).hexdigest()[:12]
+    work = VERIFY_DIR / f"{entry.dist}-{entry.version}{'-' + variant if variant else ''}"
+    stamp = work / ".corpus-key"
+    if stamp.is_file() and stamp.read_text() == key:
+        return next(p for p in work.iterdir() if p.is_dir())
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    top = checkout(entry, work, profile)
+    stamp.write_text(key)
+    return top
+
+
+def verify(entry: Entry, profile: str | None = None, variant: str = "", args: tuple[str, ...] = ()) -> dict:
+    """``tools/build-rpm --verify`` on the checkout with the entry's (or the given) profile."""
+    project = verify_checkout(entry, entry.profile if profile is None else profile, variant)
+    start = time.monotonic()
+    proc = build_rpm(project, "--verify", *args, timeout=2400)
+    return {"dist": entry.dist, "version": entry.version, "project": project, "returncode": proc.returncode,
+            "stderr": proc.stderr, "seconds": round(time.monotonic() - start, 1)}
+
+
+def verify_row(entry: Entry, result: dict) -> str:
+    """One docs/corpus.md "Verified" table row: profile lines, phases, RSS."""
+    import re
+
+    err = result["stderr"]
+    phases = re.search(r"phases: (.*)", err)
+    memory = re.search(r"memory \(RSS after the suite\): (.*)", err)
+    checks = re.search(r"checks: (\d+) passed, (\d+) failed", err)
+    status = "PASSED" if result["returncode"] == 0 else f"FAILED ({result['returncode']})"
+    return (f"| {entry.dist} | {profile_lines(entry.profile)} | {status}, "
+            f"{checks.group(1) + ' checks' if checks else '-'} | {phases.group(1) if phases else '-'} "
+            f"| {memory.group(1) if memory else '-'} | {result['seconds']:.0f} s |")
+
+
 def row(result: dict) -> str:
     """One docs/corpus.md table row."""
     d = result["decisions"]
@@ -143,6 +224,14 @@ if __name__ == "__main__":
     import tempfile
 
     wanted = sys.argv[1:]
+    if wanted[:1] == ["--verify"]:
+        for entry in CORPUS:
+            if entry.profile and (not wanted[1:] or entry.dist in wanted[1:]):
+                result = verify(entry)
+                print(verify_row(entry, result), flush=True)
+                if result["returncode"] != 0:
+                    print(result["stderr"][-4000:], file=sys.stderr, flush=True)
+        sys.exit(0)
     for entry in CORPUS:
         if wanted and entry.dist not in wanted:
             continue

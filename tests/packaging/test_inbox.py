@@ -117,3 +117,28 @@ def test_settle_watch_samples_the_units_state(tmp_path: Path):
                          env=_fake_systemctl(tmp_path, "ActiveState=active\\nSubState=running\\n"))
     watched = json.loads(out.stdout)["svc.service"]
     assert watched["states"] == ["active/running"] and watched["samples"] >= 2, watched
+
+
+def test_unit_memory_sums_the_rss_of_the_unit_cgroup(tmp_path: Path):
+    """A fake systemctl names this test's own cgroup: its processes' VmRSS are summed."""
+    lines = Path("/proc/self/cgroup").read_text().splitlines()
+    cgroup = next(p[2] for p in (ln.split(":", 2) for ln in lines) if p[1] in ("", "name=systemd"))
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "systemctl").write_text(f"#!/bin/sh\necho '{cgroup}'\n")
+    (bindir / "systemctl").chmod(0o755)
+    child = subprocess.Popen([sys.executable, "-c", "import time; b = bytearray(64 << 20); time.sleep(30)"])
+    try:
+        for _ in range(100):  # until the child has touched its 64 MiB
+            status = Path(f"/proc/{child.pid}/status").read_text()
+            if int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]) > 60 << 10:
+                break
+            threading.Event().wait(0.05)
+        out = subprocess.run([sys.executable, str(inbox.path("unit_memory")), '["svc.service"]'],
+                             capture_output=True, text=True, check=True,
+                             env={"PATH": f"{bindir}:/usr/bin:/bin"}).stdout
+    finally:
+        child.kill()
+        child.wait()
+    got = json.loads(out)["svc.service"]
+    assert got["processes"] >= 2 and got["rss_kib"] > 64 << 10, got

@@ -58,6 +58,26 @@ def test_full_setup_cfg_profile(tmp_path: Path) -> None:
     assert profile.source.endswith("setup.cfg [phoenix:verify]")
 
 
+def test_tables_and_references_to_generated_settings(tmp_path: Path) -> None:
+    """A project reading its URL from its own option names the generated one: {section.key}."""
+    from phoenix_rpm import backing
+
+    profile = verify_profile.load(_cfg(tmp_path, """\
+        needs = mariadb rabbitmq
+        config =
+            placement_database.connection = {database.connection}
+            oslo_messaging_notifications.transport_url = {DEFAULT.transport_url}
+        tables = resource_providers, alembic_version
+        """))
+    assert profile.tables == ("resource_providers", "alembic_version") and profile.sql_server == "mariadb"
+    made = [ConfigOption("database", "connection", "mysql+pymysql://demo:pw@127.0.0.1/demo"),
+            ConfigOption("DEFAULT", "transport_url", "rabbit://demo:pw@127.0.0.1:5672/demo")]
+    text = backing.dropin_text(made, profile)
+    assert "[placement_database]\nconnection = mysql+pymysql://demo:pw@127.0.0.1/demo\n" in text
+    assert "[oslo_messaging_notifications]\ntransport_url = rabbit://demo:pw@127.0.0.1:5672/demo" in text
+    assert "{" not in text
+
+
 def test_pyproject_profile_with_config_table(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text(textwrap.dedent("""\
         [project]
@@ -94,6 +114,10 @@ BAD_CFG = [
     ("checks =\n    GET / -> 999", "999 is not an HTTP status", 6),
     ("settle = soon", "settle = 'soon' is not a number of seconds", 5),
     ("settle = 1000", "settle = 1000: out of range", 5),
+    ("needs = mariadb\ntables = ok bad-name", "tables: 'bad-name' is not a table name", 6),
+    ("needs = rabbitmq\ntables = items", "tables: the profile needs no SQL server to hold them", 6),
+    ("needs = rabbitmq\nconfig =\n    api_db.connection = {database.connection}",
+     "{database.connection} is not a setting this profile's needs create", 7),
 ]
 
 

@@ -170,13 +170,19 @@ def _canonical(name: str) -> str:
 
 def locate_requirement(project_dir: Path, name: str) -> tuple[Path, int, str] | None:
     """(file, line number, line) of the project's requirement on ``name``, if it declares one."""
-    for path in (project_dir / "requirements.txt", project_dir / "pyproject.toml"):
+    # setup.cfg: [phoenix:rpm] requirements and [extras] (extra_requirements.py)
+    for path in (project_dir / "requirements.txt", project_dir / "pyproject.toml", project_dir / "setup.cfg"):
         if not path.is_file():
             continue
         for number, raw in enumerate(path.read_text(errors="replace").splitlines(), 1):
             text = raw.split("#", 1)[0].strip().strip('",').strip("'")
+            if path.suffix == ".cfg":
+                if not raw[:1].isspace() and not raw.startswith("requirements"):
+                    continue  # a requirement is a continuation line (or requirements = X)
+                text = re.sub(r"^requirements\s*=\s*", "", text)
             m = re.match(r"[A-Za-z0-9][A-Za-z0-9._-]*", text)
-            if m and _canonical(m.group(0)) == _canonical(name) and (path.suffix == ".txt" or '"' in raw or "'" in raw):
+            if m and _canonical(m.group(0)) == _canonical(name) and (path.suffix in (".txt", ".cfg") or '"' in raw
+                                                                     or "'" in raw):
                 return path, number, text
     return None
 

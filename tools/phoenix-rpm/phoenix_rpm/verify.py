@@ -103,6 +103,8 @@ class VerifyReport:
     kept: KeptBox | None = None
     notes: list[str] = dataclasses.field(default_factory=list)  # not failures: what was not done, and why
     ops_not_run: str = ""  # --ops asked for, but the scenarios cannot drive this package: why
+    # unit -> (resident MiB summed over its processes, how many), read after the suite
+    memory: dict[str, tuple[float, int]] = dataclasses.field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -377,7 +379,20 @@ def verify_in_box(box: Any, rpm: RpmInfo, plan: VerifyPlan, plan_json: Path, jun
     with runner.stage("testinfra suite (phoenix_rpm/infra) over ssh"):
         report.suite = run_suite(box, plan_json, junit)
     timings.testinfra = time.monotonic() - started
+    report.memory = unit_memory(box, plan.units)
     return report
+
+
+def unit_memory(box: Any, units: Sequence[str]) -> dict[str, tuple[float, int]]:
+    """RSS (MiB) and process count of each running unit, for the report; {} if it cannot be read."""
+    if not units:
+        return {}
+    proc = inbox.run(box, "unit_memory", json.dumps(list(units)), timeout=60)
+    try:
+        data = json.loads(proc.stdout or "{}")
+    except ValueError:
+        return {}
+    return {u: (v["rss_kib"] / 1024, v["processes"]) for u, v in data.items() if v.get("processes")}
 
 
 # Checks whose failure is about one unit: "test_x[<unit>]" names it.
@@ -403,6 +418,10 @@ def format_report(report: VerifyReport) -> str:
         + ("PASSED" if report.ok else "FAILED"),
         f"  phases: {', '.join(phases)} (total {t.total:.1f} s)",
     ]
+    if report.memory:
+        lines.append("  memory (RSS after the suite): " + ", ".join(
+            f"{u.removesuffix('.service')} {mib:.0f} MiB ({n} process{'es' if n > 1 else ''})"
+            for u, (mib, n) in sorted(report.memory.items())))
     if report.plan.needs:
         lines.append(f"  backing servers: {', '.join(report.plan.needs)} (settings in {report.plan.dropin})")
     suite = report.suite

@@ -10,7 +10,8 @@ instead of living in string constants.
 ``kill_worker.py``  kill -9 of the busiest worker, time its respawn (ops);
 ``ready_probe.py``  wait until every unit is active and answers (verify);
 ``listen_ports.py`` the ports each unit's processes listen on (verify, suite);
-``settle_watch.py`` restarts and worker crash-loops during the settle time.
+``settle_watch.py`` restarts and worker crash-loops during the settle time;
+``unit_memory.py``  the RSS of each unit's processes (the verify report).
 """
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ HERE = Path(__file__).resolve().parent
 # Inside the box: not under /tmp or /run (the box mounts its own tmpfs there,
 # hiding what is copied in from outside; phoenix_rpm.box.boot.copy_in).
 BOX_DIR = "/var/tmp/phoenix-rpm"
-PROGRAMS = ("ports", "kill_worker", "ready_probe", "listen_ports", "settle_watch")
+PROGRAMS = ("ports", "kill_worker", "ready_probe", "listen_ports", "settle_watch", "unit_memory")
 
 
 def path(name: str) -> Path:
