@@ -56,6 +56,19 @@ checks =
 tables = resource_providers inventories allocations
 """
 
+HEAT_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+setup = heat-manage db_sync
+checks =
+    heat-api: GET / -> 300
+    heat-cfn: GET / -> 300
+tables = stack resource event
+"""
+
 CORPUS: list[Entry] = [
     Entry("designate", "23.0.0", "pyproject.toml + stub setup.cfg; WSGI module; oslo.service daemons "
           "reached through the project's own service.serve; generated config and policy", True,
@@ -63,7 +76,8 @@ CORPUS: list[Entry] = [
           ("designate-api",), ("designate-api", "designate-manage", "designate-status", "designate-rootwrap")),
     Entry("openstack-heat", "27.0.1", "setup.cfg only; WSGI modules and wsgi_scripts; oslo.service daemon; "
           "generated config; /etc/heat for the distribution openstack-heat", True,
-          ("heat-engine",), ("heat-api", "heat-cfn"), ("heat-manage", "heat-status")),
+          ("heat-engine",), ("heat-api", "heat-cfn"), ("heat-manage", "heat-status"),
+          profile=HEAT_PROFILE, verify_ci=True),
     Entry("vitrage", "15.0.1", "setup.cfg only; cotyledon daemons; werkzeug development server as the API; "
           "generated config, paste file found under etc/", True,
           ("vitrage-graph", "vitrage-notifier", "vitrage-persistor", "vitrage-ml", "vitrage-snmp-parsing",

@@ -45,7 +45,7 @@ GENERATED: dict[str, tuple[tuple[str, str], ...]] = {
     "rabbitmq": (("DEFAULT", "transport_url"),),
     "memcached": (("cache", "enabled"), ("cache", "backend"), ("cache", "memcache_servers")),
 }
-REFERENCE_RE = re.compile(r"\{([A-Za-z0-9_][\w-]*)\.([A-Za-z0-9_][\w.-]*)\}")
+REFERENCE_RE = re.compile(r"\{([A-Za-z0-9_][\w:-]*)\.([A-Za-z0-9_][\w.-]*)\}")
 
 DEFAULT_SETTLE = 3.0
 MAX_SETTLE = 120.0
@@ -56,7 +56,7 @@ CHECK_RE = re.compile(
     r"\s*->\s*(?P<status><\s*\d{3}|\d{3})$"
 )
 TABLE_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_$]{0,63}$")
-OPTION_RE = re.compile(r"^(?P<section>[A-Za-z0-9_][\w-]*)\.(?P<key>[A-Za-z0-9_][\w.-]*)\s*=\s*(?P<value>.*)$")
+OPTION_RE = re.compile(r"^(?P<section>[A-Za-z0-9_][\w:-]*)\.(?P<key>[A-Za-z0-9_][\w.-]*)\s*=\s*(?P<value>.*)$")
 
 
 @dataclasses.dataclass(frozen=True)
