@@ -69,11 +69,46 @@ checks =
 tables = stack resource event
 """
 
+# designate 23.0.0 passes workers=None to oslo.service, which the threading
+# backend of the oslo.service release pip resolves today (4.8.0) refuses
+# ("'workers' must be an int >= 1"): each daemon's workers set explicitly.
+DESIGNATE_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+config =
+    storage:sqlalchemy.connection = {database.connection}
+    service:central.workers = 1
+    service:mdns.workers = 1
+    service:producer.workers = 1
+    service:sink.workers = 1
+    service:worker.workers = 1
+setup = designate-manage database sync
+checks = designate-api: GET / -> 200
+"""
+
+# vitrage's default datasources call nova, cinder, neutron... through clients
+# it does not require: the static datasource only.
+VITRAGE_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+config = datasources.types = static
+setup = vitrage-dbsync
+checks = vitrage-api: GET / -> 200
+tables = alarms
+"""
+
 CORPUS: list[Entry] = [
     Entry("designate", "23.0.0", "pyproject.toml + stub setup.cfg; WSGI module; oslo.service daemons "
           "reached through the project's own service.serve; generated config and policy", True,
           ("designate-central", "designate-mdns", "designate-sink", "designate-worker", "designate-producer"),
-          ("designate-api",), ("designate-api", "designate-manage", "designate-status", "designate-rootwrap")),
+          ("designate-api",), ("designate-api", "designate-manage", "designate-status", "designate-rootwrap"),
+          profile=DESIGNATE_PROFILE),
     Entry("openstack-heat", "27.0.1", "setup.cfg only; WSGI modules and wsgi_scripts; oslo.service daemon; "
           "generated config; /etc/heat for the distribution openstack-heat", True,
           ("heat-engine",), ("heat-api", "heat-cfn"), ("heat-manage", "heat-status"),
@@ -81,7 +116,8 @@ CORPUS: list[Entry] = [
     Entry("vitrage", "15.0.1", "setup.cfg only; cotyledon daemons; werkzeug development server as the API; "
           "generated config, paste file found under etc/", True,
           ("vitrage-graph", "vitrage-notifier", "vitrage-persistor", "vitrage-ml", "vitrage-snmp-parsing",
-           "vitrage-api"), (), ("vitrage-dbsync", "vitrage-purge-data", "vitrage-status")),
+           "vitrage-api"), (), ("vitrage-dbsync", "vitrage-purge-data", "vitrage-status"),
+          profile=VITRAGE_PROFILE),
     Entry("python-watcher", "17.0.0", "pyproject.toml + stub setup.cfg; WSGI module and wsgi_scripts; "
           "console -api replaced by the WSGI app; code in watcher/", False,
           ("watcher-decision-engine", "watcher-applier"), ("watcher-api",), ("watcher-api", "watcher-db-manage")),
