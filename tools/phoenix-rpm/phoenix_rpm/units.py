@@ -46,7 +46,10 @@ HARDENING: list[tuple[str, str]] = [
     ("ProtectHostname", "yes"),
     ("ProtectProc", "invisible"),
     ("ProcSubset", "pid"),
-    ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6"),
+    # AF_NETLINK: getifaddrs() (psutil.net_if_addrs, netifaces) reads the
+    # interface list over netlink; openstacksdk calls it on every Connection,
+    # so a service using the SDK died with EAFNOSUPPORT (docs/packaging.md).
+    ("RestrictAddressFamilies", "AF_UNIX AF_INET AF_INET6 AF_NETLINK"),
     ("RestrictNamespaces", "yes"),
     ("RestrictRealtime", "yes"),
     ("RestrictSUIDSGID", "yes"),

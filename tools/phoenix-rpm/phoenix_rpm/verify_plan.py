@@ -123,6 +123,10 @@ class VerifyPlan:
     # suite must find in it once the units run (the profile's tables).
     database: str = ""
     tables: list[str] = dataclasses.field(default_factory=list)
+    # Config files the plan installs other than 0640 root:<group>: path ->
+    # [mode, group] (a file for another program's folder, /etc/apache2/...,
+    # stays 0644 root:root so that program can read it; docs/packaging.md).
+    config_modes: dict[str, list[str]] = dataclasses.field(default_factory=dict)
     # Why a check does not apply, by what it would be parametrized on
     # ("http", "unit", "config_file") or per unit ("http:<unit>"): the suite
     # skips with these words and the report prints them (docs/verify.md).
@@ -243,6 +247,8 @@ def build_verify_plan(plan: SpecPlan, rpm: RpmInfo, profile: VerifyProfile | Non
         dropin=f"{plan.conf_d or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
         if profile.needs or profile.config else "",
         database=_database_name(rpm.name) if profile.sql_server else "",
+        config_modes={str(f.dest): [str(f.mode), str(f.group)] for f in _attr(plan, "files", default=()) or ()
+                      if getattr(f, "config", False) and (str(f.mode), str(f.group)) != ("0640", str(group))},
         tables=list(profile.tables),
         not_checked=_not_checked(rpm.name, units, config_files, http, http_reasons),
     )
