@@ -103,6 +103,45 @@ checks = vitrage-api: GET / -> 200
 tables = alarms
 """
 
+# watcher's decision engine asks keystone's catalog whether cinder exists
+# when the storage collector is on (the default): compute only, no keystone.
+WATCHER_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+config = collector.collector_plugins = compute
+setup = watcher-db-manage upgrade
+checks = watcher-api: GET / -> 200
+tables = goals strategies audits
+"""
+
+# mistral-server runs every role, the API too, by default: the roles but the
+# API, which its own uWSGI unit serves (the distributions' split).
+MISTRAL_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+config = DEFAULT.server = engine,executor,event-engine,notifier
+setup = mistral-db-manage upgrade head
+checks = mistral-api: GET / -> 200
+tables = workflow_definitions_v2
+"""
+
+MAGNUM_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+setup = magnum-db-manage upgrade
+checks = magnum-api: GET / -> 200
+tables = cluster cluster_template
+"""
+
 CORPUS: list[Entry] = [
     Entry("designate", "23.0.0", "pyproject.toml + stub setup.cfg; WSGI module; oslo.service daemons "
           "reached through the project's own service.serve; generated config and policy", True,
@@ -120,11 +159,12 @@ CORPUS: list[Entry] = [
           profile=VITRAGE_PROFILE),
     Entry("python-watcher", "17.0.0", "pyproject.toml + stub setup.cfg; WSGI module and wsgi_scripts; "
           "console -api replaced by the WSGI app; code in watcher/", False,
-          ("watcher-decision-engine", "watcher-applier"), ("watcher-api",), ("watcher-api", "watcher-db-manage")),
+          ("watcher-decision-engine", "watcher-applier"), ("watcher-api",), ("watcher-api", "watcher-db-manage"),
+          profile=WATCHER_PROFILE),
     Entry("mistral", "23.0.0", "pyproject.toml + stub setup.cfg; launcher behind a dispatch table; WSGI app in "
           "mistral/wsgi/__init__.py; "
           "generator config under tools/config", False,
-          ("mistral-server",), ("mistral-api",), ("mistral-db-manage",)),
+          ("mistral-server",), ("mistral-api",), ("mistral-db-manage",), profile=MISTRAL_PROFILE),
     Entry("trove", "26.0.0", "setup.cfg only; wsgi_scripts only (pbr script under uWSGI); many daemons", False,
           ("trove-taskmanager", "trove-conductor", "trove-guestagent"), ("trove-wsgi",), ("trove-api", "trove-manage")),
     Entry("zaqar", "23.0.1", "setup.cfg only; daemon found by the name hint only; generator under etc/", False,
@@ -134,7 +174,7 @@ CORPUS: list[Entry] = [
           profile=PLACEMENT_PROFILE, verify_ci=True),
     Entry("magnum", "23.0.0", "pyproject.toml console_scripts as an entry-point group; werkzeug -api "
           "script replaced by the WSGI module", False,
-          ("magnum-conductor",), ("magnum-api",), ("magnum-api", "magnum-db-manage")),
+          ("magnum-conductor",), ("magnum-api",), ("magnum-api", "magnum-db-manage"), profile=MAGNUM_PROFILE),
 ]
 
 
