@@ -104,7 +104,7 @@ def test_pyproject_profile_with_config_table(tmp_path: Path) -> None:
 
 BAD_CFG = [
     ("colour = blue", "[phoenix:verify] unknown key 'colour'", 5),
-    ("needs = mariadb redis", "needs: unknown backing service 'redis'", 5),
+    ("needs = mariadb mongodb", "needs: unknown backing service 'mongodb'", 5),
     ("needs = mariadb postgresql", "needs: both mariadb and postgresql", 5),
     ("config =\n    debug = true", "config: 'debug = true' is not 'section.key = value'", 6),
     ("setup =\n    demo-manage 'unclosed", "setup: \"demo-manage 'unclosed\" is not a valid command line", 6),

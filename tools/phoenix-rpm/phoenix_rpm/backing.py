@@ -32,6 +32,7 @@ UNITS = {
     "postgresql": "postgresql.service",
     "rabbitmq": "rabbitmq-server.service",
     "memcached": "memcached.service",
+    "redis": "redis-server.service",
 }
 START_TIMEOUT = 120.0
 DROPIN_NAME = "50-phoenix-verify.conf"
@@ -184,6 +185,8 @@ def wait_servers(box: Any, profile: VerifyProfile) -> None:
                      "assert s.recv(7)[:3] == b'\\x01\\x00\\x00'"],
         "memcached": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 11211), 2); "
                       "s.sendall(b'version\\r\\n'); assert s.recv(64).startswith(b'VERSION')"],
+        "redis": ["python3", "-c", "import socket; s = socket.create_connection(('127.0.0.1', 6379), 2); "
+                  "s.sendall(b'PING\\r\\n'); assert s.recv(64).startswith(b'+PONG')"],
     }
     deadline = time.monotonic() + float(box.server_start_timeout)
     for need in profile.needs:

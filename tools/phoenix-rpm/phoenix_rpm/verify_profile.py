@@ -33,6 +33,7 @@ SERVERS: dict[str, tuple[str, ...]] = {
     "postgresql": ("postgresql",),
     "rabbitmq": ("rabbitmq-server",),
     "memcached": ("memcached",),
+    "redis": ("redis-server",),
 }
 SQL_SERVERS = ("mariadb", "postgresql")
 # The settings the stage writes for each need (backing.provision). A
@@ -44,6 +45,8 @@ GENERATED: dict[str, tuple[tuple[str, str], ...]] = {
     "postgresql": (("database", "connection"),),
     "rabbitmq": (("DEFAULT", "transport_url"),),
     "memcached": (("cache", "enabled"), ("cache", "backend"), ("cache", "memcache_servers")),
+    # no oslo option names a redis server: the profile says where (redis://127.0.0.1:6379)
+    "redis": (),
 }
 REFERENCE_RE = re.compile(r"\{([A-Za-z0-9_][\w:-]*)\.([A-Za-z0-9_][\w.-]*)\}")
 

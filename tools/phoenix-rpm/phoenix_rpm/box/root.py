@@ -197,7 +197,7 @@ def _ensure_derived(key: str, extra: tuple[str, ...], *, refresh: bool) -> Path:
 # stage starts the ones a profile needs (phoenix_rpm.backing), so their start
 # is a visible, timed step and a box never runs a server nobody asked for.
 SERVER_UNITS = ("mariadb.service", "mysql.service", "postgresql.service", "rabbitmq-server.service",
-                "memcached.service", "epmd.service", "epmd.socket")
+                "memcached.service", "redis-server.service", "epmd.service", "epmd.socket")
 
 
 def _configure_servers(root: Path) -> None:
