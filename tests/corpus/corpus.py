@@ -142,6 +142,38 @@ checks = magnum-api: GET / -> 200
 tables = cluster cluster_template
 """
 
+# trove-guestagent runs inside the database guests trove creates, and
+# trove-fake-mode is a test server: the controller's services only (as the
+# distributions split them).
+TROVE_PROFILE = """
+[phoenix:rpm]
+requirements = PyMySQL
+services = trove-taskmanager trove-mgmt-taskmanager trove-conductor trove-wsgi
+
+[phoenix:verify]
+needs = mariadb rabbitmq
+setup = trove-manage db_sync
+checks = trove-wsgi: GET / -> 200
+tables = instances datastores
+"""
+
+# zaqar keeps messages in redis (or mongodb, swift) and pools/flavors in SQL;
+# its drivers are extras of its own. osprofiler's default notifier needs
+# oslo.messaging, which zaqar does not require: redis takes that too.
+ZAQAR_PROFILE = """
+[phoenix:rpm]
+extras = mysql redis
+
+[phoenix:verify]
+needs = mariadb redis
+config =
+    drivers.message_store = redis
+    drivers.management_store = sqlalchemy
+    drivers:management_store:sqlalchemy.uri = {database.connection}
+    profiler.connection_string = redis://127.0.0.1:6379
+setup = zaqar-sql-db-manage upgrade head
+"""
+
 CORPUS: list[Entry] = [
     Entry("designate", "23.0.0", "pyproject.toml + stub setup.cfg; WSGI module; oslo.service daemons "
           "reached through the project's own service.serve; generated config and policy", True,
@@ -166,9 +198,10 @@ CORPUS: list[Entry] = [
           "generator config under tools/config", False,
           ("mistral-server",), ("mistral-api",), ("mistral-db-manage",), profile=MISTRAL_PROFILE),
     Entry("trove", "26.0.0", "setup.cfg only; wsgi_scripts only (pbr script under uWSGI); many daemons", False,
-          ("trove-taskmanager", "trove-conductor", "trove-guestagent"), ("trove-wsgi",), ("trove-api", "trove-manage")),
+          ("trove-taskmanager", "trove-conductor", "trove-guestagent"), ("trove-wsgi",), ("trove-api", "trove-manage"),
+          profile=TROVE_PROFILE),
     Entry("zaqar", "23.0.1", "setup.cfg only; daemon found by the name hint only; generator under etc/", False,
-          ("zaqar-server",), (), ("zaqar-gc", "zaqar-status")),
+          ("zaqar-server",), (), ("zaqar-gc", "zaqar-status"), profile=ZAQAR_PROFILE),
     Entry("openstack-placement", "16.0.0", "pyproject.toml + stub setup.cfg; WSGI module only, no daemon", False,
           (), ("placement-api",), ("placement-manage", "placement-status"),
           profile=PLACEMENT_PROFILE, verify_ci=True),
