@@ -190,3 +190,19 @@ def test_plan_without_profile_has_no_dropin_and_the_default_root_check() -> None
     vp = build_verify_plan(plan, rpm)
     assert vp.dropin == "" and vp.needs == [] and vp.settle == 3.0
     assert vp.http[0].probes == [{"method": "GET", "path": "/", "status": None, "below": 500, "unit": None}]
+
+
+def test_error_records_are_log_records_not_traceback_lines() -> None:
+    """ERROR/CRITICAL records (oslo.log and logging's default format), a logged traceback's lines not counted."""
+    text = ("2026-11-30 19:25:51.077 180 ERROR oslo.messaging._drivers.impl_rabbit [-] Connection failed: "
+            "[Errno 111] Connection refused (retrying in 1.0 seconds)\n"
+            "2026-11-30 19:22:38.226 184 ERROR osprofiler.notifier Traceback (most recent call last):\n"
+            "2026-11-30 19:22:38.226 184 ERROR osprofiler.notifier   File \"x.py\", line 75, in create\n"
+            "2026-11-30 19:22:38.226 184 ERROR osprofiler.notifier ValueError: no driver\n"
+            "2026-11-30 19:22:38.226 184 CRITICAL svc [req-1 - - - - -] cannot start\n"
+            "2026-11-30 19:22:38.226 184 INFO svc [-] an ERROR in a message is not a record\n"
+            "ERROR:root:boom\n"
+            "GET /ERROR => generated 10 bytes (HTTP/1.1 200)\n")
+    records = tracebacks.error_records(text)
+    assert [r.split(" ", 4)[-1][:24] for r in records[:2]] == ["oslo.messaging._drivers.", "svc [req-1 - - - - -] ca"]
+    assert records[2] == "ERROR:root:boom" and len(records) == 3

@@ -6,7 +6,33 @@ which the first line alone never does (docs/verify.md, "The report").
 """
 from __future__ import annotations
 
+import re
+
 START = "Traceback (most recent call last)"
+
+# A log record at ERROR or CRITICAL level, as oslo.log writes it
+# ("2026-11-30 19:25:51.077 180 ERROR oslo.messaging... [-] message") or
+# Python's logging default ("ERROR:name:message"). A daemon that cannot
+# reach its message bus retries forever and logs this, with no traceback
+# (docs/verify.md, "Health").
+ERROR_RECORD = re.compile(r"^(?:\d{4}-\d\d-\d\d[ T]\d\d:\d\d:\d\d(?:[.,]\d+)? +\d+ +(?:ERROR|CRITICAL) +\S+ "
+                          r"(?P<oslo>.*)|(?:ERROR|CRITICAL):[\w.]+:.*)$")
+
+
+def error_records(text: str) -> list[str]:
+    """ERROR/CRITICAL log records, one line each: a logged traceback's own lines
+    (oslo.log prefixes each of them alike) are not records of their own."""
+    out = []
+    for line in text.splitlines():
+        m = ERROR_RECORD.match(line.strip())
+        if not m:
+            continue
+        body = m.group("oslo")
+        if body is not None and (START in body or body.startswith((" ", "\t")) or not body.strip()
+                                 or not body.lstrip().startswith("[")):
+            continue  # a traceback's header, frame or exception line, not a record
+        out.append(line.strip())
+    return out
 
 
 def count(text: str) -> int:

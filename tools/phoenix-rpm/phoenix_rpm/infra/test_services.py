@@ -171,3 +171,18 @@ def test_unit_journal_has_no_traceback(host: Host, meta: Meta, unit: str) -> Non
     if hits:
         first = "\n".join(first_traceback(host, unit))
         pytest.fail(f"unit {unit}: {hits} traceback(s) in its journal; the first:\n{first}", pytrace=False)
+
+
+def test_unit_journal_has_no_error_log(host, meta: Meta, unit: str) -> None:
+    """ERROR/CRITICAL log records fail the unit even without a traceback.
+
+    A daemon that cannot reach a server it was not given (a message bus left
+    out of ``needs``) retries forever, logging ``ERROR ... Connection
+    refused`` and no traceback, and stays active: only its log says so
+    (docs/verify.md, "Health").
+    """
+    records = tracebacks.error_records(unit_journal(host, unit))
+    if records:
+        first = records[0] if len(records[0]) <= 400 else records[0][:400] + " ..."
+        pytest.fail(f"unit {unit}: {len(records)} ERROR/CRITICAL log record(s) in its journal; the first: {first}",
+                    pytrace=False)
