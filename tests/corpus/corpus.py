@@ -90,15 +90,20 @@ checks = designate-api: GET / -> 200
 """
 
 # vitrage's default datasources call nova, cinder, neutron... through clients
-# it does not require: the static datasource only.
+# it does not require: the static datasource only. vitrage-snmp-parsing needs
+# an OID mapping file (none by default: "File doesn't exist"): an empty one.
 VITRAGE_PROFILE = """
 [phoenix:rpm]
 requirements = PyMySQL
 
 [phoenix:verify]
 needs = mariadb rabbitmq
-config = datasources.types = static
-setup = vitrage-dbsync
+config =
+    datasources.types = static
+    snmp_parsing.oid_mapping = /var/lib/vitrage/snmp-oid-mapping.yaml
+setup =
+    vitrage-dbsync
+    echo '[]' > snmp-oid-mapping.yaml
 checks = vitrage-api: GET / -> 200
 tables = alarms
 """
@@ -179,11 +184,11 @@ CORPUS: list[Entry] = [
           "reached through the project's own service.serve; generated config and policy", True,
           ("designate-central", "designate-mdns", "designate-sink", "designate-worker", "designate-producer"),
           ("designate-api",), ("designate-api", "designate-manage", "designate-status", "designate-rootwrap"),
-          profile=DESIGNATE_PROFILE),
+          profile=DESIGNATE_PROFILE, verify_ci=True),
     Entry("openstack-heat", "27.0.1", "setup.cfg only; WSGI modules and wsgi_scripts; oslo.service daemon; "
           "generated config; /etc/heat for the distribution openstack-heat", True,
           ("heat-engine",), ("heat-api", "heat-cfn"), ("heat-manage", "heat-status"),
-          profile=HEAT_PROFILE, verify_ci=True),
+          profile=HEAT_PROFILE),
     Entry("vitrage", "15.0.1", "setup.cfg only; cotyledon daemons; werkzeug development server as the API; "
           "generated config, paste file found under etc/", True,
           ("vitrage-graph", "vitrage-notifier", "vitrage-persistor", "vitrage-ml", "vitrage-snmp-parsing",
