@@ -247,8 +247,8 @@ def build_verify_plan(plan: SpecPlan, rpm: RpmInfo, profile: VerifyProfile | Non
         dropin=f"{plan.conf_d or f'/etc/{rpm.name}/{rpm.name}.conf.d'}/50-phoenix-verify.conf"
         if profile.needs or profile.config else "",
         database=_database_name(rpm.name) if profile.sql_server else "",
-        config_modes={str(f.dest): [str(f.mode), str(f.group)] for f in _attr(plan, "files", default=()) or ()
-                      if getattr(f, "config", False) and (str(f.mode), str(f.group)) != ("0640", str(group))},
+        config_modes={f.dest: [f.mode, f.group] for f in plan.files
+                      if f.config and (f.mode, f.group) != ("0640", group)},
         tables=list(profile.tables),
         not_checked=_not_checked(rpm.name, units, config_files, http, http_reasons),
     )

@@ -8,11 +8,15 @@ credentials (docs/verify.md, "Database schema").
 from __future__ import annotations
 
 import shlex
+from typing import TYPE_CHECKING
 
 from infra_helpers import Meta, sh
 
+if TYPE_CHECKING:
+    from testinfra.host import Host
 
-def _tables(host, meta: Meta) -> tuple[list[str], str]:
+
+def _tables(host: Host, meta: Meta) -> tuple[list[str], str]:
     """(tables of the package's database, the command that listed them)."""
     db = meta.database
     if "postgresql" in meta.needs:
@@ -27,7 +31,7 @@ def _tables(host, meta: Meta) -> tuple[list[str], str]:
     return [t for t in out.stdout.split() if t], cmd
 
 
-def test_database_schema_present(host, meta: Meta) -> None:
+def test_database_schema_present(host: Host, meta: Meta) -> None:
     tables, cmd = _tables(host, meta)
     server = "postgresql" if "postgresql" in meta.needs else "mariadb"
     assert tables, (f"database {meta.database} ({server}) holds no table after the setup commands and the "

@@ -173,7 +173,7 @@ def test_unit_journal_has_no_traceback(host: Host, meta: Meta, unit: str) -> Non
         pytest.fail(f"unit {unit}: {hits} traceback(s) in its journal; the first:\n{first}", pytrace=False)
 
 
-def test_unit_journal_has_no_error_log(host, meta: Meta, unit: str) -> None:
+def test_unit_journal_has_no_error_log(host: Host, meta: Meta, unit: str) -> None:
     """ERROR/CRITICAL log records fail the unit even without a traceback.
 
     A daemon that cannot reach a server it was not given (a message bus left
