@@ -46,11 +46,14 @@ def test_verify_passes_with_a_short_profile(entry: Entry) -> None:
     skipped = {name for name, state in cases.items() if state == "skipped"}
     http = bool(entry.apps) or any(d.endswith("-api") for d in entry.daemons)
     # Only a package with no HTTP service (zaqar-server: neither -api nor
-    # wsgi_scripts) skips the HTTP checks, with its reason in the report.
-    assert skipped <= ({"test_wsgi_ports_listening[none]", "test_wsgi_answers_checks[none]"} if not http else set()), \
-        skipped
-    assert all(f"SKIPPED test_http::{name}: package {entry.dist.removeprefix('openstack-')}" in err
-               or f"SKIPPED test_http::{name}: package {entry.dist}" in err for name in skipped), err[-3000:]
+    # wsgi_scripts) skips the HTTP checks, with its reason in the report;
+    # nothing waits for such a daemon's port, so the listener probe may run
+    # before it opens (then skipped, said so) or after (then GET / < 500).
+    allowed = {"test_wsgi_ports_listening[none]", "test_wsgi_answers_checks[none]",
+               "test_listening_ports_answer_without_server_error"}
+    assert skipped <= (allowed if not http else set()), skipped
+    assert all(re.search(rf"SKIPPED test_\w+::{re.escape(name)}: (package|no service of package) ", err)
+               for name in skipped), err[-3000:]
     assert {state for name, state in cases.items() if name not in skipped} == {"passed"}, cases
     if "needs = mariadb" in entry.profile or "needs = postgresql" in entry.profile:
         assert cases.get("test_database_schema_present") == "passed", sorted(cases)
