@@ -26,6 +26,17 @@ def gnupghome(tmp_path: Path, monkeypatch) -> tuple[Path, str]:
     shutil.rmtree(home, ignore_errors=True)
 
 
+def checked_with_public_key(packages: list[Path], uid: str, work: Path) -> str:
+    """``rpm -K`` of ``packages`` against a fresh rpmdb holding only ``uid``'s public key."""
+    pub = work / "key.asc"
+    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
+                                   check=True, capture_output=True).stdout)
+    dbpath = work / "rpmdb"
+    dbpath.mkdir()
+    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
+    return sign.check_signatures(packages, dbpath=dbpath)
+
+
 def test_signed_packages_verify_with_rpm_k(hello_host_build: build.BuildResult, gnupghome,
                                             tmp_path: Path) -> None:
     home, uid = gnupghome
@@ -63,13 +74,7 @@ def test_build_with_sign_signs_what_lands_in_dist(hello_repo: Path, gnupghome, t
     result = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
                          dist_dir=tmp_path / "dist", reuse=False)
     assert result.signed_with == uid
-    pub = tmp_path / "key.asc"
-    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
-                                   check=True, capture_output=True).stdout)
-    dbpath = tmp_path / "rpmdb"
-    dbpath.mkdir()
-    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
-    out = sign.check_signatures(result.packages, dbpath=dbpath)
+    out = checked_with_public_key(result.packages, uid, tmp_path)
     assert out.count("digests signatures OK") == len(result.packages) == 2
     # The record of the build matches the signed files: an unchanged rerun reuses them.
     again = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo),
@@ -94,11 +99,5 @@ def test_a_new_key_under_the_same_user_id_signs_anew(hello_repo: Path, gnupghome
     assert sign.fingerprint(uid) != old
     again = build.build(hello_repo, box="host", sign=uid, inputs=hello_inputs(hello_repo), dist_dir=dist)
     assert not again.skipped
-    pub = tmp_path / "key.asc"
-    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
-                                   check=True, capture_output=True).stdout)
-    dbpath = tmp_path / "rpmdb"
-    dbpath.mkdir()
-    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
-    out = sign.check_signatures(again.packages, dbpath=dbpath)
+    out = checked_with_public_key(again.packages, uid, tmp_path)
     assert out.count("digests signatures OK") == len(again.packages) == len(first.packages)

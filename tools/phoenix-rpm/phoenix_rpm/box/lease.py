@@ -46,8 +46,11 @@ def new_name() -> str:
     return PREFIX + secrets.token_hex(3)
 
 
-def _start_time(pid: int) -> str | None:
-    """The process's start time in clock ticks (field 22 of /proc/PID/stat)."""
+def start_time(pid: int) -> str | None:
+    """The process's start time in clock ticks (field 22 of /proc/PID/stat), None when it is gone.
+
+    With the pid it names one process for good: a reused pid starts at another time.
+    """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
@@ -83,7 +86,7 @@ class Lease:
         if (state_dir() / f"{name}.json").exists():
             raise UserError(f"box {name} already exists (lease {state_dir() / (name + '.json')}); pick another name")
         pid = os.getpid()
-        lease = cls(name=name, owner_pid=pid, owner_start=_start_time(pid),
+        lease = cls(name=name, owner_pid=pid, owner_start=start_time(pid),
                     workdir=str(work_root() / name))
         lease.save()
         return lease
@@ -125,7 +128,7 @@ class Lease:
         return candidate
 
     def owner_alive(self) -> bool:
-        return _start_time(self.owner_pid) == self.owner_start and self.owner_start is not None
+        return start_time(self.owner_pid) == self.owner_start and self.owner_start is not None
 
     def teardown(self) -> None:
         """Stop the container, unmount, delete namespaces and dirs; idempotent, best effort.

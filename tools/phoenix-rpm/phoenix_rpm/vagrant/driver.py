@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
 from phoenix_rpm import runner
+from phoenix_rpm.box.lease import start_time
 from phoenix_rpm.errors import CheckFailed, CommandFailed, UserError
 
 # The Vagrantfile ships inside the toolkit; a checkout's top-level Vagrantfile loads it.
@@ -213,19 +214,10 @@ def purge_domains(prefix: str, *, passes: int = 4) -> list[str]:
 OWNER_FILE = "owner"
 
 
-def _process_start(pid: int) -> str | None:
-    """The start time of ``pid`` (field 22 of /proc/PID/stat), None when it is gone."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    return stat.rsplit(")", 1)[1].split()[19]
-
-
 def write_owner(workdir: Path) -> None:
     """Mark ``workdir`` as this process's: pid and start time (a reused pid is not us)."""
     pid = os.getpid()
-    (workdir / OWNER_FILE).write_text(f"{pid} {_process_start(pid)}\n")
+    (workdir / OWNER_FILE).write_text(f"{pid} {start_time(pid)}\n")
 
 
 def owner_alive(workdir: Path) -> bool:
@@ -234,7 +226,7 @@ def owner_alive(workdir: Path) -> bool:
         pid, start = (workdir / OWNER_FILE).read_text().split()
     except (OSError, ValueError):
         return False
-    return _process_start(int(pid)) == start
+    return start_time(int(pid)) == start
 
 
 def reap_stale_domains() -> list[str]:
