@@ -45,13 +45,7 @@ def test_signed_packages_verify_with_rpm_k(hello_host_build: build.BuildResult, 
         shutil.copy2(pkg, tmp_path / pkg.name)
         pkgs.append(tmp_path / pkg.name)
     sign.sign(pkgs, uid)
-    pub = tmp_path / "key.asc"
-    pub.write_bytes(subprocess.run(["gpg", "--batch", "--armor", "--export", uid],
-                                   check=True, capture_output=True).stdout)
-    dbpath = tmp_path / "rpmdb"
-    dbpath.mkdir()
-    subprocess.run(["rpm", "--dbpath", str(dbpath), "--import", str(pub)], check=True)
-    out = sign.check_signatures(pkgs, dbpath=dbpath)
+    out = checked_with_public_key(pkgs, uid, tmp_path)
     for pkg in pkgs:
         assert f"{pkg}: digests signatures OK" in out
     # Without the key the signature is there but cannot be trusted.
