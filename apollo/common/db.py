@@ -13,13 +13,17 @@ import os
 import sqlite3
 import time
 import uuid
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from oslo_config import cfg
 
 from apollo import exception
 
+T = TypeVar('T')
 CONF = cfg.CONF
+# How long a process opening or migrating the store waits out other
+# processes doing the same (see _retrying).
+LOCK_WAIT_SECONDS = 30.0
 
 MIGRATIONS: list[tuple[str, ...]] = [
     ("""CREATE TABLE items (
@@ -61,6 +65,29 @@ JOB_COLUMNS = 'id, item_id, action, args, status, result, casts, performed_by, c
 AUDIT_COLUMNS = 'seq, message_id, event_type, publisher_id, item_id, payload, timestamp, received_at'
 
 
+def _is_lock_contention(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return isinstance(exc, sqlite3.OperationalError) and ('locked' in text or 'busy' in text)
+
+
+def _retrying(step: Callable[[], T]) -> T:
+    """Run ``step`` again while SQLite reports lock contention, for up to
+    LOCK_WAIT_SECONDS. The connection's busy timeout does not cover every
+    case: when the API and apollo-periodic start together on a new file,
+    switching it to WAL (and the WAL recovery of the first opener) returns
+    "database is locked" at once, without calling the busy handler."""
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    delay = 0.01
+    while True:
+        try:
+            return step()
+        except sqlite3.Error as exc:
+            if not _is_lock_contention(exc) or time.monotonic() + delay > deadline:
+                raise
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
 def _row_to_item(row: tuple[Any, ...]) -> dict[str, Any]:
     return {'id': row[0], 'name': row[1], 'value': json.loads(row[2]),
             'expires_at': row[3], 'created_at': row[4], 'updated_at': row[5]}
@@ -95,12 +122,20 @@ class Storage:
 
     def _connect(self) -> sqlite3.Connection:
         directory = os.path.dirname(os.path.abspath(self.path))
-        try:
-            os.makedirs(directory, mode=0o750, exist_ok=True)
+        def open_wal() -> sqlite3.Connection:
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None,
                                    check_same_thread=False)
-            conn.execute('PRAGMA journal_mode=WAL')
-            conn.execute('PRAGMA synchronous=NORMAL')
+            try:
+                conn.execute('PRAGMA journal_mode=WAL')
+                conn.execute('PRAGMA synchronous=NORMAL')
+            except sqlite3.Error:
+                conn.close()
+                raise
+            return conn
+
+        try:
+            os.makedirs(directory, mode=0o750, exist_ok=True)
+            conn = _retrying(open_wal)
         except (OSError, sqlite3.Error) as exc:
             raise exception.StorageUnavailable(reason='%s: %s' % (self.path, exc)) from exc
         return conn
@@ -118,7 +153,7 @@ class Storage:
         """Apply pending migrations; return (version before, version after)."""
         conn = self.connection()
         try:
-            conn.execute('BEGIN IMMEDIATE')
+            _retrying(lambda: conn.execute('BEGIN IMMEDIATE'))
             before = current = conn.execute('PRAGMA user_version').fetchone()[0]
             if current > SCHEMA_VERSION:
                 raise exception.StorageUnavailable(
