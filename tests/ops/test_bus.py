@@ -198,10 +198,13 @@ def _handler(bus_state: Bus) -> type[http.server.BaseHTTPRequestHandler]:
 
         def answer(self, status: int, body: Any) -> None:
             data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the client gave up (the hang test)
 
         def do_GET(self) -> None:
             parts = self.path.strip("/").split("/")
@@ -294,3 +297,31 @@ def test_client_counts_a_call_without_an_answer_as_a_hang(bus_server):
     calls = client.bus_calls({**args, "state": setup, "threads": 1, "duration": 0.2})["calls"]
     assert calls and all(c["outcome"] == "hang" for c in calls), calls
     assert bus.call_stats(calls)["calls_hang"] == len(calls)
+
+
+# -- malformed messages ----------------------------------------------------------------
+def malformed_figures(**over: Any) -> dict[str, Any]:
+    f = {"unit": "apollo-api.service", "topic": "apollo-engine", "published": ["a", "b", "c", "d"], "settle_s": 3.0,
+         "queue_messages": 0, "consumers": 1, "logged": 12, "workers_gone": [], "calls_ok": 1, "call_samples": []}
+    f.update(over)
+    return f
+
+
+def test_malformed_message_passes_logged_acked_and_still_serving():
+    assert scenarios.judge_malformed_message(malformed_figures()) == []
+
+
+@pytest.mark.parametrize(("over", "words"), [
+    ({"queue_messages": 4}, "4 messages still on queue apollo-engine 3 s after 4 malformed ones"),
+    ({"logged": 1}, "1 warning/error lines in the journal of apollo-api.service for 4 malformed messages"),
+    ({"workers_gone": ["181"]}, "worker(s) ['181'] of apollo-api.service died over it"),
+    ({"calls_ok": 0, "call_samples": ["HTTP 504"]}, "the next RPC round trip failed (e.g. HTTP 504)"),
+])
+def test_malformed_message_names_each_defect(over, words):
+    problems = scenarios.judge_malformed_message(malformed_figures(**over))
+    assert len(problems) == 1 and words in problems[0], problems
+
+
+def test_malformed_message_is_skipped_without_a_broker():
+    result = scenarios.malformed_message(_target([], APOLLO))
+    assert result.skipped and result.line.startswith("malformed message: skipped: no message broker"), result.line

@@ -61,6 +61,12 @@ def test_rpc_worker_killed_mid_call_is_respawned_and_no_caller_hangs(ops_target)
     assert f["in_flight_ok"] + f["in_flight_answered"] == f["in_flight"], f
 
 
+def test_malformed_messages_on_the_rpc_topic_are_logged_acknowledged_and_skipped(ops_target):
+    f = _check(scenarios.malformed_message(ops_target)).figures
+    assert len(f["published"]) >= 4 and f["queue_messages"] == 0 and f["consumers"] >= 1, f
+    assert f["calls_ok"] >= 1 and not f["workers_gone"], f
+
+
 def test_hostile_requests_get_the_right_4xx_with_json_and_no_traceback(ops_target):
     f = _check(scenarios.bad_input(ops_target)).figures
     assert f["cases"] >= 30

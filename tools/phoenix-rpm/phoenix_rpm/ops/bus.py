@@ -11,12 +11,17 @@ and a skip is never shown as a pass (docs/reliability.md).
 """
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from phoenix_rpm.backing import UNITS
+from phoenix_rpm.errors import CheckFailed
 from phoenix_rpm.ops.target import ScenarioResult, Target
 
 BROKER = "rabbitmq"
+KIND = "rpc"
+# The phoenix launcher's and worker's own journal lines (docs/framework.md, "Messaging").
+TOPIC_LINE = re.compile(r"rpc worker \(pid \d+\) consuming: rpc server of \S+ on topic (\S+)")
 
 
 def skip_reason(target: Target) -> str:
@@ -45,3 +50,22 @@ def call_stats(calls: list[dict[str, Any]]) -> dict[str, Any]:
     samples = [c["what"] for c in calls if c["outcome"] != "ok"][:3]
     return {"calls": len(calls), **{f"calls_{k}": v for k, v in counts.items()},
             "longest_call_s": round(longest, 2), "call_samples": samples}
+
+
+def rpc_unit(target: Target) -> str:
+    """The unit whose parent runs rpc workers (the launcher's 'Started rpc worker' lines)."""
+    for unit in [target.unit, *[u for u in target.units if u != target.unit]]:
+        out = target.sh(f"journalctl -u {unit} -o cat --no-pager | grep -c 'Started {KIND} worker' || true")
+        if out.strip() not in ("", "0"):
+            return unit
+    raise CheckFailed(f"no unit of {', '.join(target.units)} started an {KIND} worker "
+                      f"(no 'Started {KIND} worker' in their journals): is transport_url set and rpc_workers > 0?")
+
+
+def rpc_topic(target: Target, unit: str) -> str:
+    """The topic the unit's rpc workers consume, from their 'consuming: ... on topic T' line."""
+    found = TOPIC_LINE.findall(target.sh(f"journalctl -u {unit} -o cat --no-pager"))
+    if not found:
+        raise CheckFailed(f"{unit}: no rpc worker says which topic it consumes ('rpc worker (pid N) consuming: "
+                          "rpc server of ... on topic T' in its journal)")
+    return str(found[-1])

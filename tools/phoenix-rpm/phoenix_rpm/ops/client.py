@@ -390,17 +390,20 @@ def bus_settle(args: dict[str, Any]) -> dict[str, Any]:
 
 
 def bus_calls(args: dict[str, Any]) -> dict[str, Any]:
-    """``threads`` threads of back-to-back ``call()`` for ``duration`` seconds;
-    every call's start, end and outcome (ok, answered with an error, hang)."""
+    """``threads`` threads of back-to-back ``call()`` for ``duration`` seconds
+    (at least ``min_calls`` each); every call's start, end and outcome (ok,
+    answered with an error, hang)."""
     threads, state = int(args.get("threads", 6)), args.get("state") or {}
     stop_at = time.time() + float(args["duration"])
     lock = threading.Lock()
     calls: list[dict[str, Any]] = []
 
+    min_calls = int(args.get("min_calls", 1))  # per thread, however short the duration
+
     def caller(n: int) -> None:
         profile, request = _bus(args, args["ports"][n % len(args["ports"])])
         i = 0
-        while time.time() < stop_at:
+        while time.time() < stop_at or i < min_calls:
             i += 1
             result = _timed_call(profile, request, state, n, i)
             with lock:

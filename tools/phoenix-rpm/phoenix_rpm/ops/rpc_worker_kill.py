@@ -17,12 +17,11 @@ from typing import Any
 
 from phoenix_rpm import runner
 from phoenix_rpm.errors import CheckFailed
-from phoenix_rpm.ops.bus import call_stats, skip_reason, skipped
+from phoenix_rpm.ops.bus import KIND, call_stats, rpc_unit, skip_reason, skipped
 from phoenix_rpm.ops.target import CLIENT, ScenarioResult, Target
 from phoenix_rpm.ops.worker_death import RESPAWN_LIMIT
 
 READY_LIMIT = 30.0    # seconds from the kill until the new worker consumes again
-KIND = "rpc"
 
 
 def judge_rpc_worker_kill(f: dict[str, Any]) -> list[str]:
@@ -51,16 +50,6 @@ def judge_rpc_worker_kill(f: dict[str, Any]) -> list[str]:
     if not f["ok_after_ready"]:
         problems.append("rpc worker kill: no call succeeded after the new worker was consuming")
     return problems
-
-
-def rpc_unit(target: Target) -> str:
-    """The unit whose parent runs rpc workers (the launcher's 'Started rpc worker' lines)."""
-    for unit in [target.unit, *[u for u in target.units if u != target.unit]]:
-        out = target.sh(f"journalctl -u {unit} -o cat --no-pager | grep -c 'Started {KIND} worker' || true")
-        if out.strip() not in ("", "0"):
-            return unit
-    raise CheckFailed(f"rpc worker kill: no unit of {', '.join(target.units)} started an {KIND} worker "
-                      "(no 'Started rpc worker' in their journals): is transport_url set and rpc_workers > 0?")
 
 
 def rpc_worker_kill(target: Target, kill_after: float = 3.0, after: float = 8.0) -> ScenarioResult:
