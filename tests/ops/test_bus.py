@@ -52,7 +52,8 @@ def test_broker_restart_passes_a_run_that_lost_nothing():
 @pytest.mark.parametrize(("over", "words"), [
     ({"lost": 3, "status": {"done": 797, "pending": 3}}, "3 accepted casts never performed nor reported failed"),
     ({"refused_performed": 2}, "2 casts reported failed to their client were performed anyway"),
-    ({"unclear": 4, "unclear_samples": ["error: HTTP 500"]}, "neither accepted nor reported failed (e.g. error: HTTP 500"),
+    ({"unclear": 4, "unclear_samples": ["error: HTTP 500"]},
+     "neither accepted nor reported failed (e.g. error: HTTP 500"),
     ({"accepted_after": 0}, "did not reconnect"),
     ({"accepted": 0, "accepted_after": 0}, "no cast was accepted"),
     ({"recover_s": None}, "no RPC round trip succeeded after the broker came back"),

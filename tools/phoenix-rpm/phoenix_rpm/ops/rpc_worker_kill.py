@@ -78,7 +78,8 @@ def rpc_worker_kill(target: Target, kill_after: float = 3.0, after: float = 8.0)
     ready = "never" if f["ready_s"] is None else f"{f['ready_s']:.1f} s"
     line = (f"rpc worker kill: kill -9 of rpc worker {f['victim']} of {unit} with {f['in_flight']} calls in "
             f"flight: respawned {respawn}, consuming again after {ready}; in-flight callers got "
-            f"{f['in_flight_ok']} results and {f['in_flight_answered']} errors (longest {f['in_flight_longest_s']:.1f} s), "
+            f"{f['in_flight_ok']} results and {f['in_flight_answered']} errors "
+            f"(longest {f['in_flight_longest_s']:.1f} s), "
             f"{f['calls_hang']} hung; {f['calls']} calls in all, {f['failed_not_in_flight']} others failed")
     return ScenarioResult("rpc_worker_kill", line, f, judge_rpc_worker_kill(f))
 

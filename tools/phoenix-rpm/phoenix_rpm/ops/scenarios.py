@@ -22,8 +22,8 @@ from phoenix_rpm.ops.broker_restart import RECOVER_LIMIT, broker_restart, judge_
 from phoenix_rpm.ops.cgroups import CGROUP_ROOTS, cgroup_dir, cgroup_pids, unit_settings
 from phoenix_rpm.ops.least_privilege import judge_least_privilege, least_privilege, write_probe
 from phoenix_rpm.ops.load import judge_load, load
-from phoenix_rpm.ops.malformed_message import judge_malformed_message, malformed_message
 from phoenix_rpm.ops.main_crash import RESTART_LIMIT, judge_main_crash, main_crash
+from phoenix_rpm.ops.malformed_message import judge_malformed_message, malformed_message
 from phoenix_rpm.ops.reload import RELOAD_LIMIT, judge_reload, reload
 from phoenix_rpm.ops.resources import judge_resources, memory, resources
 from phoenix_rpm.ops.restart import judge_restart, restart
@@ -33,18 +33,18 @@ from phoenix_rpm.ops.worker_death import RESPAWN_LIMIT, judge_worker_death, work
 from phoenix_rpm.ops.wrk import CONNECTIONS, SEED_ITEMS, collect_wrk, merge_wrk, run_wrk, script_for
 
 __all__ = [
-    "CGROUP_ROOTS", "CLIENT", "CONNECTIONS", "RECOVER_LIMIT", "RELOAD_LIMIT", "RESPAWN_LIMIT", "RESTART_LIMIT", "SCENARIOS",
-    "SEED_ITEMS", "ScenarioResult", "Target", "bad_input", "broker_restart", "cgroup_dir", "cgroup_pids", "collect_wrk",
-    "judge_bad_input", "judge_broker_restart", "judge_least_privilege", "judge_load", "judge_main_crash", "judge_malformed_message", "judge_reload",
-    "judge_resources", "judge_restart", "judge_rpc_worker_kill", "judge_worker_death", "least_privilege", "load", "main_crash", "malformed_message",
+    "CGROUP_ROOTS", "CLIENT", "CONNECTIONS", "RECOVER_LIMIT", "RELOAD_LIMIT", "RESPAWN_LIMIT", "RESTART_LIMIT",
+    "SCENARIOS", "SEED_ITEMS", "ScenarioResult", "Target", "bad_input", "broker_restart", "cgroup_dir",
+    "cgroup_pids", "collect_wrk", "judge_bad_input", "judge_broker_restart", "judge_least_privilege", "judge_load",
+    "judge_main_crash", "judge_malformed_message", "judge_reload", "judge_resources", "judge_restart",
+    "judge_rpc_worker_kill", "judge_worker_death", "least_privilege", "load", "main_crash", "malformed_message",
     "memory", "merge_wrk", "reload", "resources", "restart", "rpc_worker_kill", "run_all", "run_wrk", "script_for",
     "target_for", "unit_settings", "worker_death", "write_probe",
 ]
 
 SCENARIOS: list[Callable[[Target], ScenarioResult]] = [
     load, worker_death, main_crash, restart, reload, broker_restart, rpc_worker_kill, malformed_message,
-    bad_input,
-    least_privilege, resources]
+    bad_input, least_privilege, resources]
 
 
 def run_all(target: Target, only: list[str] | None = None) -> list[ScenarioResult]:
