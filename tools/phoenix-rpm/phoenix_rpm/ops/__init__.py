@@ -54,8 +54,8 @@ def run(box: Any, plan: Any, report: Any = None, *, seconds: float | None = None
     ``out``: a JSON file that receives every figure (dist/ops-report.json).
     ``profile``: the project's workload (load_profile), None for the generic one.
     """
-    with runner.stage("ops scenarios (load, faults, restart/reload, broker restart, rpc worker kill, "
-                      "bad input, least privilege, resources)"):
+    with runner.stage("ops scenarios (load, faults, restart/reload, broker restart, rpc worker kill, malformed "
+                      "message, bad input, least privilege, resources)"):
         target = target_for(box, plan, seconds if seconds is not None else load_seconds(), profile)
         results = run_all(target)
     if out is not None:
