@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from phoenix_rpm import broker, generate, spec, units
+from phoenix_rpm import broker, decisions, generate, spec, units
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REPO = Path(__file__).resolve().parents[2]
@@ -81,3 +81,21 @@ def test_local_means_every_host_on_this_machine():
     assert broker.Broker("rabbit", ("localhost", "127.0.0.1", "::1"), "x").local
     assert not broker.Broker("rabbit", ("localhost", "10.0.0.5"), "x").local
     assert not broker.Broker("rabbit", (), "x").local
+
+
+@pytest.mark.parametrize(("url", "says"), [
+    ("rabbit://h:s@localhost/", "message broker: rabbit on localhost (etc/hermes/hermes.conf transport_url): "
+                                "units After=/Wants=rabbitmq-server.service (local)"),
+    ("rabbit://h:s@mq.example.org/", "units order after network-online.target only (not on this machine)"),
+    ("kafka://127.0.0.1:9092/", "units order after network-online.target only (no unit known for this scheme)"),
+])
+def test_the_generate_stage_shows_the_broker_decision(tmp_path, monkeypatch, url, says):
+    plan = generate.load_plan(hermes(tmp_path, monkeypatch, url))
+    assert says in decisions.as_table(plan), decisions.as_table(plan)
+    assert decisions.as_data(plan)["message_broker"]["source"] == "etc/hermes/hermes.conf"
+
+
+def test_no_shipped_transport_url_shows_no_broker_line():
+    plan = generate.load_plan(REPO)
+    assert decisions.as_data(plan)["message_broker"] is None
+    assert "message broker" not in decisions.as_table(plan)

@@ -119,3 +119,12 @@ def unit_keys(plan: Any, service: Any) -> list[tuple[str, str]]:
     if not reads_config:
         return []
     return [("After", broker.unit), ("Wants", broker.unit)]
+
+
+def describe(plan: Any) -> dict[str, Any] | None:
+    """The broker decision for the generate stage's table and JSON (None: no transport_url shipped)."""
+    found = configured(plan)
+    if found is None:
+        return None
+    return {"scheme": found.scheme, "hosts": list(found.hosts), "source": found.source, "local": found.local,
+            "units_after": found.unit}
