@@ -1,9 +1,11 @@
 """apollo's workload for ``tools/build-rpm --verify --ops`` (docs/reliability.md).
 
 Named in setup.cfg ``[phoenix:ops] profile``. The toolkit runs the scenarios
-(load, faults, restart/reload, bad input, least privilege, resources); this
-file says what a realistic request and a hostile request look like for
-apollo's API (``/v1/items``). Every name is optional; see
+(load, faults, restart/reload, the message bus under faults, bad input,
+least privilege, resources); this file says what a realistic request and a
+hostile request look like for apollo's API (``/v1/items``), and which
+requests go over the message bus (an action cast to the rpc workers, the
+digest call) and how to see a cast was performed (``/v1/jobs``). Every name is optional; see
 tools/phoenix-rpm/phoenix_rpm/ops/profile.py for the contract.
 """
 from __future__ import annotations
