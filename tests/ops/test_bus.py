@@ -27,7 +27,8 @@ from phoenix_rpm.ops import broker_restart as br
 from phoenix_rpm.ops import bus, client, profile, scenarios
 from phoenix_rpm.ops import rpc_worker_kill as rk
 
-pytestmark = pytest.mark.unit
+# A hang in the client's threads must fail the test, not block the tier.
+pytestmark = [pytest.mark.unit, pytest.mark.timeout(120)]
 
 ROOT = Path(__file__).resolve().parents[2]
 APOLLO = profile.load(ROOT)
@@ -252,7 +253,7 @@ def bus_server() -> Iterator[tuple[Bus, int]]:
 def _run(port: int, **over: Any) -> tuple[dict[str, Any], dict[str, Any]]:
     args = {"host": "127.0.0.1", "ports": [port], "profile": str(APOLLO.path)}
     state = client.bus_setup(args)["state"]
-    load = client.bus_load({**args, "state": state, "threads": 2, "call_threads": 1, "duration": 0.6, **over})
+    load = client.bus_load({**args, "state": state, "threads": 2, "call_threads": 1, "duration": 1.5, **over})
     settle = client.bus_settle({**args, "state": state, "settle_s": 1.0,
                                 "accepted": [a["record"] for a in load["accepted"]],
                                 "refused": [r["record"] for r in load["refused"]]})
@@ -264,7 +265,7 @@ def test_client_and_judge_pass_a_bus_that_performs_every_accepted_cast(bus_serve
     monkeypatch.setattr("sys.stdin", open("/dev/null"))
     load, settle = _run(port)
     f = br.figures(load, settle, time.time() - 10, time.time() - 10)
-    assert f["accepted"] > 10 and f["lost"] == 0 and settle["tally"] is None, f
+    assert f["accepted"] >= 5 and f["lost"] == 0 and settle["tally"] is None, f
     assert f["calls_ok"] > 0 and f["recover_s"] is not None
 
 
@@ -275,7 +276,8 @@ def test_client_and_judge_catch_accepted_casts_that_are_never_performed(bus_serv
     load, settle = _run(port)
     f = br.figures(load, settle, time.time() - 10, time.time() - 10)
     f.update({"broker": "b", "request_limit_s": 1.0, "broker_active": "active"})
-    assert settle["status"]["pending"] == len(load["accepted"]) // 5, settle
+    assert len(load["accepted"]) >= 5, load
+    assert settle["status"].get("pending", 0) == len(load["accepted"]) // 5, settle
     problems = scenarios.judge_broker_restart(f)
     assert any("accepted casts never performed nor reported failed" in p for p in problems), problems
     assert any("a job was lost or performed twice" in p for p in problems), problems
