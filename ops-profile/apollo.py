@@ -1,14 +1,17 @@
 """apollo's workload for ``tools/build-rpm --verify --ops`` (docs/reliability.md).
 
 Named in setup.cfg ``[phoenix:ops] profile``. The toolkit runs the scenarios
-(load, faults, restart/reload, bad input, least privilege, resources); this
-file says what a realistic request and a hostile request look like for
-apollo's API (``/v1/items``). Every name is optional; see
+(load, faults, restart/reload, the message bus under faults, bad input,
+least privilege, resources); this file says what a realistic request and a
+hostile request look like for apollo's API (``/v1/items``), and which
+requests go over the message bus (an action cast to the rpc workers, the
+digest call) and how to see a cast was performed (``/v1/jobs``). Every name is optional; see
 tools/phoenix-rpm/phoenix_rpm/ops/profile.py for the contract.
 """
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, Callable
 
 from phoenix_rpm.ops.badinput import Case, Limits, http, oversized_bodies
@@ -50,6 +53,57 @@ def steady(request: Request, worker: int, i: int, prefix: str) -> tuple[int, byt
     if i % 4 == 0:
         return request("POST", ITEMS, {"item": {"name": "%s-%d-%d" % (prefix, worker, i), "value": i}})
     return request("GET", ITEMS + "?limit=5")
+
+
+# -- the message bus (broker restart, rpc worker kill) ------------------------
+# A cast: POST /v1/items/{id}/actions {"action": "increment", "by": 1}, 202
+# with the job (written to the outbox first) or 503 naming the job that will
+# not run; GET /v1/jobs/{id} tells whether it was performed. A call: the
+# "digest" action, answered by an rpc worker (504 after rpc_response_timeout).
+JOB_ID = re.compile(r"job ([0-9a-f-]{36})")
+
+
+def bus_setup(request: Request, prefix: str) -> dict[str, Any]:
+    """The item every cast of the run increments (starts at 0)."""
+    status, body = request("POST", ITEMS, {"item": {"name": "%s-counter" % prefix, "value": 0}})
+    if status != 201:
+        raise RuntimeError("POST %s: %d %s" % (ITEMS, status, body[:200].decode(errors="replace")))
+    return {"item": json.loads(body)["item"]["id"]}
+
+
+def cast(request: Request, state: dict[str, Any], worker: int, i: int) -> tuple[str, dict[str, Any]]:
+    status, body = request("POST", "%s/%s/actions" % (ITEMS, state["item"]), {"action": "increment", "by": 1})
+    if status == 202:
+        return "accepted", {"job": json.loads(body)["job"]["id"]}
+    found = JOB_ID.search(body.decode(errors="replace")) if status == 503 else None
+    if found:
+        return "refused", {"job": found.group(1)}
+    return "error", {"why": "HTTP %d %s" % (status, body[:200].decode(errors="replace"))}
+
+
+def performed(request: Request, state: dict[str, Any], record: dict[str, Any]) -> str:
+    status, body = request("GET", "/v1/jobs/%s" % record["job"])
+    if status != 200:
+        return "GET /v1/jobs/%s: %d" % (record["job"], status)
+    job_status = json.loads(body)["job"]["status"]
+    return "pending" if job_status == "queued" else str(job_status)
+
+
+def call(request: Request, state: dict[str, Any], worker: int, i: int) -> tuple[int, bytes]:
+    return request("POST", "%s/%s/actions" % (ITEMS, state["item"]), {"action": "digest"})
+
+
+def bus_tally(request: Request, state: dict[str, Any], accepted: list[Any], refused: list[Any]) -> str | None:
+    """The counter is the number of accepted increments: smaller, a job was
+    lost; bigger, one was performed twice (or a refused one ran)."""
+    status, body = request("GET", "%s/%s" % (ITEMS, state["item"]))
+    if status != 200:
+        return "GET of the counter item: %d" % status
+    value = json.loads(body)["item"]["value"]
+    if value != len(accepted):
+        return ("the counter item is %s after %d accepted increments (%d refused): a job was lost or "
+                "performed twice" % (value, len(accepted), len(refused)))
+    return None
 
 
 def _http(method: str, path: str, body: bytes | None = None, **kw: Any) -> bytes:

@@ -134,3 +134,22 @@ def test_storage_errors_of_jobs_map_to_http_errors():
     assert exception.JobNotFound(job_id='x').code == 404
     assert exception.MessagingUnavailable(reason='r').code == 503
     assert exception.EngineTimeout(timeout=3).code == 504
+
+
+@pytest.mark.parametrize('section, warned', [
+    ('', True),                                                    # oslo.messaging's default
+    ('[oslo_messaging_rabbit]\namqp_durable_queues = true\n', False),  # what apollo ships
+    ('[oslo_messaging_rabbit]\nrabbit_quorum_queue = true\n', False),
+])
+def test_rpc_workers_warn_when_casts_would_not_survive_a_broker_restart(tmp_path, section, warned):
+    import oslo_messaging
+    conf = parse(tmp_path, '[DEFAULT]\ntransport_url = rabbit://u:p@127.0.0.1:1/\n' + section)
+    assert messaging.transient_queues(conf) is None  # the rabbit group is not loaded yet
+    transport = oslo_messaging.get_rpc_transport(conf, url=conf.transport_url)  # no connection yet
+    try:
+        warning = messaging.transient_queues(conf)
+    finally:
+        transport.cleanup()
+    assert (warning is not None) == warned, warning
+    if warned:
+        assert 'amqp_durable_queues is false' in warning and 'broker' in warning

@@ -198,6 +198,30 @@ class _MessagingService:
                 LOG.debug('transport cleanup failed: %s', exc)
 
 
+def transient_queues(conf: cfg.ConfigOpts) -> str | None:
+    """Why casts can be lost at a broker restart with this config, or None.
+
+    The rabbit driver publishes persistent messages with publisher confirms,
+    but into the queues' durability: with oslo.messaging's default
+    ``amqp_durable_queues = false`` (and no quorum queues) a broker restart
+    drops the topic queue with the casts waiting in it, and casts sent
+    before a worker declares the queue again are confirmed and dropped
+    (unroutable). docs/framework.md, "Jobs: exactly once", and
+    docs/reliability.md, "The message bus under faults", say what phoenix and
+    apollo guarantee. The group exists once the rabbit driver is loaded.
+    """
+    try:
+        group = conf.oslo_messaging_rabbit
+        durable, quorum = group.amqp_durable_queues, group.rabbit_quorum_queue
+    except (cfg.NoSuchOptError, AttributeError):
+        return None  # another driver
+    if durable or quorum:
+        return None
+    return ('[oslo_messaging_rabbit] amqp_durable_queues is false: casts waiting on the '
+            'broker are lost if it restarts; set it to true (or rabbit_quorum_queue) '
+            'for casts that must survive a broker restart')
+
+
 class RPCService(_MessagingService):
     """An oslo.messaging RPC server: ``manager``'s public methods on ``topic``."""
 
@@ -229,6 +253,9 @@ class RPCService(_MessagingService):
 
     def _make_server(self, transport: Any) -> Any:
         import oslo_messaging
+        warning = transient_queues(self.conf)
+        if warning:
+            LOG.warning('rpc worker (pid %d): %s', os.getpid(), warning)
         target = oslo_messaging.Target(topic=self.topic, server=self.server)
         # DefaultRPCAccessPolicy: methods whose name starts with "_" are not
         # callable over the bus (only the manager's public methods).

@@ -6,7 +6,11 @@ rebuilt), then installed with plain ``rpm -ivh`` and started with
 ``systemctl enable --now`` in a fresh box, exactly as ``tools/build-rpm
 --verify`` does. The scenarios then run in that box in a sensible order (the
 tests of test_scenarios.py, in file order), sharing one ``Target`` with
-apollo's workload profile (ops-profile/apollo.py, named in setup.cfg).
+apollo's workload profile (ops-profile/apollo.py, named in setup.cfg). As ``--verify`` does, the box
+has the backing servers of apollo's verify profile (``[phoenix:verify]
+needs = rabbitmq``) started, provisioned and written into the drop-in
+before the units start, so the message-bus scenarios run against a real
+RabbitMQ.
 """
 from __future__ import annotations
 
@@ -51,13 +55,19 @@ def ops_variant() -> Any:
 
 @pytest.fixture(scope="session")
 def ops_target(ops_variant: Any) -> Iterator[scenarios.Target]:
+    from phoenix_rpm import verify_profile
     from phoenix_rpm.box import booted, ensure_root
     from phoenix_rpm.generate import load_plan
 
     rpm = read_rpm(ops_variant.rpm())
-    plan = build_verify_plan(load_plan(ops_variant.project), rpm)
-    with booted(ensure_root()) as box:
+    backing = verify_profile.load(ops_variant.project)
+    assert "rabbitmq" in backing.needs, "apollo's verify profile starts RabbitMQ (the bus scenarios need it)"
+    plan = build_verify_plan(load_plan(ops_variant.project), rpm, backing)
+    with booted(ensure_root(extra=backing.packages)) as box:
+        creds = verify.start_backing(box, plan, backing)
         verify.install_rpm(box, rpm.path)
+        options = verify.prepare_backing(box, plan, backing, creds, verify.Timings())
+        verify.configure_and_setup(box, plan, backing, options, verify.Timings())
         complaint = verify.enable_now(box, plan.units)
         assert complaint is None, f"systemctl enable --now failed: {complaint}"
         assert verify.wait_ready(box, plan), "apollo did not become ready in the box"

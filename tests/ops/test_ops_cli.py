@@ -30,6 +30,12 @@ def test_build_rpm_verify_ops_runs_every_scenario_and_writes_the_report(ops_vari
     report = json.loads((ops_variant.dist / "ops-report.json").read_text())
     assert [r["name"] for r in report] == [s.__name__ for s in SCENARIOS]
     assert all(r["ok"] and not r["problems"] for r in report), [r["problems"] for r in report]
+    # apollo's verify profile starts RabbitMQ and its ops profile casts and calls:
+    # the bus scenarios ran, none was skipped
+    assert [r["name"] for r in report if r["skipped"]] == [], [r["line"] for r in report if r["skipped"]]
+    bus = {r["name"]: r["figures"] for r in report}
+    assert bus["broker_restart"]["lost"] == 0 and bus["broker_restart"]["accepted"] > 0
+    assert bus["rpc_worker_kill"]["calls_hang"] == 0 and bus["malformed_message"]["queue_messages"] == 0
 
 
 @pytest.mark.unit

@@ -46,6 +46,27 @@ def test_reload_applies_a_changed_option_without_a_new_main_pid(ops_target):
     assert f["applied_s"] is not None and f["new_pid"] == f["old_pid"]
 
 
+def test_broker_restarted_under_casts_loses_no_accepted_cast_and_the_bus_recovers(ops_target):
+    assert "rabbitmq" in ops_target.needs and ops_target.profile.bus
+    f = _check(scenarios.broker_restart(ops_target)).figures
+    assert f["accepted"] > 0 and f["accepted_after"] > 0 and f["lost"] == 0, f
+    assert f["status"].get("done") == f["accepted"], f
+    assert f["recover_s"] is not None and f["restart_s"] > 0, f
+
+
+def test_rpc_worker_killed_mid_call_is_respawned_and_no_caller_hangs(ops_target):
+    f = _check(scenarios.rpc_worker_kill(ops_target)).figures
+    assert f["victim"] in f["kind_workers"] and f["new_pid"] and f["new_pid"] != f["victim"], f
+    assert f["in_flight"] > 0 and f["calls_hang"] == 0, f
+    assert f["in_flight_ok"] + f["in_flight_answered"] == f["in_flight"], f
+
+
+def test_malformed_messages_on_the_rpc_topic_are_logged_acknowledged_and_skipped(ops_target):
+    f = _check(scenarios.malformed_message(ops_target)).figures
+    assert len(f["published"]) >= 4 and f["queue_messages"] == 0 and f["consumers"] >= 1, f
+    assert f["calls_ok"] >= 1 and not f["workers_gone"], f
+
+
 def test_hostile_requests_get_the_right_4xx_with_json_and_no_traceback(ops_target):
     f = _check(scenarios.bad_input(ops_target)).figures
     assert f["cases"] >= 30

@@ -19,6 +19,7 @@ from phoenix_rpm.errors import CommandFailed
 PACKAGE = Path(runner.__file__).resolve().parent
 # Scripts run as programs of their own, outside the toolkit's process.
 STANDALONE = {"runner.py", "ops/client.py", "templates/venv_layer.py", "inbox/kill_worker.py",
+              "inbox/kill_kind_worker.py",
               "inbox/ready_probe.py", "inbox/ports.py", "inbox/__init__.py",
               "inbox/listen_ports.py", "inbox/settle_watch.py", "inbox/unit_memory.py"}
 _STARTS = re.compile(r"subprocess\.(run|Popen|call|check_call|check_output)\(|os\.(system|popen|exec\w*|spawn\w*)\(")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from phoenix_rpm import broker
 from phoenix_rpm.plan import SpecPlan
 from phoenix_rpm.sources import BOX_PYTHON as BOX_PYTHON_ABI
 
@@ -47,6 +48,8 @@ def as_data(plan: SpecPlan) -> dict[str, Any]:
         "config_drop_in_dir": plan.conf_d,
         "entry_points": entries,
         "config_files": configs,
+        # the shipped config's transport_url: do the units order after a local broker (broker.py)
+        "message_broker": broker.describe(plan),
     }
 
 
@@ -71,6 +74,13 @@ def as_table(plan: SpecPlan) -> str:
                      + (f" drop-ins in {data['config_drop_in_dir']}" if data["config_drop_in_dir"] else ""))
         for c in data["config_files"]:
             lines.append(f"    {c['path']}  <- {c['source']}")
+    mq = data["message_broker"]
+    if mq:
+        where = f"{mq['scheme']} on {', '.join(mq['hosts']) or 'no host'} ({mq['source']} transport_url)"
+        lines.append(f"  message broker: {where}: " + (
+            f"units After=/Wants={mq['units_after']} (local)" if mq["units_after"] else
+            "units order after network-online.target only (" + ("no unit known for this scheme)" if mq["local"]
+                                                                 else "not on this machine)")))
     for e in data["entry_points"]:
         if e.get("bind_source"):
             lines.append(f"  {e['unit']} listens on {e['bind']} ({e['bind_source']})")

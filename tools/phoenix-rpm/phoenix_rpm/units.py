@@ -19,6 +19,7 @@ import shlex
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
+from phoenix_rpm import broker
 from phoenix_rpm.escape import EXEC_KEYS, EscapeError, Trusted, exec_line, unit_value
 from phoenix_rpm.model import UnitType
 
@@ -189,6 +190,8 @@ def unit_for(service: Service, plan: SpecPlan) -> Sections:
         ("Description", service.description),
         ("After", "network-online.target"),
         ("Wants", "network-online.target"),
+        # A broker on this machine by the shipped config: start after it (broker.py).
+        *broker.unit_keys(plan, service),
     ]
     # systemd takes only http(s):, file:, info: and man: URIs here and warns
     # on anything else (a careless home_page such as "example.org")

@@ -8,6 +8,10 @@ instead of living in string constants.
 
 ``ports.py``        the ports a config file's option lists (ops target);
 ``kill_worker.py``  kill -9 of the busiest worker, time its respawn (ops);
+``kill_kind_worker.py`` kill -9 of an rpc (or other kind of) worker, time
+                    its respawn and its first "consuming" line (ops);
+``amqp_bus.py``     malformed messages onto an RPC topic, a queue's depth
+                    (stdlib AMQP 0-9-1; ops);
 ``ready_probe.py``  wait until every unit is active and answers (verify);
 ``listen_ports.py`` the ports each unit's processes listen on (verify, suite);
 ``settle_watch.py`` restarts and worker crash-loops during the settle time;
@@ -23,7 +27,8 @@ HERE = Path(__file__).resolve().parent
 # Inside the box: not under /tmp or /run (the box mounts its own tmpfs there,
 # hiding what is copied in from outside; phoenix_rpm.box.boot.copy_in).
 BOX_DIR = "/var/tmp/phoenix-rpm"
-PROGRAMS = ("ports", "kill_worker", "ready_probe", "listen_ports", "settle_watch", "unit_memory")
+PROGRAMS = ("ports", "kill_worker", "kill_kind_worker", "amqp_bus", "ready_probe", "listen_ports",
+            "settle_watch", "unit_memory")
 
 
 def path(name: str) -> Path:

@@ -3,6 +3,8 @@
 ``tools/build-rpm --verify --ops`` calls :func:`run` while the verify box is
 still up, after the testinfra suite passed: load with wrk on every port,
 kill -9 of a worker and of the main process, systemctl restart and reload,
+the broker restarted under casts and an rpc worker killed mid-call (only
+for a project with a broker and bus requests in its profile: bus.py),
 a table of hostile requests, least privilege and resources. The requests
 come from the project's workload profile (profile.py, ``[phoenix:ops]
 profile``), the generic default without one. Each scenario
@@ -52,13 +54,15 @@ def run(box: Any, plan: Any, report: Any = None, *, seconds: float | None = None
     ``out``: a JSON file that receives every figure (dist/ops-report.json).
     ``profile``: the project's workload (load_profile), None for the generic one.
     """
-    with runner.stage("ops scenarios (load, faults, restart/reload, bad input, least privilege, resources)"):
+    with runner.stage("ops scenarios (load, faults, restart/reload, broker restart, rpc worker kill, malformed "
+                      "message, bad input, least privilege, resources)"):
         target = target_for(box, plan, seconds if seconds is not None else load_seconds(), profile)
         results = run_all(target)
     if out is not None:
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps([{"name": r.name, "line": r.line, "ok": r.ok, "problems": r.problems,
-                                    "figures": r.figures} for r in results], indent=2, default=str) + "\n")
+        out.write_text(json.dumps([{"name": r.name, "line": r.line, "ok": r.ok, "skipped": r.skipped,
+                                    "problems": r.problems, "figures": r.figures} for r in results],
+                                  indent=2, default=str) + "\n")
     problems = [f"ops {p}" if not p.startswith("ops") else p for r in results for p in r.problems]
     if report is not None:
         report.problems.extend(problems)

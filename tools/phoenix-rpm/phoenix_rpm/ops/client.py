@@ -20,7 +20,13 @@ Modes:
   process of a restart) is retried, anything else that goes wrong counts as
   a failed request. That is the client of the graceful-restart scenario;
 * ``raw``: send hand-made request bytes (bad input), report status, headers
-  and body of each answer.
+  and body of each answer;
+* ``bus_setup``, ``bus_load``, ``bus_settle``, ``bus_calls``: the message-bus
+  scenarios (bus.py): the profile's ``cast()`` load with an RPC ``call()``
+  prober while the broker restarts, then every accepted cast followed until
+  performed; a ``call()`` load while an rpc worker is killed. Times are
+  wall-clock (``time.time()``): the client runs on the same host as the
+  scenario, which compares them with the moment it restarted or killed.
 """
 from __future__ import annotations
 
@@ -259,7 +265,160 @@ def raw(args: dict[str, Any]) -> dict[str, Any]:
     return {"results": results}
 
 
-MODES = {"seed": seed, "check": check, "wait": wait, "get": get, "steady": steady, "raw": raw}
+#: seconds one bus request may take before the client gives up on it and
+#: counts it as a hang (the scenarios' pass rules say no request may hang)
+BUS_REQUEST_LIMIT = 120.0
+
+
+def _bus(args: dict[str, Any], port: int) -> tuple[Any, Any]:
+    """The profile and a request function with the bus timeout, on ``port``."""
+    limit = float(args.get("request_limit", BUS_REQUEST_LIMIT))
+    return _profile(args), functools.partial(_request, args["host"], port, timeout=limit)
+
+
+def bus_setup(args: dict[str, Any]) -> dict[str, Any]:
+    profile, request = _bus(args, args["ports"][0])
+    prefix = "bus-%s" % uuid.uuid4().hex[:8]
+    state = profile.bus_setup(request, prefix) if hasattr(profile, "bus_setup") else {}
+    return {"state": state if state is not None else {}}
+
+
+def _timed_call(profile: Any, request: Any, state: Any, n: int, i: int) -> dict[str, Any]:
+    began = time.time()
+    try:
+        status, body = profile.call(request, state, n, i)
+        outcome = "ok" if 200 <= status < 300 else "answered"
+        what = "HTTP %d %s" % (status, body[:160].decode("utf-8", errors="replace"))
+    except socket.timeout:
+        outcome, status, what = "hang", 0, "no answer within the request limit"
+    except (OSError, http.client.HTTPException) as exc:
+        outcome, status, what = "error", 0, "%s: %s" % (type(exc).__name__, exc)
+    return {"t0": began, "t1": time.time(), "outcome": outcome, "status": status, "what": what}
+
+
+def bus_load(args: dict[str, Any]) -> dict[str, Any]:
+    """Casts from ``threads`` threads plus ``call_threads`` call probers.
+
+    Runs until ``duration`` seconds have passed, or, once the scenario
+    writes a JSON line ``{"restarted_at": T}`` on stdin, until ``tail``
+    seconds after T (so the load covers the broker's way back however long
+    its restart took).
+    """
+    threads, call_threads = int(args.get("threads", 4)), int(args.get("call_threads", 2))
+    state = args.get("state") or {}
+    lock = threading.Lock()
+    stop_at = [time.time() + float(args["duration"])]
+    accepted: list[dict[str, Any]] = []
+    refused: list[dict[str, Any]] = []
+    unclear: list[str] = []
+    calls: list[dict[str, Any]] = []
+
+    def watch_stdin() -> None:
+        line = sys.stdin.readline()
+        if line.strip():
+            with lock:
+                stop_at[0] = float(json.loads(line)["restarted_at"]) + float(args.get("tail", 6))
+
+    def caster(n: int) -> None:
+        profile, request = _bus(args, args["ports"][n % len(args["ports"])])
+        i = 0
+        while time.time() < stop_at[0]:
+            i += 1
+            began = time.time()
+            try:
+                kind, record = profile.cast(request, state, n, i)
+            except socket.timeout:
+                kind, record = "error", {"why": "no answer within the request limit (a hang)"}
+            except (OSError, http.client.HTTPException) as exc:
+                kind, record = "error", {"why": "%s: %s" % (type(exc).__name__, exc)}
+            with lock:
+                if kind == "accepted":
+                    accepted.append({"record": record, "t0": began, "t1": time.time()})
+                elif kind == "refused":
+                    refused.append({"record": record, "t0": began, "t1": time.time()})
+                else:
+                    unclear.append("%s: %s" % (kind, (record or {}).get("why", record)))
+                    time.sleep(0.05)  # a failing request must not spin
+
+    def caller(n: int) -> None:
+        profile, request = _bus(args, args["ports"][n % len(args["ports"])])
+        i = 0
+        while time.time() < stop_at[0]:
+            i += 1
+            result = _timed_call(profile, request, state, n, i)
+            with lock:
+                calls.append(result)
+            if result["outcome"] != "ok":
+                time.sleep(0.1)
+
+    threading.Thread(target=watch_stdin, daemon=True).start()
+    pool = [threading.Thread(target=caster, args=(n,)) for n in range(threads)]
+    pool += [threading.Thread(target=caller, args=(n,)) for n in range(call_threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"accepted": accepted, "refused": refused, "unclear": unclear, "calls": calls}
+
+
+def bus_settle(args: dict[str, Any]) -> dict[str, Any]:
+    """Follow every accepted cast until it is no longer pending (or ``settle_s``
+    passed), read every refused one, then the profile's whole-run tally."""
+    profile, request = _bus(args, args["ports"][0])
+    state = args.get("state") or {}
+    accepted, refused = args["accepted"], args["refused"]
+    started = time.time()
+    deadline = started + float(args.get("settle_s", 120))
+    status = {n: "pending" for n in range(len(accepted))}
+    while True:
+        for n, record in enumerate(accepted):
+            if status[n] == "pending":
+                status[n] = profile.performed(request, state, record)
+        if all(s != "pending" for s in status.values()) or time.time() > deadline:
+            break
+        time.sleep(0.5)
+    settled_s = time.time() - started
+    counts: dict[str, int] = {}
+    for s in status.values():
+        key = s if s in ("done", "pending", "failed") else "unreadable"
+        counts[key] = counts.get(key, 0) + 1
+    odd = [s for s in status.values() if s not in ("done", "pending", "failed")][:5]
+    refused_done = [r for r in refused if profile.performed(request, state, r) == "done"]
+    tally = profile.bus_tally(request, state, accepted, refused) if hasattr(profile, "bus_tally") else None
+    return {"status": counts, "unreadable_samples": odd, "settle_s": settled_s,
+            "refused_performed": len(refused_done), "tally": tally}
+
+
+def bus_calls(args: dict[str, Any]) -> dict[str, Any]:
+    """``threads`` threads of back-to-back ``call()`` for ``duration`` seconds
+    (at least ``min_calls`` each); every call's start, end and outcome (ok,
+    answered with an error, hang)."""
+    threads, state = int(args.get("threads", 6)), args.get("state") or {}
+    stop_at = time.time() + float(args["duration"])
+    lock = threading.Lock()
+    calls: list[dict[str, Any]] = []
+
+    min_calls = int(args.get("min_calls", 1))  # per thread, however short the duration
+
+    def caller(n: int) -> None:
+        profile, request = _bus(args, args["ports"][n % len(args["ports"])])
+        i = 0
+        while time.time() < stop_at or i < min_calls:
+            i += 1
+            result = _timed_call(profile, request, state, n, i)
+            with lock:
+                calls.append(result)
+
+    pool = [threading.Thread(target=caller, args=(n,)) for n in range(threads)]
+    for t in pool:
+        t.start()
+    for t in pool:
+        t.join()
+    return {"calls": calls}
+
+
+MODES = {"seed": seed, "check": check, "wait": wait, "get": get, "steady": steady, "raw": raw,
+         "bus_setup": bus_setup, "bus_load": bus_load, "bus_settle": bus_settle, "bus_calls": bus_calls}
 
 
 def main(argv: list[str]) -> int:

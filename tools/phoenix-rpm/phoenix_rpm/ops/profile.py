@@ -28,6 +28,24 @@ every name in it is optional and falls back to the generic default below
 ``bad_input(existing, limits)``  the hostile table, a list of
                    :class:`phoenix_rpm.ops.badinput.Case`.
 
+The message-bus scenarios (broker restart, rpc worker kill; bus.py) run only
+when the profile says which requests go over the bus (all three of
+``cast``, ``performed`` and ``call``) and the verify profile starts a broker:
+
+``bus_setup(request, prefix)``   optional: create what the bus requests act
+                   on, return a JSON dict (``state``) given to the others;
+``cast(request, state, worker, i)``  one request whose work the service
+                   casts: ``("accepted", record)`` (the client was told it
+                   will be done), ``("refused", record)`` (the client was
+                   told it will not be done), or ``("error", {"why": ...})``;
+``performed(request, state, record)``  ``"done"``, ``"pending"``,
+                   ``"failed"``, or why the record cannot be read;
+``call(request, state, worker, i)``  one request answered through an RPC
+                   call (a round trip), returning ``(status, body)``;
+``bus_tally(request, state, accepted, refused)``  optional whole-run check
+                   (e.g. a counter equals the accepted casts: nothing
+                   performed twice); None or what is wrong.
+
 ``request(method, path, body=None)`` (given by the toolkit) sends one
 request with a JSON body on a new connection and returns ``(status, bytes)``.
 The generic default loads and probes only the health check path of the
@@ -52,6 +70,9 @@ from phoenix_rpm.ops import badinput
 HERE = Path(__file__).resolve().parent
 GENERIC_LUA = HERE / "generic.lua"
 GENERIC_MIX = "GET of the health check"
+#: what a profile defines for the message-bus scenarios: all or none
+BUS_NAMES = ("cast", "performed", "call")
+BUS_OPTIONAL = ("bus_setup", "bus_tally")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,6 +97,7 @@ class Profile:
     reload: Reload | None
     bad_input: Callable[[dict[str, Any], badinput.Limits], list[badinput.Case]]
     health: str = "/healthcheck"
+    bus: bool = False  # defines cast(), performed() and call(): the bus scenarios can run
 
     def describe(self) -> str:
         return str(self.path) if self.path else "the generic default"
@@ -150,10 +172,21 @@ def load(project_dir: Path | None, health: str = "/healthcheck") -> Profile:
         except TypeError as exc:
             raise UserError(f"{path}: RELOAD: {exc}; give section, option, value, path and shows") from None
     bad = getattr(module, "bad_input", base.bad_input)
-    for name in ("seed", "check", "steady", "bad_input"):
+    for name in ("seed", "check", "steady", "bad_input", *BUS_NAMES, *BUS_OPTIONAL):
         if hasattr(module, name) and not callable(getattr(module, name)):
             raise UserError(f"{path}: {name} is not a function; define def {name}(...)")
     if hasattr(module, "check") != hasattr(module, "seed"):
         raise UserError(f"{path}: define both seed() and check() or neither (main crash reads back what seed wrote)")
+    bus = [name for name in BUS_NAMES if hasattr(module, name)]
+    if bus and len(bus) != len(BUS_NAMES):
+        missing = [name for name in BUS_NAMES if name not in bus]
+        raise UserError(f"{path}: defines {', '.join(f'{n}()' for n in bus)} but not "
+                        f"{', '.join(f'{n}()' for n in missing)}; the bus scenarios need all of "
+                        f"{', '.join(f'{n}()' for n in BUS_NAMES)} (or none)")
+    for name in BUS_OPTIONAL:
+        if hasattr(module, name) and not bus:
+            raise UserError(f"{path}: {name}() without cast(), performed() and call(); define them too "
+                            "or drop it")
     return Profile(path=path, mix=str(getattr(module, "MIX", base.mix)), wrk_script=script,
-                   seeds=hasattr(module, "seed"), reload=reload, bad_input=bad, health=health)
+                   seeds=hasattr(module, "seed"), reload=reload, bad_input=bad, health=health,
+                   bus=bool(bus))

@@ -30,6 +30,7 @@ class ScenarioResult:
     line: str
     figures: dict[str, Any]
     problems: list[str] = dataclasses.field(default_factory=list)
+    skipped: str = ""  # why the scenario does not apply to this project ("" when it ran)
 
     @property
     def ok(self) -> bool:
@@ -55,6 +56,7 @@ class Target:
     seeded: list[dict[str, Any]] = dataclasses.field(default_factory=list)
     profile: Profile = dataclasses.field(default_factory=default_profile)
     memory_after_load: dict[str, Any] = dataclasses.field(default_factory=dict)
+    needs: list[str] = dataclasses.field(default_factory=list)  # backing servers in the box (verify profile)
 
     @property
     def host(self) -> str:
@@ -120,6 +122,7 @@ def target_for(box: Any, plan: Any, load_seconds: float = 60.0, profile: Profile
                     package=plan.package, config_file=http.config_file,
                     config_files=list(plan.config_files), state_dirs=list(plan.state_dirs),
                     max_exposure=plan.max_exposure, load_seconds=load_seconds,
+                    needs=list(getattr(plan, "needs", [])),
                     profile=profile or default_profile(http.healthcheck))
     target.ports = target.program("ports", http.config_file, http.section, http.port_option)
     if not target.ports:
