@@ -96,6 +96,21 @@ def test_exec_reports_failures_and_takes_input(box: BootedBox) -> None:
     assert box.exec(["sh", "-c", "exit 4"], check=False).returncode == 4
 
 
+def test_a_unit_that_logs_a_flood_keeps_every_journal_line(box: BootedBox) -> None:
+    """The verify checks and ops scenarios read whole journals; journald's
+    default rate limit (10000 lines in 30 s, times a free-disk factor: about
+    37500 here) would drop the rest of a burst."""
+    lines = 100000
+    box.exec(["systemd-run", "--unit=phx-flood", "--wait", "--quiet", "sh", "-c",
+              f"seq 1 {lines}"], timeout=60)
+    count = "journalctl -u phx-flood.service -o cat --no-pager | grep -cx '[0-9]*'"
+    # journald reads the stream after the unit ended: wait until the count stops growing
+    out = box.exec(["sh", "-c", f"last=-1; for i in $(seq 60); do journalctl --sync; n=$({count}); "
+                    f"[ \"$n\" = {lines} ] || [ \"$n\" = \"$last\" ] && break; last=$n; sleep 1; done; "
+                    "echo $n"], timeout=120).stdout
+    assert int(out.strip()) == lines, out
+
+
 def test_teardown_removes_everything_even_when_the_body_raises(box_root: Path) -> None:
     with pytest.raises(RuntimeError, match="inside"):
         with booted(box_root) as b:

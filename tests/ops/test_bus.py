@@ -302,6 +302,34 @@ def test_client_counts_a_call_without_an_answer_as_a_hang(bus_server):
     assert bus.call_stats(calls)["calls_hang"] == len(calls)
 
 
+def test_calls_stuck_in_the_restart_do_not_hide_the_recovery(bus_server, monkeypatch):
+    """Calls sent while the broker restarts wait out the service's RPC
+    timeout; calls started on a clock still find the moment the bus works
+    again, and the load runs on until one succeeded after the restart."""
+    import os
+    state, port = bus_server
+    state.call_sleep = 3.0   # "the restart": every call waits 3 s ...
+    read, write = os.pipe()
+    monkeypatch.setattr("sys.stdin", os.fdopen(read))
+    back = []
+
+    def restart() -> None:
+        time.sleep(0.5)
+        state.call_sleep = 0.0   # ... the broker is back at once
+        back.append(time.time())
+        with os.fdopen(write, "w") as pipe:
+            pipe.write(json.dumps({"restarted_at": back[0]}) + "\n")
+    threading.Thread(target=restart, daemon=True).start()
+    args = {"host": "127.0.0.1", "ports": [port], "profile": str(APOLLO.path), "request_limit": 10}
+    setup = client.bus_setup(args)["state"]
+    load = client.bus_load({**args, "state": setup, "threads": 1, "call_threads": 100, "call_interval": 0.05,
+                            "tail": 0.2, "recover_wait": 20, "duration": 60})
+    f = br.figures(load, {"status": {"done": len(load["accepted"])}, "refused_performed": 0, "settle_s": 0},
+                   back[0] - 0.5, back[0])
+    assert f["recover_s"] is not None and f["recover_s"] < 1.0, f
+    assert f["longest_call_s"] >= 2.5, f   # the stuck calls were measured too
+
+
 # -- malformed messages ----------------------------------------------------------------
 def malformed_figures(**over: Any) -> dict[str, Any]:
     f = {"unit": "apollo-api.service", "topic": "apollo-engine", "published": ["a", "b", "c", "d"], "settle_s": 3.0,

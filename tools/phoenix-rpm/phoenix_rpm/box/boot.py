@@ -100,6 +100,27 @@ class BootedBox:
         return f"BootedBox(name={self.name!r}, address={self.address!r}, leader_pid={self.leader_pid})"
 
 
+JOURNALD_DROPIN = "etc/systemd/journald.conf.d/50-phoenix-box.conf"
+
+
+def keep_every_journal_line(root: Path) -> None:
+    """Turn journald's rate limit off inside the (not yet booted) box tree.
+
+    The checks read the units' journals whole: no ERROR record
+    (docs/verify.md), and the ops scenarios find which process is which
+    worker kind from the launcher's lines (docs/reliability.md). A service
+    with an access log line per request passes journald's default burst
+    (10000 lines in 30 s) under the ops load; journald then drops the unit's
+    lines for the rest of the window, and a CI run lost the "Started rpc
+    worker" lines of a reload that way. A production host keeps its own
+    journald settings; only the box changes.
+    """
+    dropin = root / JOURNALD_DROPIN
+    dropin.parent.mkdir(parents=True, exist_ok=True)
+    dropin.write_text("# written by phoenix-rpm at box boot: the checks read whole journals\n"
+                      "[Journal]\nRateLimitIntervalSec=0\nRateLimitBurst=0\n")
+
+
 @contextlib.contextmanager
 def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None = None,
            boot_timeout: float | None = None, keep: bool = False) -> Iterator[BootedBox]:
@@ -125,6 +146,7 @@ def booted(root: Path, *, name: str | None = None, ssh_config_path: Path | None 
             pair = netns.create(lease.name, lease.claim_subnet())
             key = ssh.generate_key(workdir / "id_ed25519")
             ssh.authorize(merged, key.with_suffix(".pub"))
+            keep_every_journal_line(merged)
             cfg_text = ssh.config_text(alias=lease.name, address=pair.box_addr, identity=key, peer_ns=pair.peer_ns)
             cfg = ssh.write_config(workdir / "ssh_config", cfg_text)
             if ssh_config_path is not None:

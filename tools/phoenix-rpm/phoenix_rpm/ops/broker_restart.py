@@ -67,7 +67,9 @@ def broker_restart(target: Target, restart_after: float = 4.0, tail: float = 8.0
     broker = broker_unit()
     state = target.client("bus_setup", {})["state"]
     limit = 120.0
-    args = target.client_args({"state": state, "threads": 4, "call_threads": 2, "tail": tail,
+    recover_wait = RECOVER_LIMIT + 15
+    args = target.client_args({"state": state, "threads": 4, "call_threads": 256, "call_interval": 0.25,
+                               "tail": tail, "recover_wait": recover_wait,
                                "duration": restart_after + 300, "request_limit": limit})
     argv = target.box.host_argv([sys.executable, str(CLIENT), "bus_load", json.dumps(args)])
     with runner.spawn(argv, stdin=subprocess.PIPE) as proc:
@@ -76,7 +78,7 @@ def broker_restart(target: Target, restart_after: float = 4.0, tail: float = 8.0
         target.sh(f"systemctl restart {broker}", timeout=300)
         back = time.time()
         out, err = runner.finish(proc, input=json.dumps({"restarted_at": back}) + "\n",
-                                 timeout=tail + limit + 60, check=False)
+                                 timeout=tail + recover_wait + limit + 60, check=False)
     if proc.returncode != 0:
         raise CheckFailed(f"broker restart: the ops client failed (exit {proc.returncode}): {err.strip()[-2000:]}")
     load = json.loads(out)

@@ -297,17 +297,28 @@ def _timed_call(profile: Any, request: Any, state: Any, n: int, i: int) -> dict[
 
 
 def bus_load(args: dict[str, Any]) -> dict[str, Any]:
-    """Casts from ``threads`` threads plus ``call_threads`` call probers.
+    """Casts from ``threads`` threads, and RPC round trips started every
+    ``call_interval`` seconds (at most ``call_threads`` at once).
 
     Runs until ``duration`` seconds have passed, or, once the scenario
     writes a JSON line ``{"restarted_at": T}`` on stdin, until ``tail``
     seconds after T (so the load covers the broker's way back however long
-    its restart took).
+    its restart took) and a round trip started after T succeeded, or
+    ``recover_wait`` more seconds passed without one.
+
+    Why calls are started on a clock rather than one after another: a call
+    sent while the broker restarts can wait out the service's whole RPC
+    timeout (its message or its reply died with the broker's queues); a
+    sequential prober stuck in it would measure that timeout instead of
+    the moment the bus works again (a CI run saw exactly that).
     """
-    threads, call_threads = int(args.get("threads", 4)), int(args.get("call_threads", 2))
+    threads = int(args.get("threads", 4))
+    max_calls = max(1, int(args.get("call_threads", 2)))
+    interval = float(args.get("call_interval", 0.1))
     state = args.get("state") or {}
     lock = threading.Lock()
     stop_at = [time.time() + float(args["duration"])]
+    restarted_at: list[float] = []
     accepted: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
     unclear: list[str] = []
@@ -316,13 +327,25 @@ def bus_load(args: dict[str, Any]) -> dict[str, Any]:
     def watch_stdin() -> None:
         line = sys.stdin.readline()
         if line.strip():
+            back = float(json.loads(line)["restarted_at"])
             with lock:
-                stop_at[0] = float(json.loads(line)["restarted_at"]) + float(args.get("tail", 6))
+                restarted_at.append(back)
+                stop_at[0] = back + float(args.get("tail", 6))
+
+    def running() -> bool:
+        now = time.time()
+        with lock:
+            if now < stop_at[0]:
+                return True
+            if not restarted_at:
+                return False
+            recovered = any(c["outcome"] == "ok" and c["t0"] >= restarted_at[0] for c in calls)
+            return not recovered and now < stop_at[0] + float(args.get("recover_wait", 45))
 
     def caster(n: int) -> None:
         profile, request = _bus(args, args["ports"][n % len(args["ports"])])
         i = 0
-        while time.time() < stop_at[0]:
+        while running():
             i += 1
             began = time.time()
             try:
@@ -340,20 +363,32 @@ def bus_load(args: dict[str, Any]) -> dict[str, Any]:
                     unclear.append("%s: %s" % (kind, (record or {}).get("why", record)))
                     time.sleep(0.05)  # a failing request must not spin
 
-    def caller(n: int) -> None:
-        profile, request = _bus(args, args["ports"][n % len(args["ports"])])
-        i = 0
-        while time.time() < stop_at[0]:
-            i += 1
+    slots = threading.Semaphore(max_calls)
+
+    def one_call(n: int, i: int) -> None:
+        try:
+            profile, request = _bus(args, args["ports"][n % len(args["ports"])])
             result = _timed_call(profile, request, state, n, i)
             with lock:
                 calls.append(result)
-            if result["outcome"] != "ok":
-                time.sleep(0.1)
+        finally:
+            slots.release()
+
+    def prober() -> None:
+        started: list[threading.Thread] = []
+        i = 0
+        while running():
+            if slots.acquire(timeout=interval):
+                i += 1
+                started.append(threading.Thread(target=one_call, args=(i % max_calls, i)))
+                started[-1].start()
+                time.sleep(interval)
+        for t in started:
+            t.join()
 
     threading.Thread(target=watch_stdin, daemon=True).start()
     pool = [threading.Thread(target=caster, args=(n,)) for n in range(threads)]
-    pool += [threading.Thread(target=caller, args=(n,)) for n in range(call_threads)]
+    pool.append(threading.Thread(target=prober))
     for t in pool:
         t.start()
     for t in pool:
