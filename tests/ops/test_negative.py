@@ -128,7 +128,7 @@ def test_worker_death_reports_a_parent_that_does_not_respawn():
     parent = subprocess.Popen([sys.executable, "-c", WORKERS_NEVER_RESPAWNED], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None and parent.stdout.readline().strip() == "ready"
-        out = subprocess.run([sys.executable, str(inbox.path("kill_worker")), str(parent.pid), "1"],
+        out = subprocess.run([sys.executable, "-c", inbox.source("kill_worker"), str(parent.pid), "1"],
                              capture_output=True, text=True, timeout=30, check=True).stdout
     finally:
         for kid in open(f"/proc/{parent.pid}/task/{parent.pid}/children").read().split():

@@ -22,11 +22,37 @@ def test_every_program_is_a_file_of_the_package():
         inbox.path("../verify")
 
 
+def test_each_program_reaches_the_box_as_one_stdlib_file():
+    """source() inlines procs.py: the box's python3 (no toolkit there) runs
+    every program; the system python3 of this host stands in for it."""
+    for name in inbox.PROGRAMS:
+        text = inbox.source(name)
+        assert "phoenix_rpm" not in "\n".join(
+            ln for ln in text.splitlines() if ln.startswith(("import ", "from "))), name
+        check = subprocess.run(["/usr/bin/python3", "-I", "-c", "import sys; compile(sys.stdin.read(), 'p', 'exec')"],
+                               input=text, capture_output=True, text=True)
+        assert check.returncode == 0, (name, check.stderr)
+    assert "def kids(" in inbox.source("kill_kind_worker") and "def kids(" in inbox.source("kill_worker")
+
+
+def test_a_program_runs_in_a_python_without_the_toolkit(tmp_path: Path):
+    """listen_ports with a fake systemctl naming no cgroup, under the
+    system python3 in isolated mode: the inlined helpers are all it needs."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    (bindir / "systemctl").write_text("#!/bin/sh\necho\n")
+    (bindir / "systemctl").chmod(0o755)
+    out = subprocess.run(["/usr/bin/python3", "-I", "-c", inbox.source("listen_ports"), '["svc.service"]'],
+                         capture_output=True, text=True, check=True, cwd=tmp_path,
+                         env={"PATH": f"{bindir}:/usr/bin:/bin"}).stdout
+    assert json.loads(out) == {"svc.service": []}
+
+
 def test_ports_lists_the_ports_of_an_option(tmp_path: Path):
     conf = tmp_path / "svc.conf"
     conf.write_text("[DEFAULT]\nport = 8780, 8781\n[api]\nport = 9000\n")
     for section, want in (("DEFAULT", [8780, 8781]), ("api", [9000])):
-        out = subprocess.run([sys.executable, str(inbox.path("ports")), str(conf), section, "port"],
+        out = subprocess.run([sys.executable, "-c", inbox.source("ports"), str(conf), section, "port"],
                              capture_output=True, text=True, check=True).stdout
         assert json.loads(out) == want, (section, out)
 
@@ -61,7 +87,7 @@ def test_ready_probe_waits_for_units_and_ports(tmp_path: Path):
         conf.write_text(f"[DEFAULT]\nbind_host = 127.0.0.1\nport = {port}\n")
         h = {"config_file": str(conf), "section": "DEFAULT", "host_option": "bind_host",
              "port_option": "port", "healthcheck": "/healthcheck"}
-        probe = [sys.executable, str(inbox.path("ready_probe"))]
+        probe = [sys.executable, "-c", inbox.source("ready_probe")]
         plan = {"http": [h], "units": ["svc.service"]}
         ready = subprocess.run([*probe, json.dumps(plan), "5"], capture_output=True, text=True,
                                env=_systemctl(tmp_path, "active/running"))
@@ -103,7 +129,7 @@ def test_listen_ports_finds_the_port_a_units_process_listens_on(tmp_path: Path):
     server.listen(1)
     try:
         port = server.getsockname()[1]
-        out = subprocess.run([sys.executable, str(inbox.path("listen_ports")), json.dumps(["svc.service"])],
+        out = subprocess.run([sys.executable, "-c", inbox.source("listen_ports"), json.dumps(["svc.service"])],
                              capture_output=True, text=True, check=True,
                              env=_fake_systemctl(tmp_path, cgroup + "\\n"))
         assert ["127.0.0.1", port] in json.loads(out.stdout)["svc.service"], out.stdout
@@ -112,7 +138,7 @@ def test_listen_ports_finds_the_port_a_units_process_listens_on(tmp_path: Path):
 
 
 def test_settle_watch_samples_the_units_state(tmp_path: Path):
-    out = subprocess.run([sys.executable, str(inbox.path("settle_watch")), json.dumps(["svc.service"]), "0.5"],
+    out = subprocess.run([sys.executable, "-c", inbox.source("settle_watch"), json.dumps(["svc.service"]), "0.5"],
                          capture_output=True, text=True, check=True,
                          env=_fake_systemctl(tmp_path, "ActiveState=active\\nSubState=running\\n"))
     watched = json.loads(out.stdout)["svc.service"]
@@ -134,7 +160,7 @@ def test_unit_memory_sums_the_rss_of_the_unit_cgroup(tmp_path: Path):
             if int(next(ln for ln in status.splitlines() if ln.startswith("VmRSS:")).split()[1]) > 60 << 10:
                 break
             threading.Event().wait(0.05)
-        out = subprocess.run([sys.executable, str(inbox.path("unit_memory")), '["svc.service"]'],
+        out = subprocess.run([sys.executable, "-c", inbox.source("unit_memory"), '["svc.service"]'],
                              capture_output=True, text=True, check=True,
                              env={"PATH": f"{bindir}:/usr/bin:/bin"}).stdout
     finally:

@@ -21,7 +21,7 @@ PACKAGE = Path(runner.__file__).resolve().parent
 STANDALONE = {"runner.py", "ops/client.py", "templates/venv_layer.py", "inbox/kill_worker.py",
               "inbox/kill_kind_worker.py",
               "inbox/ready_probe.py", "inbox/ports.py", "inbox/__init__.py",
-              "inbox/listen_ports.py", "inbox/settle_watch.py", "inbox/unit_memory.py"}
+              "inbox/listen_ports.py", "inbox/settle_watch.py", "inbox/unit_memory.py", "inbox/procs.py"}
 _STARTS = re.compile(r"subprocess\.(run|Popen|call|check_call|check_output)\(|os\.(system|popen|exec\w*|spawn\w*)\(")
 
 

@@ -15,7 +15,7 @@ from phoenix_rpm import inbox
 
 
 def _run(*args: str) -> dict:
-    proc = subprocess.run([sys.executable, str(inbox.path('amqp_bus')), *args],
+    proc = subprocess.run([sys.executable, "-c", inbox.source('amqp_bus'), *args],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     return json.loads(proc.stdout)
@@ -48,6 +48,6 @@ def test_malformed_messages_reach_the_topic_queue_and_depth_counts_them(rabbitmq
 def test_a_missing_queue_is_a_clear_error(rabbitmq, tmp_path):
     conf = tmp_path / 'svc.conf'
     conf.write_text('[DEFAULT]\ntransport_url = %s\n' % rabbitmq.url)
-    proc = subprocess.run([sys.executable, str(inbox.path('amqp_bus')), 'depth', 'no-such-queue', str(conf)],
+    proc = subprocess.run([sys.executable, "-c", inbox.source('amqp_bus'), 'depth', 'no-such-queue', str(conf)],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and '404 NOT_FOUND' in proc.stderr, proc.stderr

@@ -15,8 +15,8 @@ from phoenix_rpm import inbox
 
 # The programs themselves are real files of inbox/ (stdlib only), linted and
 # tested like the rest; the suite passes their text to ``python3 -c`` over ssh.
-LISTEN_PY = inbox.path("listen_ports").read_text()
-SETTLE_PY = inbox.path("settle_watch").read_text()
+LISTEN_PY = inbox.source("listen_ports")
+SETTLE_PY = inbox.source("settle_watch")
 
 SETTLE_UNIT = "phoenix-verify-settle.service"
 SETTLE_OUT = "/var/lib/phoenix-verify/settle.json"

@@ -23,25 +23,11 @@ import sys
 import time
 from typing import Any
 
+from phoenix_rpm.inbox.procs import kids  # inlined in the box (inbox.source)
+
 RESPAWN_WAIT = 5.0    # seconds to wait for the replacement worker
 READY_WAIT = 60.0     # seconds to wait for it to consume (a broker connection)
 STARTED = re.compile(r"Started (\w+) worker \d+ \(pid (\d+)\)")
-
-
-def kids(main: int) -> set[int]:
-    """Every live (non-zombie) process whose parent is ``main``."""
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == main and fields[0] != "Z":
-                found.add(int(entry))
-    return found
 
 
 def journal(unit: str) -> str:

@@ -16,27 +16,9 @@ import sys
 import time
 from typing import Any
 
+from phoenix_rpm.inbox.procs import kids  # inlined in the box (inbox.source)
+
 RESPAWN_WAIT = 5.0   # seconds to wait for the replacement worker
-
-
-def kids(main: int) -> set[int]:
-    """Every live process whose parent is ``main``.
-
-    Read from every /proc/<pid>/stat, not /proc/<main>/task/<main>/children:
-    that lists only the children forked by the main *thread*.
-    """
-    found = set()
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            fields = stat[stat.rindex(")") + 2:].split()
-            if int(fields[1]) == main and fields[0] != "Z":
-                found.add(int(entry))
-    return found
 
 
 def held_connections(pids: set[int], ports: list[str]) -> dict[int, int]:

@@ -11,37 +11,13 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
-
-def cgroup_procs(cgroup: str) -> set[int]:
-    """A cgroup's processes from /proc/PID/cgroup, which works on the unified
-    and the hybrid layout alike (a box on a cgroup-v1 host has
-    /sys/fs/cgroup/systemd)."""
-    out: set[int] = set()
-    if not cgroup:
-        return out
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = open(f"/proc/{entry}/cgroup").read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            parts = line.split(":", 2)
-            if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
-                    parts[2] == cgroup or parts[2].startswith(cgroup + "/")):
-                out.add(int(entry))
-                break
-    return out
+from phoenix_rpm.inbox.procs import cgroup_procs, unit_cgroup  # inlined in the box (inbox.source)
 
 
 def unit_pids(unit: str) -> set[int]:
-    cgroup = subprocess.run(["systemctl", "show", "-p", "ControlGroup", "--value", unit],
-                            capture_output=True, text=True).stdout.strip()
-    return cgroup_procs(cgroup)
+    return cgroup_procs(unit_cgroup(unit))
 
 
 def listening() -> dict[str, tuple[str, int]]:

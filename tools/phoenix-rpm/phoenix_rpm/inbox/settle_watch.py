@@ -6,18 +6,19 @@ worker crash-loop shows as child pids that exit while new ones appear, with
 the main process untouched (which ActiveState and NRestarts alone never
 see). Prints per unit {"states", "main_pids", "nrestarts", "up", "exited",
 "started", "samples", "window"}. Stdlib only: it runs with the box's
-python3, passed as text to ``python3 -c`` (so it cannot import
-listen_ports.py; its cgroup reader is the same few lines).
+python3, passed as text to ``python3 -c`` (its cgroup reader is procs.py's,
+inlined by inbox.source).
 """
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any
+
+from phoenix_rpm.inbox.procs import cgroup_procs  # inlined in the box (inbox.source)
 
 KEYS = "ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestampMonotonic,ControlGroup"
 
@@ -25,27 +26,6 @@ KEYS = "ActiveState,SubState,MainPID,NRestarts,ActiveEnterTimestampMonotonic,Con
 def show(unit: str) -> dict[str, str]:
     out = subprocess.run(["systemctl", "show", "-p", KEYS, unit], capture_output=True, text=True).stdout
     return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
-
-
-def cgroup_procs(cgroup: str) -> set[int]:
-    """A cgroup's processes from /proc/PID/cgroup (unified and hybrid layouts)."""
-    out: set[int] = set()
-    if not cgroup:
-        return out
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = open(f"/proc/{entry}/cgroup").read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            parts = line.split(":", 2)
-            if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
-                    parts[2] == cgroup or parts[2].startswith(cgroup + "/")):
-                out.add(int(entry))
-                break
-    return out
 
 
 @dataclass

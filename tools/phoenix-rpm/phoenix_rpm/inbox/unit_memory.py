@@ -11,29 +11,9 @@ only: it runs with the box's python3.
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
 
-
-def cgroup_procs(cgroup: str) -> set[int]:
-    out: set[int] = set()
-    if not cgroup:
-        return out
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            text = open(f"/proc/{entry}/cgroup").read()
-        except OSError:
-            continue
-        for line in text.splitlines():
-            parts = line.split(":", 2)
-            if len(parts) == 3 and parts[1] in ("", "name=systemd") and (
-                    parts[2] == cgroup or parts[2].startswith(cgroup + "/")):
-                out.add(int(entry))
-                break
-    return out
+from phoenix_rpm.inbox.procs import cgroup_procs, unit_cgroup  # inlined in the box (inbox.source)
 
 
 def rss_kib(pid: int) -> int:
@@ -49,9 +29,7 @@ def rss_kib(pid: int) -> int:
 def main() -> None:
     result: dict[str, dict[str, int]] = {}
     for unit in json.loads(sys.argv[1]):
-        cgroup = subprocess.run(["systemctl", "show", "-p", "ControlGroup", "--value", unit],
-                                capture_output=True, text=True).stdout.strip()
-        pids = cgroup_procs(cgroup)
+        pids = cgroup_procs(unit_cgroup(unit))
         result[unit] = {"rss_kib": sum(rss_kib(p) for p in pids), "processes": len(pids)}
     print(json.dumps(result))
 
