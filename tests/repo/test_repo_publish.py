@@ -10,7 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from repotools import host_dnf, make_rpm, sign_rpms, tree_bytes
+from repotools import host_dnf, make_rpm, new_gnupghome, sign_rpms, tree_bytes
 
 from phoenix_rpm import repo
 
@@ -109,6 +109,36 @@ def test_tampered_metadata_fails_dnf_with_a_signature_error(tmp_path: Path, tiny
     proc = host_dnf(result.repo_file, tmp_path / "client", "install", "tiny")
     assert proc.returncode != 0
     assert "GPG signature verification error" in proc.stderr or "Bad GPG signature" in proc.stderr, proc.stderr
+
+
+def test_a_package_swapped_for_one_signed_by_another_key_fails_the_signature_checks(
+        tmp_path: Path, tiny, gpg_key) -> None:
+    """Someone with write access but not the key swaps in a package signed
+    by their own key and regenerates the metadata: with repo_gpgcheck=1 the
+    repomd.xml signature no longer matches; a client that switched metadata
+    checks off still refuses the package on its own signature (gpgcheck=1)."""
+    result = repo.publish(tmp_path / "repo", [tiny["tiny-1.0"]], sign=gpg_key[1])
+    impostor = make_rpm(tmp_path / "impostor", "tiny", "1.0")
+    keyring = new_gnupghome("Someone Else <impostor@example.org>")
+    _home, uid = next(keyring)
+    try:
+        sign_rpms([impostor], uid)
+    finally:
+        next(keyring, None)   # back to the module's key
+    published = next((result.trees["binary"] / "Packages").rglob("tiny-1.0*.rpm"))
+    published.write_bytes(impostor.read_bytes())
+    subprocess.run(["createrepo_c", "--quiet", "--update", str(result.trees["binary"])],
+                   check=True, capture_output=True)
+    proc = host_dnf(result.repo_file, tmp_path / "client", "install", "tiny")
+    assert proc.returncode != 0
+    assert "GPG signature verification error" in proc.stderr or "Bad GPG signature" in proc.stderr, proc.stderr
+    no_metadata_check = tmp_path / "nometa" / result.repo_file.name
+    no_metadata_check.parent.mkdir()
+    no_metadata_check.write_text(result.repo_file.read_text().replace("repo_gpgcheck=1", "repo_gpgcheck=0"))
+    proc = host_dnf(no_metadata_check, tmp_path / "client2", "install", "tiny")
+    assert proc.returncode != 0
+    assert "GPG check FAILED" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+    assert not list((tmp_path / "client2" / "root").rglob("tiny*")), "installed anyway"
 
 
 def test_tampered_package_fails_dnf(tmp_path: Path, tiny, gpg_key) -> None:
