@@ -76,3 +76,19 @@ def test_verbose_set_up_streams_pip(tmp_path: Path) -> None:
     assert proc.returncode == 1
     assert "[phoenix] creating the Python environment in" in proc.stderr
     assert "invalid requirement" in proc.stderr.lower() and "full log" not in proc.stderr
+
+
+@pytest.mark.parametrize(("args", "streams"), [
+    (["--stage", "build", "-v"], True), (["--verbose"], True), (["-qv"], True),
+    (["--stage", "build"], False), (["--", "-v"], False), (["--version"], False)])
+def test_the_verbose_option_of_build_rpm_streams_the_set_up_too(tmp_path: Path, args: list[str],
+                                                                 streams: bool) -> None:
+    """tools/build-rpm reads -v/--verbose before the set-up (phoenix_verbose_from_args)."""
+    root = fake_checkout(tmp_path / "checkout", "this is not a requirement ==\n")
+    env = {**os.environ, "PHOENIX_ROOT": str(root), "PHOENIX_VENV": str(root / ".venv")}
+    env.pop("PHOENIX_VERBOSE", None)
+    quoted = " ".join(f"'{a}'" for a in args)
+    proc = subprocess.run(["bash", "-c", f'set -euo pipefail; . "{LIB_ENV}"; phoenix_verbose_from_args {quoted}; '
+                           "phoenix_venv"], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1
+    assert ("full log" not in proc.stderr) is streams, proc.stderr

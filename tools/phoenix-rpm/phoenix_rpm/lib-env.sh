@@ -38,6 +38,18 @@ PHOENIX_VAGRANT_DNF_PACKAGES=(vagrant vagrant-libvirt libvirt-daemon libvirt-dae
 
 _phoenix_say() { printf '[phoenix] %s\n' "$*" >&2; }
 
+# `tools/build-rpm -v` shows the set-up's commands as it runs them too, as
+# PHOENIX_VERBOSE=1 does: the set-up runs before the CLI reads its options.
+phoenix_verbose_from_args() {
+    local arg
+    for arg in "$@"; do
+        case "$arg" in
+            --) break ;;
+            -v|--verbose|-[a-zA-Z]*v*) export PHOENIX_VERBOSE=1; break ;;
+        esac
+    done
+}
+
 phoenix_host_packages() {
     local missing=() pkg
     if command -v dpkg-query >/dev/null 2>&1; then
