@@ -95,6 +95,7 @@ def test_second_build_of_an_untouched_tree_makes_no_sdist(repo: Path, monkeypatc
 
 def test_short_way_notices_git_add_of_a_file(repo: Path) -> None:
     """git add changes what pbr packs without changing any file: the index is in the stamp."""
+
     from phoenix_rpm import packaged
 
     (repo / "NOTES.txt").write_text("untracked: not in the sdist\n")
@@ -102,3 +103,25 @@ def test_short_way_notices_git_add_of_a_file(repo: Path) -> None:
     assert packaged.tree_stamp(repo, repo / "dist") == before
     subprocess.run(["git", "add", "NOTES.txt"], cwd=repo, check=True)
     assert packaged.tree_stamp(repo, repo / "dist") != before
+
+
+def test_a_wheel_rebuilt_with_the_same_name_and_size_is_a_new_input(tmp_path: Path) -> None:
+    """A local path requirement's wheel keeps its name across edits of its
+    code (and here its size too): the listing follows the bytes."""
+    import os
+
+    from phoenix_rpm import packaged
+
+    wheels = tmp_path / "wheels"
+    wheels.mkdir()
+    wheel = wheels / "locallib-0.1-py3-none-any.whl"
+    wheel.write_bytes(b"A" * 1000)
+    before = packaged.wheel_listing(wheels)
+    assert (wheels / packaged.WHEEL_DIGESTS).is_file()
+    assert packaged.wheel_listing(wheels) == before      # from the memo
+    wheel.write_bytes(b"B" * 1000)
+    st = wheel.stat()   # a rebuild comes later than this test's next write: say so for coarse clocks
+    os.utime(wheel, ns=(st.st_atime_ns, st.st_mtime_ns + 10_000_000))
+    after = packaged.wheel_listing(wheels)
+    assert [n for n, _ in after] == [n for n, _ in before] and after != before
+    assert packaged.wheel_listing(None) == []

@@ -9,7 +9,7 @@ therefore taken over the sources the SRPM will hold, as they will hold them:
 - Source0, the pbr sdist itself (made here once and handed to the build, so
   it costs nothing extra on a rebuild): every file it packs, tracked,
   untracked or ignored, and nothing it leaves out;
-- Source1, the wheels tarball: the wheel files it will pack;
+- Source1, the wheels tarball: the wheel files it will pack (their bytes);
 - Source10+, the project files the spec names (units, sysusers...);
 - the spec as it will be built, the toolkit's own identity (version and the
   bytes of its code and templates: an edited toolkit makes other packages)
@@ -45,15 +45,49 @@ def toolkit_identity() -> str:
     return f"{version}:{h.hexdigest()[:16]}"
 
 
-def wheel_listing(wheel_dir: Path | None) -> list[tuple[str, int]]:
-    """(file name, size) of every wheel Source1 will pack; names carry the versions."""
+WHEEL_DIGESTS = ".phoenix-wheel-sha256.json"
+
+
+def wheel_listing(wheel_dir: Path | None) -> list[tuple[str, str]]:
+    """(file name, sha256) of every wheel Source1 will pack.
+
+    Content, not name and size: a wheel built from a local path requirement
+    keeps its name (and may keep its size) across edits of that code. The
+    digests are remembered beside the wheels by (name, size, mtime), so a
+    rebuild with nothing changed hashes nothing (docs/build.md, "No-change
+    rebuild").
+    """
     if wheel_dir is None:
         return []
-    return [(w.name, w.stat().st_size) for w in sorted(wheel_dir.glob("*.whl"))]
+    memo_path = wheel_dir / WHEEL_DIGESTS
+    try:
+        memo: dict[str, list[object]] = json.loads(memo_path.read_text())
+    except (OSError, ValueError):
+        memo = {}
+    listing: list[tuple[str, str]] = []
+    fresh: dict[str, list[object]] = {}
+    for wheel in sorted(wheel_dir.glob("*.whl")):
+        st = wheel.stat()
+        stamp: list[object] = [st.st_size, st.st_mtime_ns]
+        known = memo.get(wheel.name)
+        if isinstance(known, list) and len(known) == 3 and known[:2] == stamp:
+            sha = str(known[2])
+        else:
+            sha = hashlib.sha256(wheel.read_bytes()).hexdigest()
+        fresh[wheel.name] = [*stamp, sha]
+        listing.append((wheel.name, sha))
+    if fresh != memo:
+        try:
+            tmp = memo_path.with_name(f".{memo_path.name}.{os.getpid()}.tmp")
+            tmp.write_text(json.dumps(fresh, sort_keys=True))
+            os.replace(tmp, memo_path)
+        except OSError:
+            pass  # a read-only cache: hash again next time
+    return listing
 
 
 def digest(*, spec: bytes, meta: Sequence[object], made: Mapping[str, Path],
-           project_files: Mapping[str, Path], wheels: Sequence[tuple[str, int]],
+           project_files: Mapping[str, Path], wheels: Sequence[tuple[str, str]],
            constraints: bytes | None, defines: str) -> str:
     """sha256 over everything that can change the packages' bytes.
 
