@@ -23,7 +23,7 @@ import sys
 import time
 from typing import Any
 
-from phoenix_rpm.inbox.procs import kids  # inlined in the box (inbox.source)
+from phoenix_rpm.inbox.procs import kids, kill_and_wait_respawn  # inlined in the box (inbox.source)
 
 RESPAWN_WAIT = 5.0    # seconds to wait for the replacement worker
 READY_WAIT = 60.0     # seconds to wait for it to consume (a broker connection)
@@ -52,21 +52,14 @@ def kill_kind(main: int, unit: str, kind: str) -> dict[str, Any]:
     victim = victims[-1]
     started = time.monotonic()
     out["killed_at"] = time.time()
-    os.kill(victim, 9)
-    new: set[int] = set()
-    respawn = None
-    while time.monotonic() - started < RESPAWN_WAIT:
-        new = kids(main) - before
-        if new:
-            respawn = time.monotonic() - started
-            break
-        time.sleep(0.002)
+    new, respawn = kill_and_wait_respawn(main, victim, before, RESPAWN_WAIT)
     ready = None
     new_pid = None
     if new:
         while time.monotonic() - started < READY_WAIT:
             text = journal(unit)
-            mine = [pid for pid in new if kinds(text).get(pid) == kind]
+            known = kinds(text)
+            mine = [pid for pid in new if known.get(pid) == kind]
             if mine:
                 new_pid = mine[0]
                 if f"{kind} worker (pid {new_pid}) consuming" in text:

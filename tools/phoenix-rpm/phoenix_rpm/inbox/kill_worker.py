@@ -13,10 +13,9 @@ import json
 import os
 import subprocess
 import sys
-import time
 from typing import Any
 
-from phoenix_rpm.inbox.procs import kids  # inlined in the box (inbox.source)
+from phoenix_rpm.inbox.procs import kids, kill_and_wait_respawn  # inlined in the box (inbox.source)
 
 RESPAWN_WAIT = 5.0   # seconds to wait for the replacement worker
 
@@ -45,16 +44,7 @@ def kill_busiest(main: int, ports: list[str]) -> dict[str, Any]:
     held_by = held_connections(before, ports)
     # The busiest worker: killing one that holds no connection would prove little.
     victim = max(sorted(before), key=lambda pid: held_by[pid])
-    started = time.monotonic()
-    os.kill(victim, 9)
-    new: set[int] = set()
-    delay = None
-    while time.monotonic() - started < RESPAWN_WAIT:
-        new = kids(main) - before
-        if new:
-            delay = time.monotonic() - started
-            break
-        time.sleep(0.002)
+    new, delay = kill_and_wait_respawn(main, victim, before, RESPAWN_WAIT)
     stuck = {pid: proc_state(pid) for pid in sorted(kids(main) | {main})} if delay is None else {}
     tree = subprocess.run(["ps", "-o", "pid,ppid,stat,etimes,args", "--ppid", str(main), "-p", str(main)],
                           capture_output=True, text=True).stdout

@@ -8,6 +8,7 @@ statement once inlined.
 """
 import os
 import subprocess
+import time
 
 
 def cgroup_procs(cgroup: str) -> set[int]:
@@ -58,3 +59,18 @@ def kids(main: int) -> set[int]:
             if int(fields[1]) == main and fields[0] != "Z":
                 found.add(int(entry))
     return found
+
+
+def kill_and_wait_respawn(main: int, victim: int, before: set[int],
+                          wait: float) -> tuple[set[int], float | None]:
+    """kill -9 ``victim``, then poll for new children of ``main`` (not in
+    ``before``) for up to ``wait`` seconds: (the new pids, seconds until
+    they appeared, or None). Polled every 2 ms: a respawn takes milliseconds."""
+    started = time.monotonic()
+    os.kill(victim, 9)
+    while time.monotonic() - started < wait:
+        new = kids(main) - before
+        if new:
+            return new, time.monotonic() - started
+        time.sleep(0.002)
+    return set(), None
