@@ -372,7 +372,7 @@ def _check_include(root: Path, path: Path, inc: Path, label: str, line: int | No
         return
     how = "a symlink" if os.path.islink(inc) else "a path"
     if inc == path:  # the top file: requirements.txt itself
-        raise bad(path, f"is {how} to {real}, outside the project folder {top}",
+        raise bad(path, f"{path.name} is {how} to {real}, outside the project folder {top}",
                   "make requirements.txt a file of the project; a file outside it is never read")
     raise bad(path, f"{label} is {how} to {real}, outside the project folder {top}",
               "keep requirement files inside the project (copy the lines in); a file outside it is never read",

@@ -86,19 +86,23 @@ SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/ro
 #: what makes Python (every interpreter, root's dnf included) or a desktop
 #: session run a file wherever it sits: a .pth file in any import path, an
 #: import path itself, an autostart folder
-CODE_LOADING = re.compile(r"\.pth$|/(site|dist)-packages(/|$)|/autostart(/|$)|/(site|user)customize\.py$"
-                          r"|^/usr/(lib|lib64|libexec|share)/python[\d.]*(/|$)")
+CODE_LOADING = [(re.compile(p), what) for p, what in (
+    (r"\.pth$", "a .pth file"),
+    (r"/(site|dist)-packages(/|$)", "a site-packages or dist-packages folder (an import path)"),
+    (r"/(site|user)customize\.py$", "sitecustomize.py/usercustomize.py"),
+    (r"/autostart(/|$)", "an autostart folder"),
+    (r"^/usr/(lib|lib64|libexec|share)/python[\d.]*(/|$)", "the system Python's library folder"),
+)]
 
 
 def system_target(path: str) -> str | None:
     """Why an absolute target path is a system place, or None when a package may own it."""
     if not path.startswith("/"):
         return None
-    m = CODE_LOADING.search(path.rstrip("/"))
-    if m:
-        what = "a .pth file" if m.group(0) == ".pth" else f"{m.group(0).strip('/')!r}"
-        return (f"{what} is loaded as code by every Python process or desktop session on the machine "
-                "(root's dnf too)")
+    for pattern, what in CODE_LOADING:
+        if pattern.search(path.rstrip("/")):
+            return (f"{what} is loaded as code by every Python process or desktop session on the machine "
+                    "(root's dnf too)")
     parts = path.strip("/").split("/")
     if parts[0] == "etc" and len(parts) > 1:
         top = parts[1]
@@ -350,7 +354,9 @@ def check_targets(project: Project, mode: InstallMode, venv_dir: str | None) -> 
         reason = (seen_dirs[folder] or (system_target(where_to) if folder in ("", "/etc") else None)
                   or (system_target(where_to) if where_to.endswith((".pth", "customize.py")) else None))
         if reason:
-            raise bad(cfg, f"data_files ({df.where or cfg.name}): target {t!r} -> {where_to}: {reason}", fix)
+            tail = df.where.rsplit(":", 1)[-1]
+            raise bad(cfg, f"data_files: target {t!r} -> {where_to}: {reason}", fix,
+                      int(tail) if tail.isdigit() else None)
     for dest in ov.extra_files:
         reason = system_target(dest)
         if reason:
@@ -455,13 +461,14 @@ SYSTEM_ACTION_KEYS = frozenset({
     "OnFailureJobMode", "Slice", "Delegate", "SurviveFinalKillSignal",
 })
 #: dependency keys a service may set towards ordinary units, but not towards
-#: the units that shut down, reboot or isolate the machine
+#: the units that shut down, reboot or isolate the machine, or that open a
+#: root shell on a console (debug-shell.service, a getty)
 DEPENDENCY_KEYS = frozenset({"Wants", "Requires", "Requisite", "BindsTo", "PartOf", "WantedBy", "Before",
                              "After", "Upholds"})
 MACHINE_UNITS = re.compile(
     r"^(systemd-)?(poweroff|reboot|halt|kexec|emergency|rescue|shutdown|exit|soft-reboot|ctrl-alt-del|final|"
     r"umount|sleep|suspend|hibernate|hybrid-sleep|suspend-then-hibernate|factory-reset|initrd[\w.-]*|"
-    r"system-update[\w-]*)\.(target|service)$")
+    r"system-update[\w-]*|debug-shell|[\w-]*getty[\w@.-]*|rescue|emergency)\.(target|service)$")
 
 
 def _own_directory_problem(value: str, name: str) -> str | None:
@@ -507,7 +514,8 @@ def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value:
     if key in DEPENDENCY_KEYS:
         for unit in value.split():
             if MACHINE_UNITS.match(unit):
-                raise bad(cfg, f"{where} = {value!r}: {unit} shuts down, reboots or isolates the machine",
+                raise bad(cfg, f"{where} = {value!r}: {unit} shuts down, reboots or isolates the machine "
+                          "or opens a console shell",
                           f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
     if key in PRIVILEGE_KEYS or key.startswith(SANDBOX_PREFIXES):
         raise bad(cfg, f"{where} changes the service's privileges or sandbox",
