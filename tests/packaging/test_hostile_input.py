@@ -314,9 +314,13 @@ for i, (line, says) in enumerate([
     key = line.split(" = ")[0]
     CASES.append(Case(f"override-root-applied-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
                       [f"demo-api.{key}", says, "allow_privileged"]))
+for i, name in enumerate(["rpm", "systemd", "dbus", "NetworkManager", "sudo", "mysql"]):
+    CASES.append(Case(f"project-named-after-a-system-folder-{name}", cfg_replace("name = demo", f"name = {name}"),
+                      "setup.cfg", [f"name {name!r} is the name of a system folder", f"/var/lib/{name}",
+                                    "rename the project"], cli=(i == 0)))
 CASES += [
-    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = shadow"), "setup.cfg",
-         ["the user named after the project = shadow", "[phoenix:rpm] user = <an unprivileged name>"]),
+    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = kmem"), "setup.cfg",
+         ["the user named after the project = kmem", "[phoenix:rpm] user = <an unprivileged name>"]),
 ]
 CASES += [
     Case("override-exec-plus", override("demo-api.ExecStartPre = +/bin/sh -c id"), "setup.cfg",

@@ -171,6 +171,7 @@ def check_project(project: Project) -> None:
     if not PACKAGE_NAME.match(project.name):
         raise bad(cfg, f"name {project.name!r} is not a valid rpm package name",
                   "use letters, digits, '.', '_', '+' and '-' (at most 100)")
+    check_service_folders(cfg, project.name, project.overrides.allow_privileged)
     for key in ("summary", "license", "url", "author", "author_email"):
         _one_line(cfg, labels[key], str(getattr(project, key) or ""))
     if re.search(r"\s", project.url or ""):
@@ -373,6 +374,37 @@ def check_venv_dir(project: Project, venv_dir: str) -> None:
             or system_target(venv_dir + "/")):
         raise bad(cfg, f"{label} = {venv_dir!r} is not a folder of its own under {', '.join(VENV_PARENTS)}",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
+
+
+#: folders under /var/lib, /run, /var/log and /var/cache that belong to the
+#: system: a service named like one would get it (StateDirectory=<name>,
+#: RuntimeDirectory=<name>...), created or taken over and chowned
+#: recursively to the service user by systemd (systemd.exec(5))
+SYSTEM_STATE_NAMES = frozenset({
+    "rpm", "dpkg", "systemd", "dbus", "polkit-1", "polkitd", "udev", "sudo", "ssh", "sshd", "dnf", "yum",
+    "apt", "selinux", "audit", "lock", "user", "log", "shm", "credentials", "private", "machines",
+    "portables", "networkmanager", "sss", "sssd", "chrony", "rsyslog", "journal", "cron", "crond", "at",
+    "lastlog", "alternatives", "tpm2-tss", "initramfs", "boot", "kernel", "pam", "faillock", "utmp", "root",
+    "nscd", "containers", "libvirt", "docker", "ldconfig", "rpm-state", "dracut", "firewalld", "gdm",
+    "lightdm", "cups", "postfix", "mail", "spool", "tmp", "cache", "lib", "run", "home", "etc", "var", "usr",
+    "snapd", "flatpak", "fwupd", "pki", "tuned", "kdump", "logrotate", "plymouth", "unbound", "named",
+    "bind", "dhclient", "dhcpd", "nfs", "samba", "mysql", "pgsql", "postgresql", "rabbitmq", "redis",
+    "mongodb", "mariadb", "httpd", "nginx", "apache2", "setroubleshoot", "abrt", "sysstat", "tuned",
+    "passwd", "shadow", "group", "gshadow", "lxc", "lxd", "incus", "podman", "osbuild", "ipa", "krb5kdc",
+})
+
+
+def check_service_folders(cfg: Path, name: str, allow: bool) -> None:
+    """A project must not be named after a system folder (see SYSTEM_STATE_NAMES).
+
+    Its folders are named after it: /var/lib/<name>, /run/<name> and
+    /var/log/<name> (the units' StateDirectory=... hand them to the service
+    user), /usr/lib/<name> (the bundled venv), /etc/<name>.
+    """
+    if (name.lower() in SYSTEM_STATE_NAMES or name in SYSTEM_ETC) and not allow:
+        raise bad(cfg, f"name {name!r} is the name of a system folder (/var/lib/{name}, /run/{name}, "
+                  f"/usr/lib/{name}...): the package and its services' units would take that folder over",
+                  "rename the project, or set allow_privileged = true if it really is that system's package")
 
 
 def check_account(cfg: Path, label: str, value: str, allow: bool, fix: str = "") -> None:
