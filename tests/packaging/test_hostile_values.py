@@ -345,3 +345,14 @@ def test_pyproject_license_file_is_packaged_as_license(tmp_path: Path, monkeypat
     parsed = run("rpmspec", "-P", spec, cwd=tmp_path).stdout
     assert "%license legal/COPYING.txt" in section(parsed, "files")
     assert "%doc README.md" in section(parsed, "files")
+
+
+def test_a_venv_under_usr_local_lib_stays_possible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/usr/local/ is refused as a target, but venv_dir = /usr/local/lib/<name> stays possible (and its files)."""
+    project = make_project(tmp_path)
+    cfg_replace("        etc/demo/demo.conf", "        etc/demo/demo.conf\n    share/demo = etc/demo/demo.conf")(project)
+    cfg_append("\n[phoenix:rpm]\nvenv_dir = /usr/local/lib/demo\n")(project)
+    spec = _generate(project, monkeypatch)
+    assert "/usr/local/lib/demo" in run("rpmspec", "-P", spec, cwd=tmp_path).stdout
+    unit = read_unit(project / "systemd" / "demo-api.service")
+    assert unit["Service"]["ExecStart"][0].startswith("/usr/local/lib/demo/bin/demo-api ")

@@ -95,14 +95,22 @@ CODE_LOADING = [(re.compile(p), what) for p, what in (
 )]
 
 
-def system_target(path: str) -> str | None:
-    """Why an absolute target path is a system place, or None when a package may own it."""
-    if not path.startswith("/"):
-        return None
+def code_loading(path: str) -> str | None:
+    """Why a target path is loaded as code wherever it sits (CODE_LOADING), or None."""
     for pattern, what in CODE_LOADING:
         if pattern.search(path.rstrip("/")):
             return (f"{what} is loaded as code by every Python process or desktop session on the machine "
                     "(root's dnf too)")
+    return None
+
+
+def system_target(path: str) -> str | None:
+    """Why an absolute target path is a system place, or None when a package may own it."""
+    if not path.startswith("/"):
+        return None
+    reason = code_loading(path)
+    if reason:
+        return reason
     parts = path.strip("/").split("/")
     if parts[0] == "etc" and len(parts) > 1:
         top = parts[1]
@@ -345,15 +353,24 @@ def check_targets(project: Project, mode: InstallMode, venv_dir: str | None) -> 
         return
     fix = (f"install it under /etc/{project.name}/ or /usr/share/{project.name}/, or set "
            f"{label_ov} allow_system_paths = true if the package really must")
+    own_venv = prefix + "/" if prefix != "/usr" else None
+
+    def reason_for(where: str) -> str | None:
+        # inside the package's own venv only what loads code is refused (the
+        # venv's folders are the package's, wherever venv_dir put it)
+        if own_venv and (where + "/").startswith(own_venv):
+            return code_loading(where)
+        return system_target(where)
+
     seen_dirs: dict[str, str | None] = {}
     for df in project.data_files:
         t = df.target
         where_to = "/" + t if t == "etc" or t.startswith("etc/") else f"{prefix}/{t}"
         folder = where_to.rsplit("/", 1)[0]
         if folder not in seen_dirs:  # one check per folder, not per file
-            seen_dirs[folder] = system_target(folder + "/")
-        reason = (seen_dirs[folder] or (system_target(where_to) if folder in ("", "/etc") else None)
-                  or (system_target(where_to) if where_to.endswith((".pth", "customize.py")) else None))
+            seen_dirs[folder] = reason_for(folder + "/")
+        reason = (seen_dirs[folder] or (reason_for(where_to) if folder in ("", "/etc") else None)
+                  or (reason_for(where_to) if where_to.endswith((".pth", "customize.py")) else None))
         if reason:
             tail = df.where.rsplit(":", 1)[-1]
             raise bad(cfg, f"data_files: target {t!r} -> {where_to}: {reason}", fix,
@@ -370,8 +387,11 @@ def check_venv_dir(project: Project, venv_dir: str) -> None:
     if not re.match(r"^/[A-Za-z0-9._+/-]+$", venv_dir) or os.path.normpath(venv_dir) != venv_dir:
         raise bad(cfg, f"{label} = {venv_dir!r} is not a plain absolute folder",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name} (letters, digits, '._+-/')")
+    # /usr/local/lib/<name> stays a possible venv (docs/packaging.md); the rest of /usr/local/ is refused
+    local_venv = venv_dir.startswith("/usr/local/lib/") and not code_loading(venv_dir + "/") \
+        and not re.match(r"^/usr/local/lib/python", venv_dir)
     if (not venv_dir.startswith(VENV_PARENTS) or venv_dir.count("/") < 3 and not venv_dir.startswith("/opt/")
-            or system_target(venv_dir + "/")):
+            or (not local_venv and system_target(venv_dir + "/"))):
         raise bad(cfg, f"{label} = {venv_dir!r} is not a folder of its own under {', '.join(VENV_PARENTS)}",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
 
