@@ -16,13 +16,21 @@ template meant:
   Description reads back as the summary;
 - the marker file never appears.
 
-Bounded: ``max_examples`` (100 + 60) keeps the run under a minute on the 2-core CI host
-(about 20-40 s, most of it rpmspec).
+The last two tests do the same for unit override values (refused, or only
+that key changes: the user, the sandbox and ExecStart keep the baseline's
+values, ``*Directory=`` names only the service's own folders, and
+``systemd-analyze verify`` accepts the unit) and for install file names
+(refused, or one ``%install`` word and one ``%files`` entry, never in a
+code-loading place).
+
+Bounded: ``max_examples`` (100 + 60 + 60 + 60) keeps the run under a minute on the 2-core CI host
+(about 25-45 s, most of it rpmspec).
 """
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -31,9 +39,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from pkgtools import read_unit, verify_units
+from pkgtools import read_unit, run, section, verify_units
 
-from phoenix_rpm import generate, rpmtext
+from phoenix_rpm import generate, rpmtext, validate
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import NBSP
 
@@ -350,17 +358,17 @@ def test_fuzzed_unit_override_is_refused_or_confined(key: str, value: str) -> No
         assert not MARKER.exists(), "an override value ran a command"
         unit_path = project / "systemd" / "demo-api.service"
         unit = read_unit(unit_path)
-        section = units.section_of(key)
-        assert section is not None
+        where = units.section_of(key)
+        assert where is not None
         for sec, keys in base.items():
             for k, values in keys.items():
                 if k != key:
                     assert unit[sec][k] == values, (sec, k)  # user, hardening, ExecStart untouched
         assert set(unit) == set(base)
-        assert set(unit[section]) - set(base[section]) <= {key}
+        assert set(unit[where]) - set(base[where]) <= {key}
         assert unit["Service"]["User"] == ["demo"]
         if key in DIRECTORY_KEYS:
-            for entry in " ".join(unit[section][key]).split():
+            for entry in " ".join(unit[where][key]).split():
                 for path in entry.split(":"):
                     assert re.match(r"^demo([-_.][A-Za-z0-9._-]*)?(/[A-Za-z0-9][A-Za-z0-9._-]*)*$", path), entry
         proc = verify_units([unit_path], tmp)
@@ -391,11 +399,6 @@ def test_fuzzed_install_names_are_refused_or_one_entry(name: str, folder: str, s
     code-loading place (.pth, site-packages, autostart, /usr/local/), and
     nothing may run.
     """
-    import shlex
-
-    from phoenix_rpm import validate
-    from pkgtools import run, section
-
     MARKER_DIR.mkdir(exist_ok=True)
     MARKER.unlink(missing_ok=True)
     dest = folder + name

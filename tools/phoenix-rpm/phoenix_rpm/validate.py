@@ -67,7 +67,7 @@ SYSTEM_ETC = frozenset({
     # code or settings loaded by desktops, shells, DHCP/PPP hooks, boot loaders and pip (root's too)
     "xdg", "X11", "bash_completion.d", "update-motd.d", "dhcp", "ppp", "grub.d", "zprofile", "zshrc", "zshenv",
     "zlogin", "zlogout", "csh.cshrc", "csh.login", "inputrc", "ld.so.cache", "pip.conf", "yum", "apparmor.d",
-    "firewalld", "nftables", "sysconfig", "crypto-policies", "locale.conf", "hostname", "gdm", "lightdm", "sddm",
+    "firewalld", "nftables", "crypto-policies", "locale.conf", "hostname", "gdm", "lightdm", "sddm",
     "init", "tuned", "python3", "python", "sssd", "krb5.conf", "krb5.conf.d", "pkcs11", "gnupg", "nsswitch.d",
 })
 SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/root/", "/home/", "/run/",
@@ -409,7 +409,7 @@ SYSTEM_STATE_NAMES = frozenset({
     "lightdm", "cups", "postfix", "mail", "spool", "tmp", "cache", "lib", "run", "home", "etc", "var", "usr",
     "snapd", "flatpak", "fwupd", "pki", "tuned", "kdump", "logrotate", "plymouth", "unbound", "named",
     "bind", "dhclient", "dhcpd", "nfs", "samba", "mysql", "pgsql", "postgresql", "rabbitmq", "redis",
-    "mongodb", "mariadb", "httpd", "nginx", "apache2", "setroubleshoot", "abrt", "sysstat", "tuned",
+    "mongodb", "mariadb", "httpd", "nginx", "apache2", "setroubleshoot", "abrt", "sysstat",
     "passwd", "shadow", "group", "gshadow", "lxc", "lxd", "incus", "podman", "osbuild", "ipa", "krb5kdc",
 })
 
