@@ -415,6 +415,8 @@ CASES += [
     Case("requirements-include-of-a-folder-link", both(symlink("linked", "/etc"),
                                                       write("requirements.txt", "-r linked/passwd\n")),
          "requirements.txt", ["'-r linked/passwd'", "/etc/passwd", OUT], line=1, never=["root:"]),
+    Case("setup-cfg-is-symlink-to-passwd", both(lambda p: (p / "setup.cfg").unlink(), symlink("setup.cfg", "/etc/passwd")),
+         "setup.cfg", ["setup.cfg is a symlink to /etc/passwd", OUT], cli=True, never=["root:"]),
     Case("requirements-constraint-outside", write("requirements.txt", "pbr\n-c /etc/shadow\n"), "requirements.txt",
          ["pip option '-c /etc/shadow'"], line=2),
     Case("py-dependencies-include-outside", py(replace=('description = "Demo"',

@@ -379,6 +379,21 @@ def _check_include(root: Path, path: Path, inc: Path, label: str, line: int | No
               line)
 
 
+def project_file(path: Path) -> Path:
+    """A project file the toolkit is about to read (setup.cfg, pyproject.toml) must resolve inside its folder.
+
+    A setup.cfg that is a symlink to /etc/shadow would otherwise be parsed
+    and its first line quoted in the syntax error (a secret in a CI log):
+    refused unread, naming the link and its target only.
+    """
+    real = os.path.realpath(path)
+    top = str(_root(path.parent))
+    if real != top and not real.startswith(top + "/"):
+        raise bad(path, f"{path.name} is a symlink to {real}, outside the project folder {top}",
+                  f"make {path.name} a file of the project; a file outside it is never read")
+    return path
+
+
 def read_requirements(path: Path, _including: tuple[Path, ...] = (), root: Path | None = None) -> list[Requirement]:
     """requirements.txt and its ``-r`` includes; a loop or a non-UTF-8 byte is a one-line error.
 

@@ -22,6 +22,7 @@ TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    inputs.project_file(path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
     except tomllib.TOMLDecodeError as exc:
