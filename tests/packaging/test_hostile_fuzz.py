@@ -16,13 +16,21 @@ template meant:
   Description reads back as the summary;
 - the marker file never appears.
 
-Bounded: ``max_examples`` (100 + 60) keeps the run under a minute on the 2-core CI host
-(about 20-40 s, most of it rpmspec).
+The last two tests do the same for unit override values (refused, or only
+that key changes: the user, the sandbox and ExecStart keep the baseline's
+values, ``*Directory=`` names only the service's own folders, and
+``systemd-analyze verify`` accepts the unit) and for install file names
+(refused, or one ``%install`` word and one ``%files`` entry, never in a
+code-loading place).
+
+Bounded: ``max_examples`` (100 + 60 + 60 + 60) keeps the run under a minute on the 2-core CI host
+(about 25-45 s, most of it rpmspec).
 """
 from __future__ import annotations
 
 import json
 import re
+import shlex
 import shutil
 import subprocess
 import tempfile
@@ -31,9 +39,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
-from pkgtools import read_unit, verify_units
+from pkgtools import read_unit, run, section, verify_units
 
-from phoenix_rpm import generate, rpmtext
+from phoenix_rpm import generate, rpmtext, validate
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import NBSP
 
@@ -281,3 +289,139 @@ def test_fuzzed_setup_cfg_is_refused_or_exact(summary: str, license: str, author
         assert "User" in unit["Service"] and unit["Service"]["User"] == ["demo"]
         proc = verify_units([project / "systemd" / service.unit], tmp)
         assert proc.returncode == 0 and not proc.stderr.strip(), proc.stderr
+
+
+# --- unit override values and install file names -------------------------------------------------
+
+#: keys an override may set without the opt-in, and ones it may not (a refusal is then the only answer)
+OVERRIDE_KEYS = ["Description", "Environment", "ExecStartPre", "ExecReload", "RestartSec", "LimitNOFILE",
+                 "SyslogIdentifier", "StateDirectory", "RuntimeDirectory", "LogsDirectory", "CacheDirectory",
+                 "ConfigurationDirectory", "Wants", "After", "Before", "Conflicts", "RequiredBy", "WantedBy",
+                 "EnvironmentFile", "StandardOutput", "User", "NoNewPrivileges", "Alias", "KillMode"]
+DIRECTORY_KEYS = {"StateDirectory", "RuntimeDirectory", "LogsDirectory", "CacheDirectory", "ConfigurationDirectory"}
+OVERRIDE_PIECES = ["demo", "demo/x", "demo-x", "rpm", "/var/lib/rpm", "../", ":", " ", "network-online.target",
+                   "poweroff.target", "debug-shell.service", "/bin/true", "+/bin/sh", "!", "-", "@", "$HOME",
+                   "${{X}}", "%n", "%%", "\\", "\n[Service]\nUser=root", "\nExecStartPre=+/bin/sh", "'", '"', "=",
+                   "%(touch {marker})", "$(touch {marker})"]
+
+
+def override_values(marker: str) -> st.SearchStrategy[str]:
+    piece = st.one_of(st.text(max_size=8), st.sampled_from([p.format(marker=marker) for p in OVERRIDE_PIECES]))
+    return st.lists(piece, min_size=1, max_size=5).map("".join)
+
+
+def _plain_project(root: Path, extra: str = "") -> Path:
+    project = make(root, "Demo", "MIT", "https://example.org", "Demo", "d@example.org", "Plain text.", "demo-api")
+    with (project / "pyproject.toml").open("a", encoding="utf-8") as handle:
+        handle.write(extra)
+    return project
+
+
+def _refused(project: Path, before: list[Path]) -> bool:
+    try:
+        generate.write(project)
+    except UserError as exc:
+        assert exc.exit_status == 2 and "\n" not in str(exc) and "; " in str(exc), str(exc)
+        assert sorted(p.relative_to(project) for p in project.rglob("*")) == before, "refusal wrote files"
+        event("refused")
+        return True
+    event("generated")
+    return False
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(key=st.sampled_from(OVERRIDE_KEYS), value=override_values(str(MARKER)))
+def test_fuzzed_unit_override_is_refused_or_confined(key: str, value: str) -> None:
+    """A random override value: refused, or the unit changes in that one key only, and systemd accepts it.
+
+    Whatever passes must keep the service's user and sandbox (the baseline's
+    values for every other key), name only its own folders in *Directory=,
+    and run nothing on the host (marker).
+    """
+    from phoenix_rpm import units
+
+    MARKER_DIR.mkdir(exist_ok=True)
+    MARKER.unlink(missing_ok=True)
+    with tempfile.TemporaryDirectory(prefix="phoenix-fuzz-") as tmp_name:
+        tmp = Path(tmp_name)
+        base_project = _plain_project(tmp / "base")
+        generate.write(base_project)
+        base = read_unit(base_project / "systemd" / "demo-api.service")
+        try:
+            project = _plain_project(tmp, f"\n[tool.phoenix.rpm.unit_overrides.demo-api]\n{key} = {toml_string(value)}\n")
+        except UnicodeEncodeError:
+            return
+        before = sorted(p.relative_to(project) for p in project.rglob("*"))
+        if _refused(project, before):
+            assert not MARKER.exists()
+            return
+        assert not MARKER.exists(), "an override value ran a command"
+        unit_path = project / "systemd" / "demo-api.service"
+        unit = read_unit(unit_path)
+        where = units.section_of(key)
+        assert where is not None
+        for sec, keys in base.items():
+            for k, values in keys.items():
+                if k != key:
+                    assert unit[sec][k] == values, (sec, k)  # user, hardening, ExecStart untouched
+        assert set(unit) == set(base)
+        assert set(unit[where]) - set(base[where]) <= {key}
+        assert unit["Service"]["User"] == ["demo"]
+        if key in DIRECTORY_KEYS:
+            for entry in " ".join(unit[where][key]).split():
+                for path in entry.split(":"):
+                    assert re.match(r"^demo([-_.][A-Za-z0-9._-]*)?(/[A-Za-z0-9][A-Za-z0-9._-]*)*$", path), entry
+        proc = verify_units([unit_path], tmp)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+NAME_PIECES = ["a", "b.conf", " ", "%", "%%", "%{{name}}", "$(touch {marker})", "`id`", ";", "&", "|", "'", '"',
+               "\\", "*", "?", "[", "]", "{{", "}}", "..", "/", "//", "\n", "\t", "ü", "☃", "-", "#", "=", ".pth",
+               "site-packages", "autostart", "~"]
+
+
+def file_names(marker: str) -> st.SearchStrategy[str]:
+    piece = st.one_of(st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=6),
+                      st.sampled_from([p.format(marker=marker) for p in NAME_PIECES]))
+    plain = st.from_regex(r"\A[A-Za-z0-9][A-Za-z0-9._ %-]{0,15}\Z", fullmatch=True)
+    return st.one_of(plain, st.lists(piece, min_size=1, max_size=5).map("".join))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@given(name=file_names(str(MARKER)), folder=st.sampled_from(["/etc/demo/", "/usr/share/demo/", "/etc/", "/usr/",
+                                                             "/usr/lib/python3/", "/usr/local/", "/var/lib/demo/"]),
+       system=st.booleans())
+def test_fuzzed_install_names_are_refused_or_one_entry(name: str, folder: str, system: bool) -> None:
+    """A random extra_files target and data_files source name: refused, or one install line and one %files entry.
+
+    The accepted path must come back from ``rpmspec -P`` as exactly one
+    shell word in %install and exactly one %files entry, never in a
+    code-loading place (.pth, site-packages, autostart, /usr/local/), and
+    nothing may run.
+    """
+    MARKER_DIR.mkdir(exist_ok=True)
+    MARKER.unlink(missing_ok=True)
+    dest = folder + name
+    with tempfile.TemporaryDirectory(prefix="phoenix-fuzz-") as tmp_name:
+        tmp = Path(tmp_name)
+        mode = 'install_mode = "system"\n' if system else ""
+        try:
+            project = _plain_project(tmp, f"\n[tool.phoenix.rpm]\n{mode}[tool.phoenix.rpm.extra_files]\n"
+                                          f"{toml_string(dest)} = \"policy.yaml\"\n")
+            (project / "policy.yaml").write_text("x\n")
+        except (UnicodeEncodeError, ValueError):
+            event("not writable")
+            return
+        before = sorted(p.relative_to(project) for p in project.rglob("*"))
+        if _refused(project, before):
+            assert not MARKER.exists()
+            return
+        assert not MARKER.exists()
+        assert validate.system_target(dest) is None and validate.code_loading(dest) is None, dest
+        parsed = run("rpmspec", "-P", project / "rpm" / "demo.spec", cwd=tmp).stdout
+        assert not MARKER.exists(), "a file name ran a command when rpm parsed the spec"
+        installs = [shlex.split(line) for line in section(parsed, "install")
+                    if line.startswith("install -p -D") and "policy.yaml" in line]
+        assert len(installs) == 1 and installs[0][-1].endswith(dest), installs
+        entries = [re.sub(r"^(%config\([^)]*\) )?(%attr\([^)]*\) )?", "", line) for line in section(parsed, "files")]
+        assert (f'"{dest}"' if " " in dest else dest) in entries

@@ -36,6 +36,8 @@ class Case:
     line: int | None = None
     cli: bool = False
     env: dict[str, str] = field(default_factory=dict)
+    #: text the message must NOT hold (a line of a file outside the project)
+    never: list[str] = field(default_factory=list)
 
 
 def symlink(rel: str, target: str) -> Edit:
@@ -50,6 +52,16 @@ def outside_file(name: str = "outside.conf") -> Edit:
     """A file next to the project (inside tmp_path, outside the project folder)."""
     def edit(project: Path) -> None:
         (project.parent / name).write_text("secret\n")
+    return edit
+
+
+SECRET = "TOPSECRET-do-not-print==1"
+
+
+def outside_secret(name: str = "outside.txt") -> Edit:
+    """A file outside the project whose first line must never reach a message."""
+    def edit(project: Path) -> None:
+        (project.parent / name).write_text(f"{SECRET}\n")
     return edit
 
 
@@ -156,7 +168,7 @@ CASES += [
          "setup.cfg", ["[files] scripts", "'bin/tool'", "leaves the project folder through a symlink"]),
     Case("entry-point-module-symlink-out", both(lambda p: (p / "demo" / "api.py").unlink(),
                                                 symlink("demo/api.py", "/etc/shadow")),
-         "setup.cfg", ["demo-api = demo.api:main: module", "through a symlink"], line=16),
+         "setup.cfg", ["[files] packages: 'demo/api.py' is a symlink to '/etc/shadow'", "outside the project"]),
     Case("package-name-injection", cfg_replace("packages = demo", "packages = demo x;rm"), "setup.cfg",
          ["[files] packages", "'x;rm'", "not a Python package name"]),
     Case("package-name-path", cfg_replace("packages = demo", "packages = ../demo"), "setup.cfg",
@@ -302,9 +314,13 @@ for i, (line, says) in enumerate([
     key = line.split(" = ")[0]
     CASES.append(Case(f"override-root-applied-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
                       [f"demo-api.{key}", says, "allow_privileged"]))
+for i, name in enumerate(["rpm", "systemd", "dbus", "NetworkManager", "sudo", "mysql"]):
+    CASES.append(Case(f"project-named-after-a-system-folder-{name}", cfg_replace("name = demo", f"name = {name}"),
+                      "setup.cfg", [f"name {name!r} is the name of a system folder", f"/var/lib/{name}",
+                                    "rename the project"], cli=(i == 0)))
 CASES += [
-    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = shadow"), "setup.cfg",
-         ["the user named after the project = shadow", "[phoenix:rpm] user = <an unprivileged name>"]),
+    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = kmem"), "setup.cfg",
+         ["the user named after the project = kmem", "[phoenix:rpm] user = <an unprivileged name>"]),
 ]
 CASES += [
     Case("override-exec-plus", override("demo-api.ExecStartPre = +/bin/sh -c id"), "setup.cfg",
@@ -374,6 +390,189 @@ CASES += [
          "requirements.txt", ["direct URL requirement"], line=1),
     Case("requirements-include-non-utf8", both(write("requirements.txt", "-r more.txt\n"),
                                                raw_bytes("more.txt", b"\xfe\xff\n")), "more.txt", ["not UTF-8"]),
+]
+
+# --- requirement files outside the project: never read, never quoted -------
+OUT = "outside the project folder"
+CASES += [
+    Case("requirements-include-etc-shadow", write("requirements.txt", "pbr\n-r /etc/shadow\n"), "requirements.txt",
+         ["'-r /etc/shadow'", "a path to /etc/shadow", OUT, "never read"], line=2, cli=True, never=["root:"]),
+    Case("requirements-include-dotdot", both(outside_secret(), write("requirements.txt", "-r ../outside.txt\n")),
+         "requirements.txt", ["'-r ../outside.txt'", OUT], line=1, never=[SECRET]),
+    Case("requirements-include-long-form", both(outside_secret(),
+                                                write("requirements.txt", "pbr\n--requirement=../outside.txt\n")),
+         "requirements.txt", ["'-r ../outside.txt'", OUT], line=2, never=[SECRET]),
+    Case("requirements-is-symlink-to-passwd", symlink("requirements.txt", "/etc/passwd"), "requirements.txt",
+         ["is a symlink to /etc/passwd", OUT], cli=True, never=["root:"]),
+    Case("requirements-is-symlink-out", both(outside_secret(), symlink("requirements.txt", "../outside.txt")),
+         "requirements.txt", ["is a symlink to", OUT], never=[SECRET]),
+    Case("requirements-include-symlink-out", both(outside_secret(), symlink("more.txt", "../outside.txt"),
+                                                  write("requirements.txt", "pbr\n-r more.txt\n")),
+         "requirements.txt", ["'-r more.txt' is a symlink to", OUT], line=2, never=[SECRET]),
+    Case("requirements-nested-include-out", both(outside_secret(), write("requirements.txt", "-r reqs/base.txt\n"),
+                                                 write("reqs/base.txt", "pbr\n-r ../../outside.txt\n")),
+         "reqs/base.txt", ["'-r ../../outside.txt'", OUT], line=2, never=[SECRET]),
+    Case("requirements-include-of-a-folder-link", both(symlink("linked", "/etc"),
+                                                      write("requirements.txt", "-r linked/passwd\n")),
+         "requirements.txt", ["'-r linked/passwd'", "/etc/passwd", OUT], line=1, never=["root:"]),
+    Case("setup-cfg-is-symlink-to-passwd", both(lambda p: (p / "setup.cfg").unlink(), symlink("setup.cfg", "/etc/passwd")),
+         "setup.cfg", ["setup.cfg is a symlink to /etc/passwd", OUT], cli=True, never=["root:"]),
+    Case("requirements-constraint-outside", write("requirements.txt", "pbr\n-c /etc/shadow\n"), "requirements.txt",
+         ["pip option '-c /etc/shadow'"], line=2),
+    Case("py-dependencies-include-outside", py(replace=('description = "Demo"',
+                                                        'description = "Demo"\ndependencies = ["-r /etc/passwd"]')),
+         "pyproject.toml", ["[project] dependencies", "'-r /etc/passwd'", OUT], never=["root:"]),
+]
+
+# --- *Directory= overrides: only the service's own folders ---------------------
+for i, (key, value) in enumerate([
+    ("StateDirectory", "rpm"), ("RuntimeDirectory", "systemd"), ("LogsDirectory", "audit"),
+    ("CacheDirectory", "dnf"), ("ConfigurationDirectory", "ssh"), ("StateDirectory", "demo rpm"),
+    ("StateDirectory", "demo/../rpm"), ("StateDirectory", "/var/lib/rpm"), ("StateDirectory", "demo:rpm"),
+    ("RuntimeDirectory", "."), ("LogsDirectory", "demox"), ("StateDirectory", "demo//x"),
+]):
+    CASES.append(Case(f"override-directory-{i}-{key}", override(f"demo-api.{key} = {value}"), "setup.cfg",
+                      [f"demo-api.{key}", "not the service's own folder", "demo/<sub-folder>"], cli=(i == 0)))
+CASES += [
+    Case("override-directory-despite-opt-in", rpm_section("allow_privileged = true\nunit_overrides =\n"
+                                                          "    demo-api.StateDirectory = rpm\n"),
+         "setup.cfg", ["demo-api.StateDirectory", "'rpm' is not the service's own folder"]),
+    Case("py-override-directory", py('\n[tool.phoenix.rpm.unit_overrides.demo-api]\nRuntimeDirectory = "dbus"\n'),
+         "pyproject.toml", ["[tool.phoenix.rpm] unit_overrides: demo-api.RuntimeDirectory", "own folder"]),
+]
+
+# --- overrides acting on other units or on the machine: opt-in -------------------
+for i, line in enumerate(["Conflicts = sshd.service", "RequiredBy = sshd.service", "Conflicts = demo-manage.service",
+                          "RequiredBy = multi-user.target"]):
+    key = line.split(" = ")[0]
+    CASES.append(Case(f"override-system-action-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
+                      [f"demo-api.{key}", "acts on other units or on the machine", "allow_privileged"]))
+for i, line in enumerate(["Wants = poweroff.target", "Requires = reboot.target", "BindsTo = emergency.target",
+                          "WantedBy = shutdown.target", "Wants = debug-shell.service", "Requires = getty@tty9.service",
+                          "After = network.target systemd-reboot.service", "PartOf = rescue.target"]):
+    key = line.split(" = ")[0]
+    CASES.append(Case(f"override-machine-unit-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
+                      [f"demo-api.{key}", "shuts down, reboots or isolates the machine", "allow_privileged"]))
+for i, line in enumerate(["OnFailure = reboot.target", "FailureAction = reboot-force", "SuccessAction = poweroff",
+                          "StartLimitAction = reboot", "Upholds = sshd.service"]):
+    key = line.split(" = ")[0]
+    CASES.append(Case(f"override-unknown-action-{i}-{key}", override(f"demo-api.{line}"), "setup.cfg",
+                      [f"demo-api.{key}", "allow_privileged"]))
+
+# --- install targets: no code-loading folder --------------------------------------
+for i, (dest, says) in enumerate([
+    ("/usr/lib/python3/dist-packages/zzz.pth", "a .pth file"),
+    ("/usr/lib/python3.11/site-packages/zzz.pth", "a .pth file"),
+    ("/usr/lib64/python3.12/site-packages/evil.py", "site-packages or dist-packages"),
+    ("/usr/lib/python3.12/sitecustomize.py", "sitecustomize.py"),
+    ("/usr/share/demo/zzz.pth", "a .pth file"),
+    ("/usr/local/sbin/ls", "/usr/local/"),
+    ("/usr/local/lib/python3.12/x.py", "/usr/local/"),
+    ("/etc/xdg/autostart/x.desktop", "an autostart folder"),
+    ("/usr/share/gnome/autostart/x.desktop", "an autostart folder"),
+    ("/etc/profile.d/demo.sh", "/etc/profile.d"),
+    ("/etc/ld.so.conf.d/demo.conf", "/etc/ld.so.conf.d"),
+    ("/etc/cron.hourly/demo", "/etc/cron.hourly"),
+    ("/usr/lib/systemd/system-generators/x", "/usr/lib/systemd/"),
+    ("/usr/lib/udev/rules.d/99-x.rules", "/usr/lib/udev/"),
+    ("/etc/bash_completion.d/demo", "/etc/bash_completion.d"),
+    ("/usr/lib64/libnss_demo.so.2", "/usr/lib64/"),
+    ("/etc/pip.conf", "/etc/pip.conf"),
+    ("/etc/dhcp/dhclient-exit-hooks.d/x", "/etc/dhcp"),
+]):
+    CASES.append(Case(f"extra-files-code-loading-{i}", rpm_section(EXTRA.format(f"{dest} = etc/demo/demo.conf")),
+                      "setup.cfg", ["[phoenix:rpm] extra_files", f"{dest!r}", says, "allow_system_paths"],
+                      cli=(i == 0)))
+CASES += [
+    Case("data-target-system-mode-site-packages-pth",
+         both(rpm_section("install_mode = system\n"), write("zzz.pth", "import os\n"),
+              data("    lib/python3.12/site-packages = zzz.pth")),
+         "setup.cfg", ["data_files", "/usr/lib/python3.12/site-packages/zzz.pth", "site-packages"], line=13),
+    Case("data-target-pth-anywhere", both(write("zzz.pth", "import os\n"), data("    share/demo = zzz.pth")),
+         "setup.cfg", ["data_files", "'share/demo/zzz.pth'", "a .pth file"], line=13),
+    Case("data-target-bundled-site-packages", both(write("x.py", "\n"), data("    lib/python3.12/site-packages = x.py")),
+         "setup.cfg", ["data_files", "site-packages"], line=13),
+    Case("data-target-xdg-autostart", both(write("x.desktop", "[Desktop Entry]\n"),
+                                           data("    etc/xdg/autostart = x.desktop")),
+         "setup.cfg", ["data_files", "/etc/xdg"], line=13),
+    Case("data-target-system-mode-local", both(rpm_section("install_mode = system\n"),
+                                               data("    local/sbin = etc/demo/demo.conf")),
+         "setup.cfg", ["data_files", "/usr/local/"], line=13),
+    Case("py-data-target-pth", both(py('\n[tool.setuptools.data-files]\n"lib/python3.12/site-packages" = ["z.pth"]\n'),
+                                    write("z.pth", "import os\n")),
+         "pyproject.toml", ["data_files", "site-packages"]),
+]
+
+# --- pyproject.toml tables: types and files inside the project ---------------------
+for name, replacement, says in [
+    ("license-text-int", 'license = {text = 3}', ["[project] license.text = 3", "int, not a string"]),
+    ("license-file-int", 'license = {file = 3}', ["[project] license.file = 3", "not a string"]),
+    ("license-file-outside", 'license = {file = "/etc/shadow"}', ["[project] license.file", "'/etc/shadow'",
+                                                                   "absolute path"]),
+    ("license-file-dotdot", 'license = {file = "../../etc/passwd"}', ["[project] license.file", "leaves the project"]),
+    ("license-unknown-key", 'license = {txt = "MIT"}', ["[project] license: unknown key 'txt'"]),
+    ("license-both", 'license = {file = "LICENSE", text = "MIT"}', ["[project] license has both file and text"]),
+    ("readme-file-int", 'readme = {file = 1}', ["[project] readme.file = 1", "not a string"]),
+    ("readme-file-outside", 'readme = {file = "/etc/shadow"}', ["[project] readme.file", "'/etc/shadow'"]),
+    ("readme-text-list", 'readme = {text = ["x"]}', ["[project] readme.text", "not a string"]),
+    ("readme-string-outside", 'readme = "/etc/passwd"', ["[project] readme", "'/etc/passwd'", "absolute path"]),
+    ("readme-string-dotdot", 'readme = "../../../etc/passwd"', ["[project] readme", "leaves the project"]),
+    ("license-files-absolute", 'license-files = ["/etc/shadow"]', ["[project] license-files", "'/etc/shadow'"]),
+    ("license-files-dotdot", 'license-files = ["../*"]', ["[project] license-files", "'../*'"]),
+    ("license-files-int", 'license-files = [1]', ["[project] license-files", "not a string"]),
+]:
+    CASES.append(Case(f"py-table-{name}", py(replace=('description = "Demo"', f'description = "Demo"\n{replacement}')),
+                      "pyproject.toml", says, cli=(name == "license-text-int")))
+CASES += [
+    Case("py-table-license-files-symlink-out", both(py(replace=('description = "Demo"',
+                                                                'description = "Demo"\nlicense-files = ["LIC*"]')),
+                                                    symlink("LICENSE.txt", "/etc/shadow")),
+         "pyproject.toml", ["[project] license-files", "'LICENSE.txt'", "through a symlink"]),
+    Case("py-table-readme-symlink-out", both(py(replace=('description = "Demo"',
+                                                         'description = "Demo"\nreadme = "README.md"')),
+                                             symlink("README.md", "/etc/passwd")),
+         "pyproject.toml", ["[project] readme", "'README.md'", "through a symlink"]),
+    Case("py-table-package-dir-int", py('\n[tool.setuptools]\npackage-dir = {"" = 1}\n'), "pyproject.toml",
+         ["[tool.setuptools] package-dir: '' = 1 is int, not a string"]),
+    Case("py-table-package-dir-outside", py('\n[tool.setuptools]\npackage-dir = {"" = "/usr/lib/python3"}\n'),
+         "pyproject.toml", ["[tool.setuptools] package-dir ''", "absolute path"]),
+    Case("py-table-package-dir-dotdot", py('\n[tool.setuptools]\npackage-dir = {"" = "../src"}\n'),
+         "pyproject.toml", ["[tool.setuptools] package-dir ''", "leaves the project"]),
+    # the message names the pyproject key, not setup.cfg's description_file
+    Case("py-readme-fallback-symlink-named-right", both(py(), symlink("README.md", "/etc/passwd")),
+         "pyproject.toml", ["[project] readme", "'README.md'", "through a symlink"]),
+]
+
+# --- package folders: no symlink out of the project ---------------------------------
+CASES += [
+    Case("package-symlink-to-shadow", symlink("demo/secret.py", "/etc/shadow"), "setup.cfg",
+         ["[files] packages", "'demo/secret.py' is a symlink to '/etc/shadow'", "outside the project"], cli=True),
+    Case("package-nested-symlink-out", both(outside_secret(), write("demo/sub/__init__.py", ""),
+                                            symlink("demo/sub/data.txt", "../../../outside.txt")),
+         "setup.cfg", ["'demo/sub/data.txt' is a symlink", "outside.txt"], never=[SECRET]),
+    Case("package-folder-symlink-out", symlink("demo/etc", "/etc"), "setup.cfg", ["'demo/etc' is a symlink to '/etc'"]),
+    Case("package-itself-symlink-out", both(lambda p: __import__("shutil").rmtree(p / "demo"), symlink("demo", "/usr/lib/python3")),
+         "setup.cfg", ["'demo' is a symlink to '/usr/lib/python3'"]),
+    Case("py-package-symlink-out", both(py(), symlink("demo/secret.py", "/etc/shadow")), "pyproject.toml",
+         ["[tool.setuptools] packages", "'demo/secret.py' is a symlink"]),
+]
+
+# --- unreadable modules and configs: one line, not a traceback ------------------------
+CASES += [
+    Case("entry-point-module-nul-byte", raw_bytes("demo/api.py", b"x = 1\0\n"), "setup.cfg",
+         ["[entry_points] console_scripts: demo-api", "demo/api.py"], line=16, cli=True),
+    Case("shipped-config-not-utf8", raw_bytes("etc/demo/demo.conf", b"[DEFAULT]\n# caf\xe9\n"),
+         "etc/demo/demo.conf", ["the shipped config is not UTF-8", "0xe9"], cli=True),
+    Case("graceful-shutdown-huge", write("etc/demo/demo.conf", f"[DEFAULT]\ngraceful_shutdown_timeout = {10**20}\n"),
+         "etc/demo/demo.conf", ["graceful_shutdown_timeout = 100000000000000000000", "more than 86400"],
+         line=2, cli=True),
+    Case("graceful-shutdown-thousands-of-digits", write("etc/demo/demo.conf",
+                                                        "[DEFAULT]\ngraceful_shutdown_timeout = " + "9" * 5000 + "\n"),
+         "etc/demo/demo.conf", ["graceful_shutdown_timeout", "more than 86400"], line=2),
+    Case("graceful-shutdown-superscript", write("etc/demo/demo.conf", "[DEFAULT]\ngraceful_shutdown_timeout = \u00b2\n"),
+         "etc/demo/demo.conf", ["graceful_shutdown_timeout", "not a whole number"], line=2),
+    Case("graceful-shutdown-just-over", write("etc/demo/demo.conf", "[DEFAULT]\ngraceful_shutdown_timeout = 86401\n"),
+         "etc/demo/demo.conf", ["more than 86400"], line=2),
 ]
 
 # --- messages name the right key and line -------------------------------------
@@ -458,6 +657,8 @@ def test_hostile_input_is_refused(case: Case, tmp_path: Path, monkeypatch: pytes
     assert case.file in message, message
     for text in case.says:
         assert text in message, message
+    for text in case.never:
+        assert text not in message, f"a line of a file outside the project leaked: {message}"
     if case.line is not None:
         assert f"{case.file}:{case.line}:" in message, message
     assert "; " in message, f"no 'what to do' part: {message}"

@@ -264,3 +264,95 @@ def test_odd_extra_files_targets_are_one_word_and_one_entry(dest: str, tmp_path:
     entries = [re.sub(r"^(%config\([^)]*\) )?(%attr\([^)]*\) )?", "", line) for line in section(parsed, "files")]
     assert _files_entry(dest) in entries
     assert not (tmp_path / MARK).exists()
+
+
+# --- what the stricter rules still allow (docs/packaging.md, "Hostile input and the trust boundary") ----
+
+def test_own_directories_and_ordinary_dependencies_reach_the_unit(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """*Directory= naming the service's own folders, and Wants=/After= on ordinary units, pass unchanged."""
+    project = make_project(tmp_path)
+    cfg_append("\n[phoenix:rpm]\nunit_overrides =\n    demo-api.StateDirectory = demo demo/cache demo-extra\n"
+               "    demo-api.CacheDirectory = demo/api\n    demo-api.Wants = network-online.target\n"
+               "    demo-api.After = network-online.target\n")(project)
+    _generate(project, monkeypatch)
+    unit_path = project / "systemd" / "demo-api.service"
+    unit = read_unit(unit_path)
+    assert unit["Service"]["StateDirectory"] == ["demo demo/cache demo-extra"]
+    assert unit["Service"]["CacheDirectory"] == ["demo/api"]
+    assert "network-online.target" in " ".join(unit["Unit"]["Wants"])
+    proc = verify_units([unit_path], tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_conflicts_with_the_opt_in_reaches_the_unit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path)
+    cfg_append("\n[phoenix:rpm]\nallow_privileged = true\nunit_overrides =\n"
+               "    demo-api.Conflicts = demo-manage.service\n")(project)
+    _generate(project, monkeypatch)
+    unit = read_unit(project / "systemd" / "demo-api.service")
+    assert unit["Unit"]["Conflicts"] == ["demo-manage.service"]
+
+
+def test_longest_graceful_shutdown_is_a_day(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bound is inclusive: 86400 s gives TimeoutStopSec=86400 + the stop margin; leading zeros are fine."""
+    from phoenix_rpm.plan import MAX_GRACEFUL_SHUTDOWN, STOP_MARGIN
+
+    project = make_project(tmp_path)
+    (project / "etc" / "demo" / "demo.conf").write_text(
+        f"[DEFAULT]\ngraceful_shutdown_timeout = 000{MAX_GRACEFUL_SHUTDOWN}\n")
+    _generate(project, monkeypatch)
+    unit = read_unit(project / "systemd" / "demo-api.service")
+    assert unit["Service"]["TimeoutStopSec"] == [str(MAX_GRACEFUL_SHUTDOWN + STOP_MARGIN)]
+
+
+def test_requirement_files_linked_inside_the_project_are_read(tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A requirements.txt that links to reqs/ and -r includes in sub-folders stay possible."""
+    from phoenix_rpm.generate import load_project
+
+    project = make_project(tmp_path)
+    (project / "reqs").mkdir()
+    # pip reads '-r' relative to the folder of the path it was given (the link's), not the link's target
+    (project / "reqs" / "base.txt").write_text("pbr>=6\n-r reqs/more.txt\n")
+    (project / "reqs" / "more.txt").write_text("oslo.config>=9\n")
+    (project / "requirements.txt").symlink_to("reqs/base.txt")
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+    assert [r.line for r in load_project(project).requirements] == ["pbr>=6", "oslo.config>=9"]
+    generate.write(project)
+
+
+def test_symlinks_inside_a_package_pass(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    project = make_project(tmp_path)
+    (project / "demo" / "alias.py").symlink_to("manage.py")
+    (project / "demo" / "conf").symlink_to("../etc/demo")
+    _generate(project, monkeypatch)
+
+
+def test_pyproject_license_file_is_packaged_as_license(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``license = {file = ...}`` is checked inside the project and shipped as %license."""
+    from test_pkg_bad_input import PYPROJECT
+
+    project = make_project(tmp_path)
+    (project / "setup.cfg").unlink()
+    (project / "legal").mkdir()
+    (project / "legal" / "COPYING.txt").write_text("MIT\n")
+    (project / "pyproject.toml").write_text(PYPROJECT.replace(
+        'description = "Demo"', 'description = "Demo"\nlicense = {file = "legal/COPYING.txt"}\n'
+        'readme = {file = "README.md", content-type = "text/markdown"}'))
+    (project / "README.md").write_text("demo\n")
+    spec = _generate(project, monkeypatch)
+    parsed = run("rpmspec", "-P", spec, cwd=tmp_path).stdout
+    assert "%license legal/COPYING.txt" in section(parsed, "files")
+    assert "%doc README.md" in section(parsed, "files")
+
+
+def test_a_venv_under_usr_local_lib_stays_possible(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """/usr/local/ is refused as a target, but venv_dir = /usr/local/lib/<name> stays possible (and its files)."""
+    project = make_project(tmp_path)
+    cfg_replace("        etc/demo/demo.conf", "        etc/demo/demo.conf\n    share/demo = etc/demo/demo.conf")(project)
+    cfg_append("\n[phoenix:rpm]\nvenv_dir = /usr/local/lib/demo\n")(project)
+    spec = _generate(project, monkeypatch)
+    assert "/usr/local/lib/demo" in run("rpmspec", "-P", spec, cwd=tmp_path).stdout
+    unit = read_unit(project / "systemd" / "demo-api.service")
+    assert unit["Service"]["ExecStart"][0].startswith("/usr/local/lib/demo/bin/demo-api ")

@@ -64,6 +64,9 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
         except SyntaxError as exc:
             raise bad(cfg, f"{where}: {ep.name}: {rel} line {exc.lineno} has a syntax error ({exc.msg})",
                       "fix the module", line) from None
+        except ValueError as exc:  # a NUL byte: Python before 3.12 raises ValueError, not SyntaxError
+            raise bad(cfg, f"{where}: {ep.name}: {rel} cannot be parsed as Python ({exc})",
+                      "fix the module (remove the NUL byte)", line) from None
         cache[str(path)] = (ModuleInfo(path, _imports_framework(tree)), _top_level_names(tree))
     info, names = cache[str(path)]
     wanted = ep.func.split(".")[0]

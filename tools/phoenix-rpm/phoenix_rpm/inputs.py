@@ -308,11 +308,19 @@ def check_duplicates(files: list[DataFile], cfg: Path, where: str) -> None:
 # --- requirements ---------------------------------------------------------
 
 def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path, where: str = "",
-                            _including: tuple[Path, ...] = ()) -> list[Requirement]:
-    """Parse PEP 508 lines; pip options other than ``-r`` are refused (they mean nothing in an RPM)."""
+                            _including: tuple[Path, ...] = (), root: Path | None = None) -> list[Requirement]:
+    """Parse PEP 508 lines; pip options other than ``-r`` are refused (they mean nothing in an RPM).
+
+    ``root``: the project folder (default: the folder of ``path``); every
+    ``-r`` include must resolve inside it, checked before it is opened, so
+    ``-r /etc/shadow`` is never read and its lines never reach an error
+    message or a CI log (docs/packaging.md, "Hostile input and the trust
+    boundary").
+    """
     from packaging.requirements import InvalidRequirement
     from packaging.requirements import Requirement as PepRequirement
 
+    root = _root(path.parent) if root is None else root
     out: list[Requirement] = []
     for number, raw in lines:
         line = re.sub(r"(^|\s)#.*$", "", raw).strip()
@@ -323,6 +331,7 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
             if not name:
                 raise bad(path, f"{where}{line!r} names no file", "write '-r other-requirements.txt'", number)
             inc = path.parent / name
+            _check_include(root, path, inc, f"{where}'-r {name}'", number)
             if not inc.is_file():
                 raise bad(path, f"{where}included file {inc.name!r} does not exist", "fix the -r line", number)
             real = Path(os.path.realpath(inc))
@@ -330,7 +339,7 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
                 raise bad(path, f"{where}'-r {name}' includes a file that is already being read "
                           f"(a loop: {' -> '.join(p.name for p in _including)} -> {real.name})",
                           "remove the -r line that closes the loop", number)
-            out += read_requirements(inc, _including)
+            out += read_requirements(inc, _including, root=root)
             continue
         if line.startswith("-"):
             raise bad(path, f"{where}pip option {line!r} is not a runtime requirement",
@@ -350,8 +359,52 @@ def parse_requirement_lines(lines: Iterable[tuple[int | None, str]], path: Path,
     return out
 
 
-def read_requirements(path: Path, _including: tuple[Path, ...] = ()) -> list[Requirement]:
-    """requirements.txt and its ``-r`` includes; a loop or a non-UTF-8 byte is a one-line error."""
+def _check_include(root: Path, path: Path, inc: Path, label: str, line: int | None) -> None:
+    """A requirement file must resolve inside the project before anything reads it.
+
+    Judged by where the path ends after every symlink, relative to ``root``
+    (the project); the message names the link or path and its target,
+    never a line of the file it points at.
+    """
+    real = os.path.realpath(inc)
+    top = str(root)
+    if real == top or real.startswith(top + "/"):
+        return
+    how = "a symlink" if os.path.islink(inc) else "a path"
+    if inc == path:  # the top file: requirements.txt itself
+        raise bad(path, f"{path.name} is {how} to {real}, outside the project folder {top}",
+                  "make requirements.txt a file of the project; a file outside it is never read")
+    raise bad(path, f"{label} is {how} to {real}, outside the project folder {top}",
+              "keep requirement files inside the project (copy the lines in); a file outside it is never read",
+              line)
+
+
+def project_file(path: Path) -> Path:
+    """A project file the toolkit is about to read (setup.cfg, pyproject.toml) must resolve inside its folder.
+
+    A setup.cfg that is a symlink to /etc/shadow would otherwise be parsed
+    and its first line quoted in the syntax error (a secret in a CI log):
+    refused unread, naming the link and its target only.
+    """
+    real = os.path.realpath(path)
+    top = str(_root(path.parent))
+    if real != top and not real.startswith(top + "/"):
+        raise bad(path, f"{path.name} is a symlink to {real}, outside the project folder {top}",
+                  f"make {path.name} a file of the project; a file outside it is never read")
+    return path
+
+
+def read_requirements(path: Path, _including: tuple[Path, ...] = (), root: Path | None = None) -> list[Requirement]:
+    """requirements.txt and its ``-r`` includes; a loop or a non-UTF-8 byte is a one-line error.
+
+    The file itself must resolve inside ``root`` (default: its folder, the
+    project): a requirements.txt that is a symlink to /etc/passwd is refused
+    unread.
+    """
+    root = _root(path.parent) if root is None else root
+    if not os.path.lexists(path):
+        return []
+    _check_include(root, path, path, "", None)
     if not path.is_file():
         return []
     data = path.read_bytes()
@@ -361,7 +414,7 @@ def read_requirements(path: Path, _including: tuple[Path, ...] = ()) -> list[Req
         raise bad(path, f"byte {exc.start} (0x{data[exc.start]:02x}) is not UTF-8",
                   "save the file as UTF-8", data[:exc.start].count(b"\n") + 1) from None
     return parse_requirement_lines(enumerate(text.splitlines(), 1), path,
-                                   _including=(*_including, Path(os.path.realpath(path))))
+                                   _including=(*_including, Path(os.path.realpath(path))), root=root)
 
 
 # --- version --------------------------------------------------------------
@@ -409,7 +462,7 @@ def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -
         if not version:
             pkg_info = project_dir / "PKG-INFO"
             if pkg_info.is_file():
-                m = re.search(r"^Version:\s*(\S+)", pkg_info.read_text(), re.M)
+                m = re.search(r"^Version:\s*(\S+)", pkg_info.read_text(errors="replace"), re.M)
                 version = m.group(1) if m else ""
                 origin = "PKG-INFO"
         if not version and declared:

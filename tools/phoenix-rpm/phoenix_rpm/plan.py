@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator, Mapping
 
 from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiapps
-from phoenix_rpm.inputs import bad, last_commit_epoch
+from phoenix_rpm.inputs import bad, key_line, last_commit_epoch
 from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project, ServiceKind, UnitType
 
 # Only a hint, for when the code shows nothing (daemons.py reads what it does).
@@ -23,6 +23,9 @@ SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-c
                     "-server", "-daemon", "-listener", "-consumer", "-proxy", "-evaluator", "-notifier",
                     "-housekeeping", "-health-manager", "-processor", "-scrubber", "-expirer", "-manager")
 DEFAULT_GRACEFUL_SHUTDOWN = 60
+#: the longest graceful stop a unit may wait for (a day): a bigger number is a
+#: mistake, not a drain time (docs/packaging.md, "Hostile input and the trust boundary")
+MAX_GRACEFUL_SHUTDOWN = 86400
 # How much longer than the framework's graceful_shutdown_timeout systemd waits
 # before SIGKILL: the stop must be the framework's, not systemd's.
 STOP_MARGIN = 15
@@ -590,7 +593,13 @@ def _read_default(project: Project, source: str | None) -> configparser.SectionP
         return None
     parser = configparser.RawConfigParser(strict=False, interpolation=None)
     try:
-        parser.read(project.project_dir / source)
+        parser.read(project.project_dir / source, encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise bad(project.project_dir / source, f"the shipped config is not UTF-8 (byte {exc.start}, "
+                  f"0x{exc.object[exc.start]:02x})", "save the file as UTF-8") from None
+    except OSError as exc:
+        raise bad(project.project_dir / source, f"cannot read the shipped config ({exc.strerror})",
+                  "make it a readable file") from None
     except configparser.Error as exc:
         raise bad(project.project_dir / source, f"cannot parse the shipped config ({exc.__class__.__name__})",
                   "fix its ini syntax") from None
@@ -602,10 +611,18 @@ def _graceful_timeout(project: Project, source: str | None) -> int:
     value = default.get("graceful_shutdown_timeout") if default is not None else None
     if value is None or not value.strip():
         return DEFAULT_GRACEFUL_SHUTDOWN
-    if not value.strip().isdigit():
-        raise bad(project.project_dir / str(source), f"[DEFAULT] graceful_shutdown_timeout = {value!r} "
-                  "is not a whole number of seconds", "write e.g. graceful_shutdown_timeout = 30")
-    return int(value.strip())
+    path = project.project_dir / str(source)
+    line = key_line(path.read_text(encoding="utf-8", errors="replace"), "graceful_shutdown_timeout")
+    if not re.fullmatch(r"[0-9]+", value.strip()):  # not str.isdigit(): '²' is a digit int() refuses
+        raise bad(path, f"[DEFAULT] graceful_shutdown_timeout = {value!r} "
+                  "is not a whole number of seconds", "write e.g. graceful_shutdown_timeout = 30", line)
+    digits = value.strip().lstrip("0") or "0"
+    seconds = int(digits) if len(digits) <= 9 else MAX_GRACEFUL_SHUTDOWN + 1  # int() of 10**5000 digits raises
+    if seconds > MAX_GRACEFUL_SHUTDOWN:
+        raise bad(path, f"[DEFAULT] graceful_shutdown_timeout = {value.strip()[:30]} is more than "
+                  f"{MAX_GRACEFUL_SHUTDOWN} seconds (a day); systemd would wait that long on every stop",
+                  f"write a number of seconds up to {MAX_GRACEFUL_SHUTDOWN}, e.g. 30", line)
+    return seconds
 
 
 def _logs_to_files(project: Project, source: str | None) -> bool:

@@ -22,6 +22,7 @@ TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 
 def read_toml(path: Path) -> dict[str, Any]:
+    inputs.project_file(path)
     try:
         return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
     except tomllib.TOMLDecodeError as exc:
@@ -157,12 +158,21 @@ def load(project_dir: Path) -> Project:
         entry_points=entry_points,
         requirements=requirements,
         overrides=overrides,
-        license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
+        license_files=_license_files(project_dir, proj.get("license")),
         doc_files=docs,
         extra={"scripts": scripts},
         plugin_entry_points=plugin_groups,
         merged_from=" + ".join(merged),
     )
+
+
+def _license_files(project_dir: Path, license_value: object) -> list[str]:
+    """The usual LICENSE names, plus ``license = {file = "..."}`` (checked inside the project by validate.py)."""
+    found = [n for n in LICENSE_NAMES if (project_dir / n).is_file()]
+    named = license_value.get("file") if isinstance(license_value, dict) else None
+    if isinstance(named, str) and named not in found and (project_dir / named).is_file():
+        found.append(named)
+    return found
 
 
 def _line(where: str) -> int | None:

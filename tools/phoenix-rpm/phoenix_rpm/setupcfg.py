@@ -33,6 +33,7 @@ def read_config(cfg: Path) -> tuple[configparser.RawConfigParser, str]:
     twice (which format? then the project), and a large one takes a
     second to parse (docs/benchmarks.md).
     """
+    inputs.project_file(cfg)
     raw = cfg.read_text(encoding="utf-8", errors="replace")
     cached = _PARSED.get(str(cfg))
     if cached is not None and cached[1] == raw:

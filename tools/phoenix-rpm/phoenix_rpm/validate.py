@@ -14,6 +14,7 @@ docs/packaging.md, "Hostile input and the trust boundary".
 """
 from __future__ import annotations
 
+import glob
 import os
 import re
 import shlex
@@ -63,6 +64,11 @@ SYSTEM_ETC = frozenset({
     "login.defs", "alternatives", "skel", "default", "kernel", "dracut.conf.d", "binfmt.d", "environment.d",
     "NetworkManager", "network-scripts", "sysconfig", "pki", "ca-certificates", "containers", "docker",
     "motd", "issue", "os-release", "machine-id", "localtime", "sudo.conf", "doas.conf",
+    # code or settings loaded by desktops, shells, DHCP/PPP hooks, boot loaders and pip (root's too)
+    "xdg", "X11", "bash_completion.d", "update-motd.d", "dhcp", "ppp", "grub.d", "zprofile", "zshrc", "zshenv",
+    "zlogin", "zlogout", "csh.cshrc", "csh.login", "inputrc", "ld.so.cache", "pip.conf", "yum", "apparmor.d",
+    "firewalld", "nftables", "crypto-policies", "locale.conf", "hostname", "gdm", "lightdm", "sddm",
+    "init", "tuned", "python3", "python", "sssd", "krb5.conf", "krb5.conf.d", "pkcs11", "gnupg", "nsswitch.d",
 })
 SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/root/", "/home/", "/run/",
                    "/tmp/", "/var/tmp/", "/var/spool/", "/var/run/", "/lib/", "/lib64/", "/usr/sbin/",
@@ -71,13 +77,40 @@ SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/ro
                    "/usr/lib/environment.d/", "/usr/lib/rpm/", "/usr/lib/polkit-1/", "/usr/share/polkit-1/",
                    "/usr/share/dbus-1/", "/usr/lib/security/", "/usr/lib64/security/", "/usr/lib/pam.d/",
                    "/usr/lib/kernel/", "/usr/lib/dracut/", "/usr/lib/modules/", "/usr/libexec/sudo/",
-                   "/usr/lib/sudo/", "/usr/lib/firmware/", "/var/lib/rpm/", "/var/lib/dpkg/")
+                   "/usr/lib/sudo/", "/usr/lib/firmware/", "/var/lib/rpm/", "/var/lib/dpkg/",
+                   # /usr/local/ comes first in root's PATH (/usr/local/sbin/ls shadows ls); shared
+                   # libraries and NSS modules are loaded by every process; the rpm database
+                   "/usr/local/", "/usr/lib64/", "/usr/lib/x86_64-linux-gnu/", "/usr/lib/aarch64-linux-gnu/",
+                   "/usr/lib/sysimage/", "/usr/lib/NetworkManager/", "/usr/share/xsessions/",
+                   "/usr/share/wayland-sessions/", "/var/lib/polkit-1/", "/usr/lib/debug/", "/usr/share/factory/")
+#: what makes Python (every interpreter, root's dnf included) or a desktop
+#: session run a file wherever it sits: a .pth file in any import path, an
+#: import path itself, an autostart folder
+CODE_LOADING = [(re.compile(p), what) for p, what in (
+    (r"\.pth$", "a .pth file"),
+    (r"/(site|dist)-packages(/|$)", "a site-packages or dist-packages folder (an import path)"),
+    (r"/(site|user)customize\.py$", "sitecustomize.py/usercustomize.py"),
+    (r"/autostart(/|$)", "an autostart folder"),
+    (r"^/usr/(lib|lib64|libexec|share)/python[\d.]*(/|$)", "the system Python's library folder"),
+)]
+
+
+def code_loading(path: str) -> str | None:
+    """Why a target path is loaded as code wherever it sits (CODE_LOADING), or None."""
+    for pattern, what in CODE_LOADING:
+        if pattern.search(path.rstrip("/")):
+            return (f"{what} is loaded as code by every Python process or desktop session on the machine "
+                    "(root's dnf too)")
+    return None
 
 
 def system_target(path: str) -> str | None:
     """Why an absolute target path is a system place, or None when a package may own it."""
     if not path.startswith("/"):
         return None
+    reason = code_loading(path)
+    if reason:
+        return reason
     parts = path.strip("/").split("/")
     if parts[0] == "etc" and len(parts) > 1:
         top = parts[1]
@@ -107,11 +140,14 @@ def _labels(cfg: Path) -> dict[str, str]:
         return {"summary": "[project] description", "license": "[project] license",
                 "url": "[project.urls]", "author": "[project] authors name",
                 "author_email": "[project] authors email", "description": "[project] readme",
-                "ov": "[tool.phoenix.rpm]", "scripts": "[project.scripts]", "packages": "[tool.setuptools] packages"}
+                "ov": "[tool.phoenix.rpm]", "scripts": "[project.scripts]", "packages": "[tool.setuptools] packages",
+                "description_file": "[project] readme", "packages_root": "[tool.setuptools] package-dir",
+                "license_file": "[project] license.file"}
     return {"summary": "[metadata] summary", "license": "[metadata] license", "url": "[metadata] home_page",
             "author": "[metadata] author", "author_email": "[metadata] author_email",
             "description": "[metadata] description", "ov": "[phoenix:rpm]", "scripts": "[files] scripts",
-            "packages": "[files] packages"}
+            "packages": "[files] packages", "description_file": "[metadata] description_file",
+            "packages_root": "[files] packages_root", "license_file": "license file"}
 
 
 _BAD_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
@@ -143,6 +179,7 @@ def check_project(project: Project) -> None:
     if not PACKAGE_NAME.match(project.name):
         raise bad(cfg, f"name {project.name!r} is not a valid rpm package name",
                   "use letters, digits, '.', '_', '+' and '-' (at most 100)")
+    check_service_folders(cfg, project.name, project.overrides.allow_privileged)
     for key in ("summary", "license", "url", "author", "author_email"):
         _one_line(cfg, labels[key], str(getattr(project, key) or ""))
     if re.search(r"\s", project.url or ""):
@@ -166,7 +203,8 @@ def check_project(project: Project) -> None:
                       "list dotted Python package names, e.g. demo or demo.api")
     root = _real_root(project.project_dir)
     if project.packages_root:
-        inside(root, project.packages_root, cfg, "[files] packages_root", want_file=False)
+        inside(root, project.packages_root, cfg, labels["packages_root"], want_file=False)
+    check_package_links(project, root, labels["packages"])
     for script in project.extra.get("scripts", []) or []:
         inside(root, script, cfg, labels["scripts"])
         base = Path(script).name
@@ -183,8 +221,44 @@ def check_project(project: Project) -> None:
         _check_text(cfg, label, df.source)
         _check_text(cfg, label, df.target)
     for rel in [*project.doc_files, *project.license_files]:
-        inside(root, rel, cfg, "[metadata] description_file" if rel in project.doc_files else "license file")
+        inside(root, rel, cfg, labels["description_file"] if rel in project.doc_files else labels["license_file"])
     check_overrides(project)
+
+
+def check_package_links(project: Project, root: Path, label: str) -> None:
+    """No symlink in a package folder may point outside the project.
+
+    pbr's sdist copies what a link points at: ``demo/secret.py ->
+    /etc/shadow`` would put the build host's /etc/shadow into the SRPM and
+    the RPM. Every link under each top-level package (and a top-level
+    ``<name>.py`` module) is resolved; links that stay inside are fine.
+    One walk per package tree, links not followed: linear in its size.
+    """
+    cfg = project.config_file
+    base = project.project_dir / project.packages_root if project.packages_root else project.project_dir
+    top = str(root)
+    tops = sorted({pkg.split(".")[0] for pkg in project.packages if PYTHON_PACKAGE.match(pkg)})
+
+    def check(path: str) -> None:
+        real = os.path.realpath(path)
+        if real != top and not real.startswith(top + "/"):
+            rel = os.path.relpath(path, project.project_dir)
+            raise bad(cfg, f"{label}: {rel!r} is a symlink to {os.readlink(path)!r} ({real}), outside the project "
+                      "folder (the sdist would copy what it points at)",
+                      "replace the link by the file itself, or remove it")
+
+    for name in tops:
+        module = os.path.join(base, name + ".py")
+        if os.path.islink(module):
+            check(module)
+        folder = os.path.join(base, name)
+        if os.path.islink(folder):
+            check(folder)
+        for dirpath, dirnames, filenames in os.walk(folder):
+            for entry in (*dirnames, *filenames):
+                full = os.path.join(dirpath, entry)
+                if os.path.islink(full):
+                    check(full)
 
 
 def _real_root(project_dir: Path) -> Path:
@@ -279,16 +353,28 @@ def check_targets(project: Project, mode: InstallMode, venv_dir: str | None) -> 
         return
     fix = (f"install it under /etc/{project.name}/ or /usr/share/{project.name}/, or set "
            f"{label_ov} allow_system_paths = true if the package really must")
+    own_venv = prefix + "/" if prefix != "/usr" else None
+
+    def reason_for(where: str) -> str | None:
+        # inside the package's own venv only what loads code is refused (the
+        # venv's folders are the package's, wherever venv_dir put it)
+        if own_venv and (where + "/").startswith(own_venv):
+            return code_loading(where)
+        return system_target(where)
+
     seen_dirs: dict[str, str | None] = {}
     for df in project.data_files:
         t = df.target
         where_to = "/" + t if t == "etc" or t.startswith("etc/") else f"{prefix}/{t}"
         folder = where_to.rsplit("/", 1)[0]
         if folder not in seen_dirs:  # one check per folder, not per file
-            seen_dirs[folder] = system_target(folder + "/")
-        reason = seen_dirs[folder] or (system_target(where_to) if folder in ("", "/etc") else None)
+            seen_dirs[folder] = reason_for(folder + "/")
+        reason = (seen_dirs[folder] or (reason_for(where_to) if folder in ("", "/etc") else None)
+                  or (reason_for(where_to) if where_to.endswith((".pth", "customize.py")) else None))
         if reason:
-            raise bad(cfg, f"data_files ({df.where or cfg.name}): target {t!r} -> {where_to}: {reason}", fix)
+            tail = df.where.rsplit(":", 1)[-1]
+            raise bad(cfg, f"data_files: target {t!r} -> {where_to}: {reason}", fix,
+                      int(tail) if tail.isdigit() else None)
     for dest in ov.extra_files:
         reason = system_target(dest)
         if reason:
@@ -301,10 +387,44 @@ def check_venv_dir(project: Project, venv_dir: str) -> None:
     if not re.match(r"^/[A-Za-z0-9._+/-]+$", venv_dir) or os.path.normpath(venv_dir) != venv_dir:
         raise bad(cfg, f"{label} = {venv_dir!r} is not a plain absolute folder",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name} (letters, digits, '._+-/')")
+    # /usr/local/lib/<name> stays a possible venv (docs/packaging.md); the rest of /usr/local/ is refused
+    local_venv = venv_dir.startswith("/usr/local/lib/") and not code_loading(venv_dir + "/") \
+        and not re.match(r"^/usr/local/lib/python", venv_dir)
     if (not venv_dir.startswith(VENV_PARENTS) or venv_dir.count("/") < 3 and not venv_dir.startswith("/opt/")
-            or system_target(venv_dir + "/")):
+            or (not local_venv and system_target(venv_dir + "/"))):
         raise bad(cfg, f"{label} = {venv_dir!r} is not a folder of its own under {', '.join(VENV_PARENTS)}",
                   f"use e.g. /usr/lib/{project.name} or /opt/{project.name}")
+
+
+#: folders under /var/lib, /run, /var/log and /var/cache that belong to the
+#: system: a service named like one would get it (StateDirectory=<name>,
+#: RuntimeDirectory=<name>...), created or taken over and chowned
+#: recursively to the service user by systemd (systemd.exec(5))
+SYSTEM_STATE_NAMES = frozenset({
+    "rpm", "dpkg", "systemd", "dbus", "polkit-1", "polkitd", "udev", "sudo", "ssh", "sshd", "dnf", "yum",
+    "apt", "selinux", "audit", "lock", "user", "log", "shm", "credentials", "private", "machines",
+    "portables", "networkmanager", "sss", "sssd", "chrony", "rsyslog", "journal", "cron", "crond", "at",
+    "lastlog", "alternatives", "tpm2-tss", "initramfs", "boot", "kernel", "pam", "faillock", "utmp", "root",
+    "nscd", "containers", "libvirt", "docker", "ldconfig", "rpm-state", "dracut", "firewalld", "gdm",
+    "lightdm", "cups", "postfix", "mail", "spool", "tmp", "cache", "lib", "run", "home", "etc", "var", "usr",
+    "snapd", "flatpak", "fwupd", "pki", "tuned", "kdump", "logrotate", "plymouth", "unbound", "named",
+    "bind", "dhclient", "dhcpd", "nfs", "samba", "mysql", "pgsql", "postgresql", "rabbitmq", "redis",
+    "mongodb", "mariadb", "httpd", "nginx", "apache2", "setroubleshoot", "abrt", "sysstat",
+    "passwd", "shadow", "group", "gshadow", "lxc", "lxd", "incus", "podman", "osbuild", "ipa", "krb5kdc",
+})
+
+
+def check_service_folders(cfg: Path, name: str, allow: bool) -> None:
+    """A project must not be named after a system folder (see SYSTEM_STATE_NAMES).
+
+    Its folders are named after it: /var/lib/<name>, /run/<name> and
+    /var/log/<name> (the units' StateDirectory=... hand them to the service
+    user), /usr/lib/<name> (the bundled venv), /etc/<name>.
+    """
+    if (name.lower() in SYSTEM_STATE_NAMES or name in SYSTEM_ETC) and not allow:
+        raise bad(cfg, f"name {name!r} is the name of a system folder (/var/lib/{name}, /run/{name}, "
+                  f"/usr/lib/{name}...): the package and its services' units would take that folder over",
+                  "rename the project, or set allow_privileged = true if it really is that system's package")
 
 
 def check_account(cfg: Path, label: str, value: str, allow: bool, fix: str = "") -> None:
@@ -376,6 +496,51 @@ def _root_applied_problem(key: str, value: str, name: str) -> str | None:
     return None
 
 
+#: keys whose value is a folder systemd creates *and chowns recursively to the
+#: service user* under /var/lib, /run, /var/log, /var/cache or /etc
+#: (systemd.exec(5)): ``StateDirectory=rpm`` would hand /var/lib/rpm to the
+#: service. Only the service's own folders are allowed, with or without the opt-in.
+OWN_DIRECTORY_KEYS = frozenset({"StateDirectory", "RuntimeDirectory", "LogsDirectory", "CacheDirectory",
+                                "ConfigurationDirectory"})
+#: unit keys that act on *other* units or on the machine: stop them
+#: (Conflicts=), pull the service into them (RequiredBy=, UpheldBy=), start
+#: them on an event (OnFailure=reboot.target) or reboot/power off the machine
+#: (FailureAction=reboot-force). A reviewer must see the opt-in.
+SYSTEM_ACTION_KEYS = frozenset({
+    "Conflicts", "RequiredBy", "UpheldBy", "Upholds", "OnFailure", "OnSuccess", "PropagatesReloadTo",
+    "PropagatesStopTo", "ReloadPropagatedFrom", "StopPropagatedFrom", "JoinsNamespaceOf", "FailureAction",
+    "SuccessAction", "StartLimitAction", "JobTimeoutAction", "JobRunningTimeoutAction", "RebootArgument",
+    "OnFailureJobMode", "Slice", "Delegate", "SurviveFinalKillSignal",
+})
+#: dependency keys a service may set towards ordinary units, but not towards
+#: the units that shut down, reboot or isolate the machine, or that open a
+#: root shell on a console (debug-shell.service, a getty)
+DEPENDENCY_KEYS = frozenset({"Wants", "Requires", "Requisite", "BindsTo", "PartOf", "WantedBy", "Before",
+                             "After", "Upholds"})
+MACHINE_UNITS = re.compile(
+    r"^(systemd-)?(poweroff|reboot|halt|kexec|emergency|rescue|shutdown|exit|soft-reboot|ctrl-alt-del|final|"
+    r"umount|sleep|suspend|hibernate|hybrid-sleep|suspend-then-hibernate|factory-reset|initrd[\w.-]*|"
+    r"system-update[\w-]*|debug-shell|[\w-]*getty[\w@.-]*|rescue|emergency)\.(target|service)$")
+
+
+def _own_directory_problem(value: str, name: str) -> str | None:
+    """Why a ``*Directory=`` value names a folder that is not the service's own, or None.
+
+    Each space-separated entry (and the link name after a ``:``) must be
+    ``<name>``, ``<name>-<more>`` or ``<name>/<sub>`` with plain components;
+    an empty value (systemd's "reset the list") is harmless.
+    """
+    own = re.compile(rf"^{re.escape(name)}([-_.][A-Za-z0-9._-]*)?$")
+    for entry in value.split():
+        for path in entry.split(":"):  # 'state:link' (systemd 254: a symlink to the folder)
+            parts = path.split("/")
+            if not path or any(p in ("", ".", "..") or not SCRIPT_NAME.match(p) for p in parts) \
+                    or not own.match(parts[0]):
+                return (f"{path!r} is not the service's own folder (systemd would create it and hand it, "
+                        "recursively, to the service user)")
+    return None
+
+
 def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value: str, allow: bool,
                         name: str = "") -> None:
     where = f"{label_ov} unit_overrides: {service}.{key}"
@@ -387,8 +552,23 @@ def check_unit_override(cfg: Path, label_ov: str, service: str, key: str, value:
                   "write the value on one line (a newline would add unit keys)")
     if value.rstrip().endswith("\\"):
         raise bad(cfg, f"{where} = {value!r} ends in a backslash", "remove it: it would join the next unit line")
+    if key in OWN_DIRECTORY_KEYS:
+        problem = _own_directory_problem(value, name or service)
+        if problem:
+            own = name or service
+            raise bad(cfg, f"{where} = {value!r}: {problem}",
+                      f"use {own}, {own}-<suffix> or {own}/<sub-folder> (space-separated entries)")
     if allow:
         return
+    if key in SYSTEM_ACTION_KEYS:
+        raise bad(cfg, f"{where} = {value!r} acts on other units or on the machine",
+                  f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
+    if key in DEPENDENCY_KEYS:
+        for unit in value.split():
+            if MACHINE_UNITS.match(unit):
+                raise bad(cfg, f"{where} = {value!r}: {unit} shuts down, reboots or isolates the machine "
+                          "or opens a console shell",
+                          f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
     if key in PRIVILEGE_KEYS or key.startswith(SANDBOX_PREFIXES):
         raise bad(cfg, f"{where} changes the service's privileges or sandbox",
                   f"remove it, or set {label_ov} allow_privileged = true if the service really needs it")
@@ -428,8 +608,9 @@ def pyproject_types(data: dict[str, Any], path: Path) -> None:
             names: dict[type, str] = {str: "a string", dict: "a table", list: "a list"}
             want = " or ".join(names[t] for t in types)
             raise bad(path, f"[project] {key} is {type(proj[key]).__name__}, not {want}", f"write {key} as {want}")
-    for key in ("dependencies", "dynamic", "keywords", "classifiers"):
+    for key in ("dependencies", "dynamic", "keywords", "classifiers", "license-files"):
         _all_strings(proj.get(key, []), path, f"[project] {key}")
+    _file_tables(proj, path)
     for i, person in enumerate(proj.get("authors", []) or []):
         if not isinstance(person, dict) or not all(isinstance(v, str) for v in person.values()):
             raise bad(path, f"[project] authors[{i}] is not a table of strings",
@@ -453,6 +634,12 @@ def pyproject_types(data: dict[str, Any], path: Path) -> None:
                       "see the setuptools documentation for its form")
     if isinstance(setuptools_cfg.get("packages"), list):
         _all_strings(setuptools_cfg["packages"], path, "[tool.setuptools] packages")
+    for pkg, folder in (setuptools_cfg.get("package-dir") or {}).items():
+        if not isinstance(folder, str):
+            raise bad(path, f"[tool.setuptools] package-dir: {pkg!r} = {folder!r} is {type(folder).__name__}, "
+                      "not a string", f"write \"{pkg}\" = \"src\" (a folder relative to the project)")
+        inside(_real_root(path.parent), folder or ".", path, f"[tool.setuptools] package-dir {pkg!r}",
+               want_file=False)
     phoenix = tool.get("phoenix", {}) or {}
     if "rpm" in phoenix and not isinstance(phoenix["rpm"], dict):
         raise bad(path, "[tool.phoenix.rpm] is not a table", "write [tool.phoenix.rpm] with key = value lines")
@@ -474,6 +661,43 @@ def pyproject_types(data: dict[str, Any], path: Path) -> None:
                         if not isinstance(v, (str, int)) or isinstance(v, bool):
                             raise bad(path, f"[tool.phoenix.rpm.unit_overrides.{service}] {k} = {v!r} "
                                       "is not a string or a number", f"write {k} = \"value\"")
+
+
+#: the keys a PEP 621 ``readme``/``license`` table may hold, all strings
+_FILE_TABLE_KEYS = {"readme": ("file", "text", "content-type", "charset"), "license": ("file", "text")}
+
+
+def _file_tables(proj: dict[str, Any], path: Path) -> None:
+    """``readme``/``license`` tables and ``license-files``: strings, and files inside the project.
+
+    A wrong type used to reach the spec as ``License: 3`` or be dropped
+    silently; a file outside the project (``{file = "/etc/shadow"}``) must be
+    refused, not ignored, so a reviewer learns the project tried.
+    """
+    root = _real_root(path.parent)
+    for key, allowed in _FILE_TABLE_KEYS.items():
+        value = proj.get(key)
+        if isinstance(value, str) and key == "readme":
+            inside(root, value, path, "[project] readme")
+        if not isinstance(value, dict):
+            continue
+        for sub, item in value.items():
+            if sub not in allowed:
+                raise bad(path, f"[project] {key}: unknown key {sub!r}",
+                          f"use {' or '.join(allowed[:2])} (PEP 621)")
+            if not isinstance(item, str):
+                raise bad(path, f"[project] {key}.{sub} = {item!r} is {type(item).__name__}, not a string",
+                          f"write {key} = {{{sub} = \"...\"}}")
+        if "file" in value and "text" in value:
+            raise bad(path, f"[project] {key} has both file and text", "keep one of them (PEP 621)")
+        if "file" in value:
+            inside(root, value["file"], path, f"[project] {key}.file")
+    for pattern in proj.get("license-files") or []:
+        if os.path.isabs(pattern) or ".." in pattern.split("/") or "\\" in pattern:
+            raise bad(path, f"[project] license-files: {pattern!r} leaves the project folder",
+                      "use a pattern relative to the project, without '..' (PEP 639)")
+        for match in sorted(glob.glob(pattern, root_dir=root, recursive=True)):
+            inside(root, match, path, "[project] license-files")
 
 
 def _all_strings(values: Iterable[Any], path: Path, label: str) -> None:
