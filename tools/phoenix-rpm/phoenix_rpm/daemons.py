@@ -12,8 +12,9 @@ levels deep, looking for the service launchers of this stack
 - phoenix's launcher (``phoenix.server.eventlet.run`` / ``serve``)
 - a server's ``serve_forever()`` / ``run_forever()``, a blocking
   ``eventlet.wsgi.server``, an ``oslo_messaging`` server, ``wait()`` on a
-  ``*Server``/``*Daemon``/... object, ``signal.pause()``, an endless
-  ``while True:``
+  ``*Server``/``*Daemon``/... object, ``signal.pause()``/``sigwait()``, an
+  endless ``while True:``, gunicorn's ``BaseApplication.run()`` inherited
+  by a project class
 
 - processes or threads (``multiprocessing.Process``, ``threading.Thread``
   or a project subclass, alone or in a list) that the function starts and
@@ -283,7 +284,7 @@ class Analyzer:
                 return [v.id for v in values if isinstance(v, ast.Name) and v.id in mod.functions]
         return []
 
-    def _is_cotyledon(self, qualified: str | None, seen: int = 0) -> bool:
+    def _is_cotyledon(self, qualified: str | None) -> bool:
         return self._subclass_of(qualified, (COTYLEDON,)) is not None
 
     def _subclass_of(self, qualified: str | None, bases: tuple[str, ...], seen: int = 0) -> str | None:
@@ -577,7 +578,9 @@ class Analyzer:
                 return held(expr.elt)
             return []
 
-        for sub in sorted((n for n in own if hasattr(n, "lineno")), key=lambda n: (n.lineno, n.col_offset)):
+        # in source order: a list is filled before the loop that starts what it holds
+        for sub in sorted((n for n in own if hasattr(n, "lineno")),
+                          key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
             if isinstance(sub, ast.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
                 found = held(sub.value)
                 if found:
