@@ -518,3 +518,22 @@ def test_the_hermes_fixture_is_a_daemon_by_its_code(tmp_path: Path) -> None:
     got = decided(hermes)
     assert got["hermes-api"][0] == "service"
     assert got["hermes-api"][1].startswith("installs a SIGTERM handler and waits on an Event"), got["hermes-api"]
+
+
+def test_hostile_chains_end_in_a_decision_not_a_traceback(tmp_path: Path) -> None:
+    """Thread targets that start threads, 400 deep; a class its own base; a call chain past every limit."""
+    chain = "import threading\n" + "".join(
+        f"def t{i}():\n    w = threading.Thread(target=t{i + 1})\n    w.start()\n    w.join()\n" for i in range(400)
+    ) + "def t400():\n    while True:\n        pass\n"
+    calls = "".join(f"def c{i}(x):\n    x.go{i}()\n    c{i + 1}(x)\n" for i in range(600)) + "def c600(x):\n    pass\n"
+    project = make(tmp_path / "p", {
+        "demo-chain": "demo.cmd.chain:t0", "demo-loop": "demo.cmd.loop:main", "demo-calls": "demo.cmd.calls:c0",
+    }, {
+        "demo/cmd/chain.py": chain,
+        "demo/cmd/loop.py": "class A(A):\n    pass\ndef main():\n    A().run()\n",
+        "demo/cmd/calls.py": calls,
+    })
+    got = decided(project)
+    assert got["demo-chain"][0] == "tool" and got["demo-chain"][1].startswith("not followed to its end"), got
+    assert got["demo-loop"][0] == "tool", got
+    assert got["demo-calls"][0] == "tool" and got["demo-calls"][1].startswith("not followed to its end"), got

@@ -85,6 +85,7 @@ PROOF_DEPTH = 10
 PROOF_FUNCTIONS = 400
 # Methods of the project tried for calls on objects whose class is not known.
 MAX_GUESSES = 150
+MAX_NESTED_GUESSES = 4
 MAX_INDEXED_MODULES = 4000
 MAX_MODULE_BYTES = 2_000_000
 # What starts a process or a thread, and what a service waits on.
@@ -161,6 +162,7 @@ class Analyzer:
     _cache: dict[str, _Module | None] = field(default_factory=dict)
     _guessed: dict[tuple[str, str], Evidence | None] = field(default_factory=dict)
     _names: dict[str, list[tuple[str, str]]] | None = None
+    _nested: int = 0
 
     # --- modules -----------------------------------------------------------
 
@@ -364,11 +366,17 @@ class Analyzer:
         key = (module, func)
         if key in self._guessed:
             return self._guessed[key]
+        if self._nested >= MAX_NESTED_GUESSES:  # thread targets that start threads...: a bounded stack
+            return None
         self._guessed[key] = None  # a target that starts itself ends the recursion here
         mod = self.module(module)
         found = None
         if mod is not None:
-            found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
+            self._nested += 1
+            try:
+                found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
+            finally:
+                self._nested -= 1
             if found is None:
                 hit = self._function(mod, func)
                 line = _stop_loop(hit[0]) if hit else None
@@ -471,7 +479,7 @@ class Analyzer:
                             f"{mod.path.name}:{getattr(node, 'lineno', 0)}")
         if dev is not None:
             return dev
-        workers = self._worker_shape(node, mod, cls_name, types, state, via)
+        workers = self._worker_shape(node, mod, cls_name, types, state, via, deeper)
         if workers is not None:
             return workers
         if depth >= state.max_depth:
@@ -557,8 +565,12 @@ class Analyzer:
         return (WORKERS[base], callee or "") if base else None
 
     def _worker_shape(self, node: ast.AST, mod: _Module, cls_name: str | None, types: dict[str, str],
-                      state: _Walk, via: list[str]) -> Evidence | None:
-        """Processes/threads started and joined, or a termination handler then a blocking wait, in this function."""
+                      state: _Walk, via: list[str], deeper: list[tuple[str, str, str]]) -> Evidence | None:
+        """Processes/threads started and joined, or a termination handler then a blocking wait, in this function.
+
+        The proof that a script ends (``state.gaps``) also reads what every
+        process/thread it starts runs: ``deeper`` gets their targets.
+        """
         own = list(_own_nodes(node))
         w = _Workers()
         names: dict[str, list[int]] = {}  # variable (or list of them) -> the workers it holds
@@ -631,6 +643,11 @@ class Analyzer:
         if unread and state.gaps is not None:
             state.gaps.append((f"starts and joins {what} running code the analyzer cannot read",
                                f"{mod.path.name}:{w.join_line}"))
+        if state.gaps is not None:
+            for i in sorted(w.started - w.joined, key=lambda i: w.calls[i].lineno) + joined:
+                target = self._worker_target(w, i, mod, cls_name)
+                if target is not None:
+                    deeper.append((f"{target[0]}.{target[1]}", target[1], f"{mod.path.name}:{w.calls[i].lineno}"))
         return None
 
     def _worker_target(self, w: _Workers, i: int, mod: _Module, cls_name: str | None) -> tuple[str, str] | None:
