@@ -64,7 +64,7 @@ def test_launchers_are_found_through_the_projects_own_modules(tmp_path: Path) ->
         "demo-scrubber": "demo.cmd.scrub:main",           # dispatch table -> ProcessLauncher
         "demo-relay": "demo.cmd.relay:main",              # serve_forever on a server
         "demo-manage": "demo.cmd.manage:main",            # a tool
-        "demo-worker": "demo.cmd.quiet:main",             # no evidence: the name hint
+        "demo-worker": "demo.cmd.made:main",              # not readable: the name hint
     }, {
         "demo/service.py": """
             from oslo_service import service
@@ -114,7 +114,7 @@ def test_launchers_are_found_through_the_projects_own_modules(tmp_path: Path) ->
             def main():
                 print('nothing'); sys.exit(0)
         """,
-        "demo/cmd/quiet.py": "def main():\n    pass\n",
+        "demo/cmd/made.py": "import functools\nfrom demo import service\nmain = functools.partial(service.wait)\n",
     })
     got = decided(project)
     assert got["demo-evaluator"][0] == "service"
@@ -124,7 +124,9 @@ def test_launchers_are_found_through_the_projects_own_modules(tmp_path: Path) ->
     assert got["demo-scrubber"][0] == "service" and "ProcessLauncher" in got["demo-scrubber"][1]
     assert got["demo-relay"][0] == "service" and "serve_forever" in got["demo-relay"][1]
     assert got["demo-manage"][0] == "tool" and "no service launcher" in got["demo-manage"][1]
-    assert got["demo-worker"][0] == "service" and got["demo-worker"][1].startswith("name suffix hint")
+    assert got["demo-worker"][0] == "service" and got["demo-worker"][1].startswith("name suffix hint (worker), "
+                                                                                   "as the code could not be followed")
+    assert "defines no function main" in got["demo-worker"][1]
 
 
 def test_wsgi_module_runs_under_uwsgi_and_the_dev_server_script_is_a_tool(tmp_path: Path) -> None:
@@ -284,3 +286,254 @@ def test_long_running_shapes_and_their_look_alikes(tmp_path: Path) -> None:
     assert got["demo-house"][0] == "service" and "loops forever" in got["demo-house"][1]
     assert got["demo-run"][0] == "tool", got["demo-run"]
     assert got["demo-poll"][0] == "tool", got["demo-poll"]
+
+
+# Processes and threads (docs/packaging.md "Decisions"): neutral names, so
+# that no name hint can be what makes them services.
+WORKER_SHAPES = {
+    # a process list, a SIGTERM handler, then join: the supervisor shape
+    "demo/cmd/pulse.py": """
+        import multiprocessing
+        import signal
+        from demo import beats
+        ctx = multiprocessing.get_context("spawn")
+        def main():
+            stop = ctx.Event()
+            procs = []
+            for name in ("a", "b"):
+                procs.append(ctx.Process(name=name, target=beats.beat, args=(stop,)))
+            for p in procs:
+                p.start()
+            def _cleanup(signum, frame):
+                stop.set()
+            signal.signal(signal.SIGTERM, _cleanup)
+            for p in procs:
+                p.join()
+    """,
+    "demo/beats.py": """
+        import time
+        def beat(stop):
+            while True:
+                if stop.is_set():
+                    break
+                time.sleep(1)
+    """,
+    # threads whose targets run until a stop event, joined; no handler
+    "demo/cmd/tidy.py": """
+        import threading
+        STOP = threading.Event()
+        def _sweep():
+            while not STOP.is_set():
+                STOP.wait(60)
+        def _rotate():
+            while not STOP.wait(30):
+                pass
+        def main():
+            threads = [threading.Thread(target=_sweep), threading.Thread(target=_rotate)]
+            [t.start() for t in threads]
+            for t in threads:
+                t.join()
+    """,
+    # a handler installed by a helper, then an untimed wait on an Event
+    "demo/cmd/hold.py": """
+        import signal
+        import threading
+        from demo import signals
+        def main():
+            done = threading.Event()
+            threading.Thread(target=print, daemon=True).start()
+            signals.install(lambda *a: done.set())
+            done.wait()
+    """,
+    "demo/signals.py": """
+        import signal
+        def install(handler):
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            signal.signal(signal.SIGTERM, handler)
+    """,
+    # a project Thread subclass whose run() loops forever
+    "demo/cmd/pump.py": """
+        import threading
+        import time
+        class Pump(threading.Thread):
+            def run(self):
+                while True:
+                    time.sleep(1)
+        def main():
+            pumps = [Pump() for _ in range(3)]
+            for p in pumps:
+                p.start()
+            for p in pumps:
+                p.join()
+    """,
+    # look-alikes that end: a parallel batch job, a timed wait, a reset handler
+    "demo/cmd/batch.py": """
+        import threading
+        def _chunk(rows):
+            for row in rows:
+                print(row)
+        def main():
+            workers = [threading.Thread(target=_chunk, args=([i],)) for i in range(4)]
+            for w in workers:
+                w.start()
+            for w in workers:
+                w.join()
+    """,
+    "demo/cmd/brief.py": """
+        import signal
+        import threading
+        def main():
+            signal.signal(signal.SIGTERM, lambda *a: None)
+            threading.Event().wait(timeout=5)
+    """,
+    "demo/cmd/reset.py": """
+        import signal
+        import threading
+        def main():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            ev = threading.Event()
+            ev.wait()
+    """,
+}
+
+
+def test_processes_and_threads_started_and_joined_are_daemons(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {
+        "demo-pulse": "demo.cmd.pulse:main", "demo-tidy": "demo.cmd.tidy:main", "demo-hold": "demo.cmd.hold:main",
+        "demo-pump": "demo.cmd.pump:main", "demo-batch": "demo.cmd.batch:main", "demo-brief": "demo.cmd.brief:main",
+        "demo-reset": "demo.cmd.reset:main",
+    }, WORKER_SHAPES)
+    got = decided(project)
+    assert got["demo-pulse"] == ("service", "installs a SIGTERM handler, starts processes and joins them "
+                                            "(pulse.py:17)"), got["demo-pulse"]
+    assert got["demo-tidy"][0] == "service", got["demo-tidy"]
+    assert got["demo-tidy"][1].startswith("starts 2 threads and joins them; demo.cmd.tidy._sweep loops until a "
+                                          "stop event is set"), got["demo-tidy"]
+    assert got["demo-hold"] == ("service", "installs a SIGTERM handler and waits on an Event until it is set "
+                                           "(hold.py:9)"), got["demo-hold"]
+    assert got["demo-pump"][0] == "service" and "starts threads and joins them; demo.cmd.pump.Pump.run loops " \
+        "forever" in got["demo-pump"][1], got["demo-pump"]
+    for one_shot in ("demo-batch", "demo-brief", "demo-reset"):
+        assert got[one_shot][0] == "tool", got[one_shot]
+        assert got[one_shot][1].startswith("ends: no service launcher reached"), got[one_shot]
+
+
+def test_the_shapes_are_found_through_the_projects_own_calls(tmp_path: Path) -> None:
+    """main() -> the project's run() that starts and joins: followed like the launchers are."""
+    project = make(tmp_path / "p", {"demo-pulse": "demo.cmd.entry:main"}, {
+        **WORKER_SHAPES,
+        "demo/cmd/entry.py": "from demo.cmd import pulse\ndef main():\n    pulse.main()\n",
+    })
+    got = decided(project)["demo-pulse"]
+    assert got == ("service", "installs a SIGTERM handler, starts processes and joins them via "
+                              "demo.cmd.pulse.main (pulse.py:17)"), got
+
+
+def test_a_name_hint_never_makes_a_one_shot_job_a_service(tmp_path: Path) -> None:
+    """Read to its end: a tool whatever its name. Not followed: the hint decides, and the reason says so."""
+    project = make(tmp_path / "p", {
+        "demo-expirer": "demo.cmd.expire:main",       # deletes once, exits
+        "demo-housekeeping": "demo.cmd.batch:main",   # a parallel batch job
+        "demo-worker": "demo.cmd.plugged:main",       # an untyped object whose method may serve
+        "demo-runner": "demo.cmd.plugged:main",       # the same code, no hint: a tool
+        "demo-proxy": "oslo_rootwrap.cmd:main",       # a dependency's function
+        "demo-agent": "demo.cmd.spawn:main",          # replaces itself with another program
+    }, {
+        **WORKER_SHAPES,
+        "demo/storage.py": """
+            class Connection:
+                def purge_expired(self, days):
+                    deleted = 1
+                    while deleted:
+                        deleted = self._delete_batch(days)
+                    return deleted
+                def _delete_batch(self, days):
+                    return 0
+            def get_connection(url):
+                return Connection()
+        """,
+        "demo/cmd/expire.py": """
+            from demo import storage
+            def main():
+                conn = storage.get_connection('sqlite://')
+                conn.purge_expired(30)
+        """,
+        "demo/drivers/__init__.py": "",
+        "demo/drivers/http.py": """
+            import socketserver
+            class Driver:
+                def listen(self):
+                    socketserver.TCPServer(('', 0), None).serve_forever()
+        """,
+        "demo/cmd/plugged.py": """
+            from stevedore import driver
+            class Boot:
+                def __init__(self):
+                    self.transport = driver.DriverManager('demo.transport', 'http').driver
+                def go(self):
+                    self.transport.listen()
+            def main():
+                Boot().go()
+        """,
+        "demo/cmd/spawn.py": "import os\ndef main():\n    os.execvp('sleep', ['sleep', 'infinity'])\n",
+    })
+    got = decided(project)
+    assert got["demo-expirer"] == ("tool", "ends: no service launcher reached from demo.cmd.expire:main (4 functions "
+                                           "of the project read to the end); a one-shot job, so the name suffix "
+                                           "hint (expirer) does not make it a service"), got["demo-expirer"]
+    assert got["demo-housekeeping"][0] == "tool" and "hint (housekeeping) does not" in got["demo-housekeeping"][1]
+    worker = got["demo-worker"]
+    assert worker[0] == "service", worker
+    assert worker[1].startswith("name suffix hint (worker), as the code could not be followed: not followed to its "
+                                "end from demo.cmd.plugged:main: self.transport.listen() is called on an object "
+                                "whose class the analyzer cannot tell, and demo.drivers.http.Driver.listen calls "
+                                "a server's serve_forever()"), worker
+    assert got["demo-runner"][0] == "tool" and got["demo-runner"][1].startswith("not followed to its end")
+    assert got["demo-proxy"] == ("service", "name suffix hint (proxy), as the code could not be followed: runs "
+                                            "oslo_rootwrap.cmd:main of a dependency, not this project's code")
+    assert got["demo-agent"][0] == "service" and "runs another program (os.execvp)" in got["demo-agent"][1]
+
+
+def test_evidence_kinds(tmp_path: Path) -> None:
+    """The analyzer's four answers, directly."""
+    make(tmp_path / "p", {}, {
+        "demo/cmd/once.py": "def main():\n    print('done')\n",
+        "demo/cmd/made.py": "main = print\n",
+        "demo/cmd/deep.py": "".join(f"def f{i}():\n    f{i + 1}()\n" for i in range(14)) + "def f14():\n    pass\n",
+        "demo/cmd/relay.py": "import socketserver\ndef main():\n    socketserver.TCPServer(('', 0), None)"
+                             ".serve_forever()\n",
+    })
+    analyzer = daemons.project_analyzer(tmp_path / "p", "", ["demo"])
+    assert analyzer.evidence("demo.cmd.once", "main").kind == "ends"
+    assert analyzer.evidence("demo.cmd.relay", "main").kind == "launcher"
+    for module, func in (("demo.cmd.made", "main"), ("demo.cmd.gone", "main"), ("oslo_rootwrap.cmd", "main")):
+        assert analyzer.evidence(module, func).kind == "unknown", (module, func)
+    deep = analyzer.evidence("demo.cmd.deep", "f0")  # deeper than the proof reads: not known to end
+    assert deep.kind == "unknown" and f"deeper than {daemons.PROOF_DEPTH} levels" in deep.reason, deep
+
+
+def test_the_hermes_fixture_is_a_daemon_by_its_code(tmp_path: Path) -> None:
+    """tests/data/hermes: a listener thread, a SIGTERM handler, then Event().wait(), as verify runs it for real."""
+    hermes = Path(__file__).resolve().parents[1] / "data" / "hermes"
+    got = decided(hermes)
+    assert got["hermes-api"][0] == "service"
+    assert got["hermes-api"][1].startswith("installs a SIGTERM handler and waits on an Event"), got["hermes-api"]
+
+
+def test_hostile_chains_end_in_a_decision_not_a_traceback(tmp_path: Path) -> None:
+    """Thread targets that start threads, 400 deep; a class its own base; a call chain past every limit."""
+    chain = "import threading\n" + "".join(
+        f"def t{i}():\n    w = threading.Thread(target=t{i + 1})\n    w.start()\n    w.join()\n" for i in range(400)
+    ) + "def t400():\n    while True:\n        pass\n"
+    calls = "".join(f"def c{i}(x):\n    x.go{i}()\n    c{i + 1}(x)\n" for i in range(600)) + "def c600(x):\n    pass\n"
+    project = make(tmp_path / "p", {
+        "demo-chain": "demo.cmd.chain:t0", "demo-loop": "demo.cmd.loop:main", "demo-calls": "demo.cmd.calls:c0",
+    }, {
+        "demo/cmd/chain.py": chain,
+        "demo/cmd/loop.py": "class A(A):\n    pass\ndef main():\n    A().run()\n",
+        "demo/cmd/calls.py": calls,
+    })
+    got = decided(project)
+    assert got["demo-chain"][0] == "tool" and got["demo-chain"][1].startswith("not followed to its end"), got
+    assert got["demo-loop"][0] == "tool", got
+    assert got["demo-calls"][0] == "tool" and got["demo-calls"][1].startswith("not followed to its end"), got

@@ -12,16 +12,35 @@ levels deep, looking for the service launchers of this stack
 - phoenix's launcher (``phoenix.server.eventlet.run`` / ``serve``)
 - a server's ``serve_forever()`` / ``run_forever()``, a blocking
   ``eventlet.wsgi.server``, an ``oslo_messaging`` server, ``wait()`` on a
-  ``*Server``/``*Daemon``/... object, ``signal.pause()``, an endless
-  ``while True:``
+  ``*Server``/``*Daemon``/... object, ``signal.pause()``/``sigwait()``, an
+  endless ``while True:``, gunicorn's ``BaseApplication.run()`` inherited
+  by a project class
+
+- processes or threads (``multiprocessing.Process``, ``threading.Thread``
+  or a project subclass, alone or in a list) that the function starts and
+  joins, when what they run is itself long-running (a launcher, an endless
+  loop, a loop until a stop event is set); or a termination signal handler
+  (``signal.signal(SIGTERM/SIGINT/SIGHUP/SIGQUIT, ...)``) followed by a
+  blocking wait: joining the processes/threads it started, or an untimed
+  ``wait()`` on a ``threading``/``multiprocessing`` ``Event``
 
 Development servers (``wsgiref.simple_server``, werkzeug's ``run_simple``)
 are recognised as such: when the project has a WSGI application, that
 application runs under uWSGI and the development-server script is a tool.
+
+Without such evidence the answer is one of two, and the difference decides
+whether a name hint may still make the script a service (plan.py):
+``ends`` (the function and everything of the project it reaches were read,
+and nothing there runs until stopped: a one-shot job) or ``unknown`` (the
+code could not be read or followed to its end: a dependency's function, a
+module or function that is not there, a call on an object whose class the
+analyzer cannot tell and that a method of that name in the project could
+turn into a service, another program run or exec'd, the walk's limits).
 """
 from __future__ import annotations
 
 import ast
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -41,6 +60,15 @@ LAUNCHERS = {
     "oslo_messaging.get_notification_listener": "an oslo_messaging notification listener",
     "oslo_messaging.get_batch_notification_listener": "an oslo_messaging notification listener",
 }
+# A dependency's method a project class inherits and calls, that serves until stopped.
+INHERITED_LAUNCHERS = {
+    "gunicorn.app.base.BaseApplication.run": "runs a gunicorn server",
+    "gunicorn.app.base.Application.run": "runs a gunicorn server",
+    "gunicorn.app.wsgiapp.WSGIApplication.run": "runs a gunicorn server",
+    "cotyledon.ServiceManager.run": "runs a cotyledon.ServiceManager",
+    "oslo_service.service.ServiceLauncher.wait": "waits on oslo_service.service.ServiceLauncher",
+    "oslo_service.service.ProcessLauncher.wait": "waits on oslo_service.service.ProcessLauncher",
+}
 COTYLEDON = "cotyledon.ServiceManager"
 DEV_SERVERS = {
     "wsgiref.simple_server.make_server": "wsgiref's development server",
@@ -51,13 +79,38 @@ SERVER_CLASS = re.compile(r"(Server|Service|Daemon|Launcher|Manager)$|^(Server|S
 LOOP_METHODS = {"serve_forever": "a server's serve_forever()", "run_forever": "an event loop's run_forever()"}
 MAX_DEPTH = 3
 MAX_FUNCTIONS = 60
+# Proving that a script ends reads further than the search for a launcher
+# does: a launcher found only there makes the answer unknown, not a service.
+PROOF_DEPTH = 10
+PROOF_FUNCTIONS = 400
+# Methods of the project tried for calls on objects whose class is not known.
+MAX_GUESSES = 150
+MAX_NESTED_GUESSES = 4
+MAX_INDEXED_MODULES = 4000
+MAX_MODULE_BYTES = 2_000_000
+# What starts a process or a thread, and what a service waits on.
+WORKERS = {"threading.Thread": "thread", "multiprocessing.Process": "process",
+           "multiprocessing.context.Process": "process"}
+EVENTS = ("threading.Event", "multiprocessing.Event", "multiprocessing.synchronize.Event")
+TERM_SIGNALS = ("SIGTERM", "SIGINT", "SIGHUP", "SIGQUIT")
+SIGNAL_WAITS = {"signal.pause": "waits for signals forever (signal.pause)",
+                "signal.sigwait": "waits for a signal (signal.sigwait)",
+                "signal.sigwaitinfo": "waits for a signal (signal.sigwaitinfo)"}
+# Whose lifetime is another program's: the code cannot say whether it ends.
+OTHER_PROGRAM = re.compile(r"^(os\.(exec\w+|spawn\w+|system|posix_spawnp?)|"
+                           r"subprocess\.(run|call|check_call|check_output|Popen))$")
 
 
 @dataclass
 class Evidence:
-    """What was found and where: ``reason`` is printed in the decisions table."""
+    """What was found and where: ``reason`` is printed in the decisions table.
 
-    kind: str  # "launcher" | "dev-server" | ""
+    ``kind``: ``launcher`` and ``dev-server`` (long-running), ``ends`` (read
+    to its end: a one-shot job), ``unknown`` (not readable or not followed
+    to its end: only then may a name hint decide, plan.py).
+    """
+
+    kind: str  # "launcher" | "dev-server" | "ends" | "unknown"
     reason: str
     where: str = ""  # path:line of the call
     http: bool | None = None  # phoenix's launcher: does it run 'wsgi' workers (None: not known)
@@ -74,12 +127,42 @@ class _Module:
 
 
 @dataclass
+class _Walk:
+    """One walk's limits and what it could not follow.
+
+    ``gaps``/``untyped`` are None for a search that only looks for a
+    launcher; the proof that a script ends collects them.
+    """
+
+    budget: int
+    max_depth: int
+    seen: set[tuple[str, str]] = field(default_factory=set)
+    gaps: list[tuple[str, str]] | None = None  # (why, where)
+    untyped: list[tuple[str, str, str]] | None = None  # (method name, call as written, where)
+
+
+@dataclass
+class _Workers:
+    """Processes/threads one function creates, starts and joins (by the node of their constructor call)."""
+
+    kinds: dict[int, str] = field(default_factory=dict)  # id(call) -> "process" | "thread"
+    calls: dict[int, ast.Call] = field(default_factory=dict)
+    classes: dict[int, str] = field(default_factory=dict)  # id(call) -> qualified project subclass
+    started: set[int] = field(default_factory=set)
+    joined: set[int] = field(default_factory=set)
+    join_line: int = 0
+
+
+@dataclass
 class Analyzer:
     """Reads the project's modules once; ``evidence(module, func)`` per entry point."""
 
     roots: list[Path]  # folders holding the project's top-level packages
     packages: set[str]  # top-level package names of the project
     _cache: dict[str, _Module | None] = field(default_factory=dict)
+    _guessed: dict[tuple[str, str], Evidence | None] = field(default_factory=dict)
+    _names: dict[str, list[tuple[str, str]]] | None = None
+    _nested: int = 0
 
     # --- modules -----------------------------------------------------------
 
@@ -102,7 +185,7 @@ class Analyzer:
     def _parse(self, name: str, path: Path, is_package: bool) -> _Module | None:
         try:
             tree = ast.parse(path.read_text(encoding="utf-8", errors="replace"), filename=str(path))
-        except (SyntaxError, ValueError):
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
             return None
         imports: dict[str, str] = {}
         package = name if is_package else name.rpartition(".")[0]
@@ -124,6 +207,41 @@ class Analyzer:
         functions = {n.name: n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))}
         classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
         return _Module(name, path, tree, imports, functions, classes)
+
+    def _index(self) -> dict[str, list[tuple[str, str]]]:
+        """Every function and method of the project (tests aside) by name: the candidates for an untyped call."""
+        if self._names is not None:
+            return self._names
+        names: dict[str, list[tuple[str, str]]] = {}
+        count = 0
+        for root in self.roots:
+            for pkg in sorted(self.packages):
+                top = root / pkg
+                if not top.is_dir() or top.is_symlink():
+                    continue
+                for dirpath, dirnames, filenames in os.walk(top):  # symlinked folders are not entered
+                    dirnames[:] = sorted(d for d in dirnames if d.isidentifier() and d != "tests")
+                    rel = Path(dirpath).relative_to(root).parts
+                    for fname in sorted(filenames):
+                        path = Path(dirpath, fname)
+                        if not fname.endswith(".py") or not fname[:-3].isidentifier() or path.is_symlink() \
+                                or not path.is_file() or path.stat().st_size > MAX_MODULE_BYTES:
+                            continue
+                        count += 1
+                        if count > MAX_INDEXED_MODULES:
+                            break
+                        name = ".".join(rel if fname == "__init__.py" else (*rel, fname[:-3]))
+                        mod = self.module(name)
+                        if mod is None:
+                            continue
+                        for fn in mod.functions:
+                            names.setdefault(fn, []).append((mod.name, fn))
+                        for cls_name, cls in mod.classes.items():
+                            for node in cls.body:
+                                if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                                    names.setdefault(node.name, []).append((mod.name, f"{cls_name}.{node.name}"))
+        self._names = names
+        return names
 
     # --- names -------------------------------------------------------------
 
@@ -168,30 +286,104 @@ class Analyzer:
                 return [v.id for v in values if isinstance(v, ast.Name) and v.id in mod.functions]
         return []
 
-    def _is_cotyledon(self, qualified: str | None, seen: int = 0) -> bool:
+    def _is_cotyledon(self, qualified: str | None) -> bool:
+        return self._subclass_of(qualified, (COTYLEDON,)) is not None
+
+    def _subclass_of(self, qualified: str | None, bases: tuple[str, ...], seen: int = 0) -> str | None:
+        """Which of ``bases`` the class ``qualified`` is or derives from (through the project's classes)."""
         if qualified is None or seen > 4:
-            return False
-        if qualified == COTYLEDON:
-            return True
+            return None
+        if qualified in bases:
+            return qualified
         found = self._split(qualified)
         if not found:
-            return False
+            return None
         mod, rest = found
         cls = mod.classes.get(rest)
-        return cls is not None and any(self._is_cotyledon(self.qualify(b, mod), seen + 1) for b in cls.bases)
+        if cls is None:
+            return None
+        for b in cls.bases:
+            hit = self._subclass_of(self.qualify(b, mod), bases, seen + 1)
+            if hit:
+                return hit
+        return None
 
     # --- the walk ----------------------------------------------------------
 
     def evidence(self, module: str, func: str) -> Evidence:
         mod = self.module(module)
         if mod is None and module.split(".")[0] not in self.packages:
-            return Evidence("", f"runs {module}:{func} of a dependency, not this project's code")
+            return Evidence("unknown", f"runs {module}:{func} of a dependency, not this project's code")
         if mod is None:
-            return Evidence("", f"module {module} not found")
-        budget = [MAX_FUNCTIONS]
-        seen: set[tuple[str, str]] = set()
-        found = self._walk(mod, func, 0, budget, seen, [])
-        return found or Evidence("", f"no service launcher reached from {module}:{func}")
+            return Evidence("unknown", f"module {module} not found or not readable")
+        if self._function(mod, func) is None:
+            return Evidence("unknown", f"{module} defines no function {func} the analyzer can read "
+                            "(made at run time or imported)")
+        found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
+        if found is not None:
+            return found
+        return self._proof(mod, module, func)
+
+    def _proof(self, mod: _Module, module: str, func: str) -> Evidence:
+        """No launcher near the entry point: does the code end, or could it not be followed? (docs/packaging.md)"""
+        state = _Walk(PROOF_FUNCTIONS, PROOF_DEPTH, gaps=[], untyped=[])
+        deep = self._walk(mod, func, 0, state, [])
+        gaps = state.gaps if state.gaps is not None else []
+        if deep is not None:
+            gaps.insert(0, (f"{deep.reason}, found beyond the {MAX_DEPTH} call levels or {MAX_FUNCTIONS} "
+                            "functions a decision is made on", deep.where))
+        guesses = 0
+        tried: set[str] = set()
+        for method, text, where in state.untyped or []:
+            if gaps:
+                break
+            if method in tried:
+                continue
+            tried.add(method)
+            for cand_mod, cand in self._index().get(method, []):
+                if (cand_mod, cand) in state.seen:
+                    continue
+                guesses += 1
+                if guesses > MAX_GUESSES:
+                    gaps.append((f"more calls on objects of unknown class than the {MAX_GUESSES} methods "
+                                 "the analyzer tries", where))
+                    break
+                ev = self._guess(cand_mod, cand)
+                if ev is not None:
+                    gaps.append((f"{text}() is called on an object whose class the analyzer cannot tell, and "
+                                 f"{cand_mod}.{cand} {ev.reason}", where))
+                    break
+        read = len(state.seen)
+        if gaps:
+            why, where = gaps[0]
+            more = f" (and {len(gaps) - 1} more)" if len(gaps) > 1 else ""
+            return Evidence("unknown", f"not followed to its end from {module}:{func}: {why}{more}", where)
+        return Evidence("ends", f"ends: no service launcher reached from {module}:{func} "
+                        f"({read} function{'s' if read != 1 else ''} of the project read to the end)")
+
+    def _guess(self, module: str, func: str) -> Evidence | None:
+        """A launcher search from one project function, remembered (untyped calls, thread targets)."""
+        key = (module, func)
+        if key in self._guessed:
+            return self._guessed[key]
+        if self._nested >= MAX_NESTED_GUESSES:  # thread targets that start threads...: a bounded stack
+            return None
+        self._guessed[key] = None  # a target that starts itself ends the recursion here
+        mod = self.module(module)
+        found = None
+        if mod is not None:
+            self._nested += 1
+            try:
+                found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
+            finally:
+                self._nested -= 1
+            if found is None:
+                hit = self._function(mod, func)
+                line = _stop_loop(hit[0]) if hit else None
+                if line is not None:
+                    found = Evidence("launcher", "loops until a stop event is set", f"{mod.path.name}:{line}")
+        self._guessed[key] = found
+        return found
 
     def _function(self, mod: _Module, name: str) -> tuple[ast.AST, str | None] | None:
         """A top-level function, or ``Class.method``; returns (node, class name)."""
@@ -207,19 +399,22 @@ class Analyzer:
         fn = mod.functions.get(name)
         return (fn, None) if fn is not None else None
 
-    def _walk(self, mod: _Module, func: str, depth: int, budget: list[int],
-              seen: set[tuple[str, str]], via: list[str]) -> Evidence | None:
+    def _walk(self, mod: _Module, func: str, depth: int, state: _Walk, via: list[str]) -> Evidence | None:
         key = (mod.name, func)
-        if key in seen or budget[0] <= 0:
+        if key in state.seen:
             return None
-        seen.add(key)
-        budget[0] -= 1
+        if state.budget <= 0:
+            if state.gaps is not None:
+                state.gaps.append((f"more than {PROOF_FUNCTIONS} functions to read", f"{mod.path.name}"))
+            return None
+        state.seen.add(key)
+        state.budget -= 1
         found = self._function(mod, func)
         if found is None:
             return None
         node, cls_name = found
         types: dict[str, str] = {}  # local variable -> qualified constructor
-        deeper: list[tuple[_Module, str, str]] = []
+        deeper: list[tuple[str, str, str]] = []  # (qualified, label, where)
         dev: Evidence | None = None
         for sub in ast.walk(node):
             if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
@@ -234,11 +429,13 @@ class Analyzer:
             callee = self.qualify(sub.func, mod)
             if callee in LAUNCHERS:
                 return Evidence("launcher", f"calls {LAUNCHERS[callee]}{chain}", where, _phoenix_http(callee, sub))
-            if callee == "signal.pause":
-                return Evidence("launcher", f"waits for signals forever (signal.pause){chain}", where)
+            if callee in SIGNAL_WAITS:
+                return Evidence("launcher", f"{SIGNAL_WAITS[callee]}{chain}", where)
             if callee in DEV_SERVERS:
                 dev = dev or Evidence("dev-server", f"runs {DEV_SERVERS[callee]}{chain}", where)
                 continue
+            if callee and state.gaps is not None and OTHER_PROGRAM.match(callee):
+                state.gaps.append((f"runs another program ({callee}), which decides how long it runs", where))
             if isinstance(sub.func, ast.Attribute):
                 attr = sub.func.attr
                 owner = sub.func.value
@@ -256,18 +453,23 @@ class Analyzer:
                     return Evidence("launcher", f"waits on a {owner_type.rsplit('.', 1)[-1]} server "
                                     f"({owner_type}().wait()){chain}", where)
                 if owner_type and owner_type.split(".")[0] in self.packages:
-                    deeper.append((mod, f"{owner_type}.{attr}", f"{owner_type.rsplit('.', 1)[-1]}.{attr}"))
+                    deeper.append((f"{owner_type}.{attr}", f"{owner_type.rsplit('.', 1)[-1]}.{attr}", where))
                 if isinstance(owner, ast.Name) and owner.id == "self" and cls_name:
-                    deeper.append((mod, f"{mod.name}.{cls_name}.{attr}", f"{cls_name}.{attr}"))
+                    deeper.append((f"{mod.name}.{cls_name}.{attr}", f"{cls_name}.{attr}", where))
+                elif state.untyped is not None and callee is None and owner_type is None \
+                        and _names_an_object(owner):
+                    # obj.method() on an object of no known class: tried against the
+                    # project's methods of that name once the walk is done (_proof)
+                    state.untyped.append((attr, f"{_text(owner)}.{attr}", where))
             if callee and self._is_cotyledon(callee):
                 # a ServiceManager built here; its run() may be called by the caller
                 types.setdefault("<cotyledon>", callee)
             if callee and callee.split(".")[0] in self.packages:
-                deeper.append((mod, callee, callee.rsplit(".", 1)[-1]))
+                deeper.append((callee, callee.rsplit(".", 1)[-1], where))
             if isinstance(sub.func, ast.Subscript) and isinstance(sub.func.value, ast.Name):
                 # a dispatch table: OPTIONS[name]() calls each function the dict names
                 for fname in self._table_functions(mod, sub.func.value.id):
-                    deeper.append((mod, f"{mod.name}.{fname}", fname))
+                    deeper.append((f"{mod.name}.{fname}", fname, where))
         loop = _endless_loop(node)
         if loop is not None and dev is None:
             return Evidence("launcher", "loops forever (while True with no break or return)"
@@ -277,22 +479,270 @@ class Analyzer:
                             f"{mod.path.name}:{getattr(node, 'lineno', 0)}")
         if dev is not None:
             return dev
-        if depth >= MAX_DEPTH:
+        workers = self._worker_shape(node, mod, cls_name, types, state, via, deeper)
+        if workers is not None:
+            return workers
+        if depth >= state.max_depth:
+            if deeper and state.gaps is not None:
+                state.gaps.append((f"calls deeper than {PROOF_DEPTH} levels ({deeper[0][1]})", deeper[0][2]))
             return None
-        for _mod, qualified, _label in deeper:
+        for qualified, _label, where in deeper:
             split = self._split(qualified)
             if split is None:
+                self._unresolved(state, qualified, where)
                 continue
             tmod, rest = split
             if tmod.classes.get(rest) is not None:  # a class: its __init__ and run()
                 candidates = [f"{rest}.__init__", f"{rest}.run"]
+            elif self._function(tmod, rest) is None:
+                base = self._inherited(tmod, rest)
+                if isinstance(base, str):  # the dependency's method: only a known server counts
+                    inherited = f"{base}.{rest.rpartition('.')[2]}"
+                    if inherited in INHERITED_LAUNCHERS:
+                        return Evidence("launcher", f"{INHERITED_LAUNCHERS[inherited]} ({rest} inherited from "
+                                        f"{base}){' via ' + ' -> '.join(via) if via else ''}", where)
+                    continue
+                if base is None or state.gaps is None:
+                    self._unresolved(state, qualified, where)
+                    continue
+                tmod, rest = base  # a project base class's method (the proof follows inheritance)
+                candidates = [rest]
             else:
                 candidates = [rest]
             for name in candidates:
-                result = self._walk(tmod, name, depth + 1, budget, seen, [*via, f"{tmod.name}.{name}"])
+                result = self._walk(tmod, name, depth + 1, state, [*via, f"{tmod.name}.{name}"])
                 if result is not None:
                     return result
         return None
+
+    def _inherited(self, mod: _Module, name: str, hops: int = 0) -> tuple[_Module, str] | str | None:
+        """``Class.method`` not defined in ``Class``: (module, "Base.method") of a project base class,
+        the qualified name of the dependency's base it may come from, or None."""
+        cls_name, _, meth = name.partition(".")
+        cls = mod.classes.get(cls_name)
+        if cls is None or not meth or hops > 4:
+            return None
+        outside: str | None = None
+        for b in cls.bases:
+            qualified = self.qualify(b, mod)
+            if qualified is None or qualified == "object":
+                continue
+            split = self._split(qualified) if qualified.split(".")[0] in self.packages else None
+            if split is None:
+                outside = outside or qualified
+                continue
+            bmod, bname = split
+            if self._function(bmod, f"{bname}.{meth}") is not None:
+                return bmod, f"{bname}.{meth}"
+            found = self._inherited(bmod, f"{bname}.{meth}", hops + 1)
+            if found is not None and not isinstance(found, str):
+                return found
+            outside = outside or found
+        return outside
+
+    def _unresolved(self, state: _Walk, qualified: str, where: str) -> None:
+        """A project name that is no function or class here (an inherited method, a value made at run time)."""
+        if state.untyped is not None:
+            state.untyped.append((qualified.rsplit(".", 1)[-1], qualified, where))
+
+    # --- processes and threads (docs/packaging.md "Decisions") -------------
+
+    def _worker_kind(self, call: ast.AST, mod: _Module, types: dict[str, str]) -> tuple[str, str] | None:
+        """``multiprocessing.Process(...)``/``threading.Thread(...)``/a project subclass -> (kind, class)."""
+        if not isinstance(call, ast.Call):
+            return None
+        callee = self.qualify(call.func, mod)
+        if callee in WORKERS:
+            return WORKERS[callee], ""
+        if isinstance(call.func, ast.Attribute) and call.func.attr in ("Process", "Thread"):
+            owner = call.func.value  # ctx = multiprocessing.get_context(...); ctx.Process(...)
+            root = (types.get(owner.id) or _module_type(mod, owner.id, self)) if isinstance(owner, ast.Name) \
+                else self.qualify(owner.func, mod) if isinstance(owner, ast.Call) else None
+            if root and root.split(".")[0] in ("multiprocessing", "threading"):
+                return ("process" if call.func.attr == "Process" else "thread"), ""
+        base = self._subclass_of(callee, tuple(WORKERS)) if callee and callee.split(".")[0] in self.packages \
+            else None
+        return (WORKERS[base], callee or "") if base else None
+
+    def _worker_shape(self, node: ast.AST, mod: _Module, cls_name: str | None, types: dict[str, str],
+                      state: _Walk, via: list[str], deeper: list[tuple[str, str, str]]) -> Evidence | None:
+        """Processes/threads started and joined, or a termination handler then a blocking wait, in this function.
+
+        The proof that a script ends (``state.gaps``) also reads what every
+        process/thread it starts runs: ``deeper`` gets their targets.
+        """
+        own = list(_own_nodes(node))
+        w = _Workers()
+        names: dict[str, list[int]] = {}  # variable (or list of them) -> the workers it holds
+
+        def held(expr: ast.AST) -> list[int]:
+            if isinstance(expr, ast.Name):
+                return names.get(expr.id, [])
+            kind = self._worker_kind(expr, mod, types)
+            if kind is not None and isinstance(expr, ast.Call):
+                w.kinds[id(expr)], w.calls[id(expr)] = kind[0], expr
+                if kind[1]:
+                    w.classes[id(expr)] = kind[1]
+                return [id(expr)]
+            if isinstance(expr, (ast.List, ast.Tuple)):
+                return [i for e in expr.elts for i in held(e)]
+            if isinstance(expr, (ast.ListComp, ast.GeneratorExp)):
+                return held(expr.elt)
+            return []
+
+        # in source order: a list is filled before the loop that starts what it holds
+        for sub in sorted((n for n in own if hasattr(n, "lineno")),
+                          key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+            if isinstance(sub, ast.Assign) and len(sub.targets) == 1 and isinstance(sub.targets[0], ast.Name):
+                found = held(sub.value)
+                if found:
+                    names[sub.targets[0].id] = found
+            elif isinstance(sub, (ast.For, ast.AsyncFor)) and isinstance(sub.target, ast.Name):
+                if held(sub.iter):
+                    names[sub.target.id] = held(sub.iter)
+            elif isinstance(sub, (ast.ListComp, ast.SetComp, ast.GeneratorExp)):
+                for gen in sub.generators:  # [t.start() for t in threads]
+                    if isinstance(gen.target, ast.Name) and held(gen.iter):
+                        names[gen.target.id] = held(gen.iter)
+            elif isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute):
+                owner, attr = sub.func.value, sub.func.attr
+                if attr in ("append", "extend", "insert") and isinstance(owner, ast.Name) and sub.args:
+                    names.setdefault(owner.id, []).extend(i for a in sub.args for i in held(a))
+                elif attr == "start":
+                    w.started.update(held(owner))
+                elif attr == "join" and not isinstance(owner, (ast.Constant, ast.JoinedStr)):
+                    hit = set(held(owner)) & w.started
+                    if hit:
+                        w.joined |= hit
+                        w.join_line = w.join_line or sub.lineno
+        chain = " via " + " -> ".join(via) if via else ""
+        joined = sorted(w.joined, key=lambda i: w.calls[i].lineno)
+        looped = {id(c) for loop in own if isinstance(loop, (ast.For, ast.AsyncFor, ast.While, ast.ListComp,
+                                                               ast.SetComp, ast.GeneratorExp))
+                  for c in _own_nodes(loop) if isinstance(c, ast.Call)}
+        what = _count(joined, w.kinds, looped)
+        handler = self._term_handler(own, mod)
+        if handler and joined:
+            return Evidence("launcher", f"installs a {handler} handler, starts {what} and joins them{chain}",
+                            f"{mod.path.name}:{w.join_line}")
+        if handler:
+            line = self._event_wait(own, mod, types)
+            if line:
+                return Evidence("launcher", f"installs a {handler} handler and waits on an Event until it is "
+                                f"set{chain}", f"{mod.path.name}:{line}")
+        unread = 0
+        for i in joined:
+            target = self._worker_target(w, i, mod, cls_name)
+            if target is None:
+                unread += 1
+                continue
+            ev = self._guess(*target)
+            if ev is not None and ev.kind == "launcher":
+                return Evidence("launcher", f"starts {what} and joins them; {target[0]}.{target[1]} {ev.reason}"
+                                f"{chain}", f"{mod.path.name}:{w.join_line}")
+        if unread and state.gaps is not None:
+            state.gaps.append((f"starts and joins {what} running code the analyzer cannot read",
+                               f"{mod.path.name}:{w.join_line}"))
+        if state.gaps is not None:
+            for i in sorted(w.started - w.joined, key=lambda i: w.calls[i].lineno) + joined:
+                target = self._worker_target(w, i, mod, cls_name)
+                if target is not None:
+                    deeper.append((f"{target[0]}.{target[1]}", target[1], f"{mod.path.name}:{w.calls[i].lineno}"))
+        return None
+
+    def _worker_target(self, w: _Workers, i: int, mod: _Module, cls_name: str | None) -> tuple[str, str] | None:
+        """What a process/thread runs: its ``target=`` function, or its class's ``run``."""
+        if i in w.classes:
+            split = self._split(w.classes[i])
+            return (split[0].name, f"{split[1]}.run") if split else None
+        call = w.calls[i]
+        target = next((k.value for k in call.keywords if k.arg == "target"), call.args[1] if len(call.args) > 1
+                      else None)
+        if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self" \
+                and cls_name:
+            return mod.name, f"{cls_name}.{target.attr}"
+        qualified = self.qualify(target, mod) if target is not None else None
+        split = self._split(qualified) if qualified and qualified.split(".")[0] in self.packages else None
+        if split is None or self._function(*split) is None:
+            return None
+        return split[0].name, split[1]
+
+    def _term_handler(self, own: list[ast.AST], mod: _Module, depth: int = 0) -> str:
+        """The termination signal this function (or one it calls directly) installs a handler for, or ''."""
+        found: set[str] = set()
+        for sub in own:
+            if not isinstance(sub, ast.Call):
+                continue
+            callee = self.qualify(sub.func, mod)
+            if callee == "signal.signal" and len(sub.args) == 2:
+                sig = self.qualify(sub.args[0], mod) or ""
+                handler = self.qualify(sub.args[1], mod)
+                if sig.startswith("signal.") and handler not in ("signal.SIG_DFL", "signal.SIG_IGN"):
+                    found.add(sig.rsplit(".", 1)[-1])
+            elif depth == 0 and callee and callee.split(".")[0] in self.packages:
+                split = self._split(callee)
+                fn = self._function(*split) if split else None
+                if split and fn:
+                    found.add(self._term_handler(list(_own_nodes(fn[0])), split[0], depth + 1))
+        return next((s for s in TERM_SIGNALS if s in found), "")
+
+    def _event_wait(self, own: list[ast.AST], mod: _Module, types: dict[str, str]) -> int:
+        """Line of an untimed ``wait()`` on a threading/multiprocessing Event in this function, or 0."""
+        for sub in own:
+            if isinstance(sub, ast.Call) and isinstance(sub.func, ast.Attribute) and sub.func.attr == "wait" \
+                    and not sub.args and not any(k.arg == "timeout" for k in sub.keywords):
+                owner = sub.func.value
+                kind = (types.get(owner.id) or _module_type(mod, owner.id, self)) if isinstance(owner, ast.Name) \
+                    else self.qualify(owner.func, mod) if isinstance(owner, ast.Call) else None
+                if kind in EVENTS or (kind or "").rsplit(".", 1)[-1] == "Event" and \
+                        (kind or "").split(".")[0] in ("threading", "multiprocessing"):
+                    return sub.lineno
+        return 0
+
+
+def _count(ids: list[int], kinds: dict[int, str], looped: set[int]) -> str:
+    """'2 processes', '1 thread', '1 process and 2 threads'; no number for those made in a loop."""
+    parts = []
+    for kind, plural in (("process", "processes"), ("thread", "threads")):
+        mine = [i for i in ids if kinds[i] == kind]
+        if mine and any(i in looped for i in mine):
+            parts.append(plural)
+        elif mine:
+            parts.append(f"{len(mine)} {kind if len(mine) == 1 else plural}")
+    return " and ".join(parts)
+
+
+def _module_type(mod: _Module, name: str, analyzer: Analyzer) -> str | None:
+    """The constructor of a module-level ``name = Class(...)``."""
+    for node in mod.tree.body:
+        if isinstance(node, ast.Assign) and isinstance(node.value, ast.Call) and \
+                any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+            return analyzer.qualify(node.value.func, mod)
+    return None
+
+
+def _names_an_object(node: ast.AST) -> bool:
+    """``x`` or ``self.x.y``: an object the code holds (not a literal, not a call's result)."""
+    while isinstance(node, ast.Attribute):
+        node = node.value
+    return isinstance(node, ast.Name)
+
+
+def _text(node: ast.AST) -> str:
+    try:
+        return ast.unparse(node)[:60]
+    except (ValueError, RecursionError):
+        return "?"
+
+
+def _stop_loop(func: ast.AST) -> int | None:
+    """Line of a ``while not <event>.is_set():`` / ``while not <event>.wait(...):`` loop in this function."""
+    for node in _own_nodes(func):
+        if isinstance(node, ast.While) and isinstance(node.test, ast.UnaryOp) and isinstance(node.test.op, ast.Not) \
+                and isinstance(node.test.operand, ast.Call) and isinstance(node.test.operand.func, ast.Attribute) \
+                and node.test.operand.func.attr in ("is_set", "wait"):
+            return node.lineno
+    return None
 
 
 def _phoenix_http(callee: str, call: ast.Call) -> bool | None:

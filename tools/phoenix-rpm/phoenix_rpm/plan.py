@@ -18,7 +18,7 @@ from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiap
 from phoenix_rpm.inputs import bad, key_line, last_commit_epoch
 from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project, ServiceKind, UnitType
 
-# Only a hint, for when the code shows nothing (daemons.py reads what it does).
+# Only a hint, for code the analyzer could not follow (daemons.py reads what it does).
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
                     "-server", "-daemon", "-listener", "-consumer", "-proxy", "-evaluator", "-notifier",
                     "-housekeeping", "-health-manager", "-processor", "-scrubber", "-expirer", "-manager")
@@ -407,6 +407,10 @@ def is_service_name(name: str) -> bool:
     return name.endswith(SERVICE_SUFFIXES)
 
 
+def _suffix(name: str) -> str:
+    return next((s[1:] for s in SERVICE_SUFFIXES if name.endswith(s)), name.rsplit("-", 1)[-1])
+
+
 def _split_services(
     project: Project, apps: list[wsgiapps.WsgiApp],
 ) -> tuple[list[EntryPoint], list[EntryPoint], dict[str, tuple[str, str, bool | None]]]:
@@ -416,7 +420,9 @@ def _split_services(
     launcher reached from the entry point); a development server is a tool
     when the project has a WSGI application (that runs under uWSGI); a
     console ``-api`` script is a tool then too (its API is the WSGI app);
-    the name suffixes are the last hint. wsgi_scripts are WSGI applications
+    the name suffixes are the last hint, and only for code the analyzer
+    could not follow: a script read to its end is a one-shot job whatever
+    its name (its unit would exit and fail). wsgi_scripts are WSGI applications
     (wsgiapps.py), never services of their own.
     """
     ov = project.overrides
@@ -460,9 +466,14 @@ def _split_services(
                 reason = ev.reason + where + ("" if is_service else
                                               "; the project's WSGI application runs under uWSGI instead")
                 server = "development server"
-            elif is_service_name(ep.name):
+            elif is_service_name(ep.name) and ev.kind == "unknown":
+                # the hint decides only what the code could not tell (docs/packaging.md)
                 is_service = True
-                reason = f"name suffix hint ({ep.name.rsplit('-', 1)[-1]}): {ev.reason}"
+                reason = f"name suffix hint ({_suffix(ep.name)}), as the code could not be followed: {ev.reason}"
+            elif is_service_name(ep.name):
+                is_service = False
+                reason = (f"{ev.reason}; a one-shot job, so the name suffix hint ({_suffix(ep.name)}) does not "
+                          "make it a service")
             else:
                 is_service, reason = False, ev.reason
         reasons[ep.name] = (reason, server, http)
