@@ -152,6 +152,9 @@ class SpecContext:
     requires: tuple[Tag, ...]
     distro_requires: tuple[Tag, ...]  # inside %if 0%{?fedora} || 0%{?rhel}: what Debian's rpm lacks
     installed_sources: tuple[tuple[int, str, str], ...]  # (N, mode, %{buildroot} destination) of Source10+
+    # system mode: uWSGI inis naming a .wsgi file by the site-packages placeholder (wsgiapps.py),
+    # given %{python3_sitelib} in %install
+    sitelib_inis: tuple[str, ...]
     pip_unset: tuple[str, ...]
     pip_export: tuple[tuple[str, str], ...]
     generator_runs: tuple[GeneratorRun, ...]
@@ -285,6 +288,8 @@ def spec_context(plan: SpecPlan) -> SpecContext:
         distro_requires=distro_requires(plan),
         installed_sources=tuple((s.number, SOURCE_FILE_MODE, installed[s.filename])
                                 for s in plan.sources if s.number >= 10),
+        sitelib_inis=tuple(installed[f"{s.name}-uwsgi.ini"] for s in plan.uwsgi_apps
+                           if s.wsgi_path and not plan.bundled),
         pip_unset=PIP_UNSET,
         pip_export=PIP_EXPORT,
         generator_runs=generator_runs(plan),
