@@ -223,3 +223,20 @@ def test_a_shipped_project_conf_stays_the_main_config(tmp_path: Path) -> None:
     plan = generate.load_plan(project)
     assert plan.main_config == "/etc/demo/demo.conf" and plan.generated_config == ()
     assert plan.conf_d == "/etc/demo/demo.conf.d"
+
+
+def test_a_daemon_reads_its_own_shipped_file(tmp_path: Path) -> None:
+    """/etc/<conf>/<daemon>.conf shipped beside the main config: the daemon's --config-file (its prog's file)."""
+    project = make(tmp_path / "p", {**API_MODULE, **GENERATOR, "etc/demo-api.conf": "[DEFAULT]\n",
+                                    "etc/demo-scrubber.conf": "[DEFAULT]\n", "demo/cmd/scrub.py": """
+        from oslo_service import service
+        def main():
+            service.launch(None, None).wait()
+    """, "demo/cmd/engine.py": "from oslo_service import service\ndef main():\n    service.launch(None, None)\n"},
+                   scripts={"demo-scrubber": "demo.cmd.scrub:main", "demo-engine": "demo.cmd.engine:main"},
+                   files_section="data_files =\n    etc/demo = etc/demo-api.conf etc/demo-scrubber.conf\n")
+    plan = generate.load_plan(project)
+    starts = {s.name: s.exec_start for s in plan.services if not s.uwsgi}
+    assert starts["demo-scrubber"].endswith(" --config-file /etc/demo/demo-scrubber.conf "
+                                            "--config-dir /etc/demo/demo.conf.d"), starts
+    assert starts["demo-engine"].endswith(" --config-file /etc/demo/demo-api.conf --config-dir /etc/demo/demo.conf.d")

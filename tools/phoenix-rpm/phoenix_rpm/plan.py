@@ -326,6 +326,7 @@ def make_plan(project: Project) -> SpecPlan:
     logs_to_files = _logs_to_files(project, main_conf_source)
     cache: entrypoints.Cache = {}
     config_args = f"--config-file {main_conf}" + (f" --config-dir {conf_d}" if conf_d else "") if has_main else ""
+    shipped_confs = {f.dest for f in files if f.config}
     services: list[Service] = []
     for ep in services_eps:
         info = entrypoints.inspect(project, ep, cache)
@@ -333,7 +334,11 @@ def make_plan(project: Project) -> SpecPlan:
         exec_start = script
         takes_config = info.uses_framework or _uses_oslo_config(project)
         if takes_config and has_main and not ep.is_wsgi:
-            exec_start += f" {config_args}"
+            # a daemon whose own file ships beside the main one (/etc/glance/glance-scrubber.conf)
+            # reads that: oslo.config's default for its prog, which --config-file would replace
+            own = f"/etc/{conf_name}/{ep.name}.conf"
+            exec_start += (f" {config_args}" if own == main_conf or own not in shipped_confs
+                           else f" --config-file {own}" + (f" --config-dir {conf_d}" if conf_d else ""))
         reason, server, http = reasons[ep.name]
         services.append(Service(
             name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}",
