@@ -240,3 +240,9 @@ def test_a_daemon_reads_its_own_shipped_file(tmp_path: Path) -> None:
     assert starts["demo-scrubber"].endswith(" --config-file /etc/demo/demo-scrubber.conf "
                                             "--config-dir /etc/demo/demo.conf.d"), starts
     assert starts["demo-engine"].endswith(" --config-file /etc/demo/demo-api.conf --config-dir /etc/demo/demo.conf.d")
+
+
+def test_an_import_package_named_unlike_the_project_names_nothing(tmp_path: Path) -> None:
+    plan = generate.load_plan(make(tmp_path / "p", {**API_MODULE, **GENERATOR}, name="vesta"))
+    assert (plan.conf_name, plan.user, plan.main_config) == ("vesta", "vesta", "/etc/vesta/demo-api.conf")
+    assert "the project's name" in plan.conf_reason

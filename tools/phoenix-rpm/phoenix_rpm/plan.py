@@ -507,7 +507,8 @@ def _conf_location(project: Project) -> tuple[str, str, str]:
     The folder is the project's (docs/packaging.md "Generated config"): the
     ``etc/<folder>`` its data_files install into (what the package ships and
     the code reads: /etc/heat for openstack-heat), else its import package
-    (the oslo.config ``project`` its code passes), else its name. The
+    named like it (placement for openstack-placement: the oslo.config
+    ``project`` its code passes), else its name. The
     config generator's output only names the file inside it: a generator
     writing ``glance-api.conf`` names neither the folder nor the user.
     """
@@ -527,7 +528,9 @@ def _conf_location(project: Project) -> tuple[str, str, str]:
         folder = (matching or others)[0]
         why = f"data_files install into etc/{folder}"
     if not folder:
-        own = [p for p in pkgs if _canonical(p) in names] or (pkgs if len(pkgs) == 1 else [])
+        # only a package named like the distribution (placement for openstack-placement):
+        # any other is a library's name, not the project's
+        own = [p for p in pkgs if _canonical(p) in names]
         if own:
             # ironic_inspector for the distribution ironic-inspector: the distribution's spelling
             folder = project.name if _canonical(own[0]) == _canonical(project.name) else own[0]
