@@ -497,6 +497,10 @@ FOREIGN_ETC = {"apache2", "httpd", "nginx", "uwsgi", "logrotate.d", "sudoers.d",
                "sysusers.d", "haproxy", "keepalived", "neutron", "nova", "rootwrap.d", "openstack"}
 
 
+# A folder name that can name the service's /etc folder and user as it is.
+SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,30}$")
+
+
 def _canonical(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name.lower())
 
@@ -518,7 +522,7 @@ def _conf_location(project: Project) -> tuple[str, str, str]:
     targets: list[str] = []
     for df in project.data_files:
         parts = df.target.strip("/").split("/")
-        if len(parts) >= 2 and parts[0] == "etc" and parts[1] and parts[1] not in targets:
+        if len(parts) >= 2 and parts[0] == "etc" and SAFE_FOLDER.match(parts[1]) and parts[1] not in targets:
             targets.append(parts[1])
     known = names | {_canonical(p) for p in pkgs}
     folder, why = "", ""
