@@ -163,6 +163,9 @@ def test_system_mode_uwsgi_is_the_distributions_with_its_python3_plugin(tmp_path
     # %install gives the ini the target's site-packages (the placeholder never reaches the payload)
     dest = speccontext.source_destinations(plan)["demo-api-uwsgi.ini"]
     assert f"sed -i 's|{wsgiapps.SITELIB_PLACEHOLDER}|%{{python3_sitelib}}|' {dest}\n" in spec
+    # the file itself, when pip did not install it as package data (an sdist without SOURCES.txt)
+    assert ("test -e %{buildroot}%{python3_sitelib}/demo/api/app.wsgi || install -p -D -m 0644 "
+            "demo/api/app.wsgi %{buildroot}%{python3_sitelib}/demo/api/app.wsgi\n") in spec
 
 
 def test_system_mode_module_app_ini(tmp_path: Path) -> None:

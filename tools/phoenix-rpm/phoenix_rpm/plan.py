@@ -56,6 +56,7 @@ class Service:
     wsgi_module: str | None = None  # uWSGI imports this module's 'application'
     wsgi_file: str | None = None  # or loads this pbr wsgi script (wsgi_scripts)
     wsgi_path: str | None = None  # or this .wsgi file, relative to site-packages
+    wsgi_source: str | None = None  # that file in the project
 
     @property
     def uwsgi(self) -> bool:
@@ -362,7 +363,7 @@ def make_plan(project: Project) -> SpecPlan:
             description=f"{project.summary} ({name}, uWSGI)",
             overrides=dict(ov.unit_overrides.get(name, {})),
             reason=app.reason, server="uwsgi", uwsgi_ini=ini, bind=app.bind, bind_source=app.bind_source,
-            wsgi_module=app.module, wsgi_file=app.script, wsgi_path=app.path,
+            wsgi_module=app.module, wsgi_file=app.script, wsgi_path=app.path, wsgi_source=app.source,
         ))
         taken.add(name)
     for ep in tools_eps:

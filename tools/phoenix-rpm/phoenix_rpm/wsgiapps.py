@@ -42,6 +42,7 @@ class WsgiApp:
     bind: str = ""
     bind_source: str = ""
     path: str | None = None  # a .wsgi file: its path in site-packages (uWSGI's wsgi-file)
+    source: str | None = None  # and in the project (%install copies it when pip left it out)
 
 
 def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
@@ -79,6 +80,8 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
     return apps
 
 
+#: a .wsgi path written as is into the ini and the spec's %install (no quoting needed)
+PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 GENERIC_STEMS = ("wsgi", "app", "application", "api", "main", "server")
 
 
@@ -95,7 +98,8 @@ def _wsgi_files(project: Project, root: Path, conf_name: str) -> list[WsgiApp]:
             continue
         for path in sorted(base.rglob("*.wsgi")):
             rel = path.relative_to(root).as_posix()
-            if set(rel.split("/")[:-1]) & {"tests", "test", "functional", "unit"} or not path.is_file():
+            if set(rel.split("/")[:-1]) & {"tests", "test", "functional", "unit"} or not path.is_file() \
+                    or not PLAIN_PATH.match(rel):
                 continue
             if not daemons.exposes_application(path):
                 continue
@@ -105,7 +109,8 @@ def _wsgi_files(project: Project, root: Path, conf_name: str) -> list[WsgiApp]:
             if stem in GENERIC_STEMS or stem in (conf_name, pkg.replace("_", "-")) or not stem:
                 stem = "api"
             out.append(WsgiApp(f"{conf_name}-{stem}", rel, None, None,
-                               f"WSGI file {rel} assigns 'application' (served by uWSGI's wsgi-file)", path=rel))
+                               f"WSGI file {rel} assigns 'application' (served by uWSGI's wsgi-file)", path=rel,
+                               source=path.relative_to(project.project_dir).as_posix()))
     return out
 
 
