@@ -293,6 +293,11 @@ def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str,
     ]
     if install_mode is InstallMode.SYSTEM:
         lines.append("plugins = python3")
+    else:
+        # SIGHUP's graceful reload re-executes the master: by default /proc/self/exe, the
+        # system python the venv's links to, which has no pyuwsgi (the master died on
+        # reload); the venv's python keeps the venv (tests/verify/test_uwsgi_app.py)
+        lines.append(f"binary-path = {bindir}/python")
     if app.module:
         lines.append(f"module = {app.module}:application")
     elif app.path:
