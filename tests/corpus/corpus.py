@@ -37,6 +37,10 @@ class Entry:
     # project leaves out, [phoenix:verify] for servers, setup, checks.
     profile: str = ""
     verify_ci: bool = False  # verified in CI (the rest with PHOENIX_CORPUS=all)
+    # WSGI application unit -> the port the project's code declares (oslo.config
+    # default): the uWSGI address must take it, not a fallback port
+    ports: tuple[tuple[str, int], ...] = ()
+    config_dir: str = ""  # /etc/<folder> the project's code reads (its data_files / package)
 
 
 # Verify profiles, appended to the checkout's setup.cfg (docs/corpus.md, "Verified").
@@ -184,36 +188,39 @@ CORPUS: list[Entry] = [
           "reached through the project's own service.serve; generated config and policy", True,
           ("designate-central", "designate-mdns", "designate-sink", "designate-worker", "designate-producer"),
           ("designate-api",), ("designate-api", "designate-manage", "designate-status", "designate-rootwrap"),
-          profile=DESIGNATE_PROFILE, verify_ci=True),
+          profile=DESIGNATE_PROFILE, verify_ci=True, ports=(("designate-api", 9001),), config_dir="/etc/designate"),
     Entry("openstack-heat", "27.0.1", "setup.cfg only; WSGI modules and wsgi_scripts; oslo.service daemon; "
           "generated config; /etc/heat for the distribution openstack-heat", True,
           ("heat-engine",), ("heat-api", "heat-cfn"), ("heat-manage", "heat-status"),
-          profile=HEAT_PROFILE),
-    Entry("vitrage", "15.0.1", "setup.cfg only; cotyledon daemons; werkzeug development server as the API; "
+          profile=HEAT_PROFILE, config_dir="/etc/heat"),
+    Entry("vitrage", "15.0.1", "setup.cfg only; cotyledon daemons; the API as a mod_wsgi file "
+          "(vitrage/api/app.wsgi) under uWSGI, its werkzeug development server script a tool; "
           "generated config, paste file found under etc/", True,
-          ("vitrage-graph", "vitrage-notifier", "vitrage-persistor", "vitrage-ml", "vitrage-snmp-parsing",
-           "vitrage-api"), (), ("vitrage-dbsync", "vitrage-purge-data", "vitrage-status"),
-          profile=VITRAGE_PROFILE),
+          ("vitrage-graph", "vitrage-notifier", "vitrage-persistor", "vitrage-ml", "vitrage-snmp-parsing"),
+          ("vitrage-api",), ("vitrage-api", "vitrage-dbsync", "vitrage-purge-data", "vitrage-status"),
+          profile=VITRAGE_PROFILE, ports=(("vitrage-api", 8999),), config_dir="/etc/vitrage"),
     Entry("python-watcher", "17.0.0", "pyproject.toml + stub setup.cfg; WSGI module and wsgi_scripts; "
           "console -api replaced by the WSGI app; code in watcher/", False,
           ("watcher-decision-engine", "watcher-applier"), ("watcher-api",), ("watcher-api", "watcher-db-manage"),
-          profile=WATCHER_PROFILE),
+          profile=WATCHER_PROFILE, ports=(("watcher-api", 9322),), config_dir="/etc/watcher"),
     Entry("mistral", "23.0.0", "pyproject.toml + stub setup.cfg; launcher behind a dispatch table; WSGI app in "
           "mistral/wsgi/__init__.py; "
           "generator config under tools/config", False,
-          ("mistral-server",), ("mistral-api",), ("mistral-db-manage",), profile=MISTRAL_PROFILE),
+          ("mistral-server",), ("mistral-api",), ("mistral-db-manage",), profile=MISTRAL_PROFILE,
+          ports=(("mistral-api", 8989),), config_dir="/etc/mistral"),
     Entry("trove", "26.0.0", "setup.cfg only; wsgi_scripts only (pbr script under uWSGI); many daemons", False,
           ("trove-taskmanager", "trove-conductor", "trove-guestagent", "trove-docker-plugin"), ("trove-wsgi",),
           ("trove-api", "trove-manage"),
-          profile=TROVE_PROFILE),
+          profile=TROVE_PROFILE, ports=(("trove-wsgi", 8779),), config_dir="/etc/trove"),
     Entry("zaqar", "23.0.1", "setup.cfg only; daemon found by the name hint only; generator under etc/", False,
-          ("zaqar-server",), (), ("zaqar-gc", "zaqar-status"), profile=ZAQAR_PROFILE),
+          ("zaqar-server",), (), ("zaqar-gc", "zaqar-status"), profile=ZAQAR_PROFILE, config_dir="/etc/zaqar"),
     Entry("openstack-placement", "16.0.0", "pyproject.toml + stub setup.cfg; WSGI module only, no daemon", False,
           (), ("placement-api",), ("placement-manage", "placement-status"),
-          profile=PLACEMENT_PROFILE, verify_ci=True),
+          profile=PLACEMENT_PROFILE, verify_ci=True, config_dir="/etc/placement"),
     Entry("magnum", "23.0.0", "pyproject.toml console_scripts as an entry-point group; werkzeug -api "
           "script replaced by the WSGI module", False,
-          ("magnum-conductor",), ("magnum-api",), ("magnum-api", "magnum-db-manage"), profile=MAGNUM_PROFILE),
+          ("magnum-conductor",), ("magnum-api",), ("magnum-api", "magnum-db-manage"), profile=MAGNUM_PROFILE,
+          ports=(("magnum-api", 9511),), config_dir="/etc/magnum"),
 ]
 
 

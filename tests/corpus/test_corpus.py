@@ -41,8 +41,14 @@ def test_generate_finds_every_daemon_and_wsgi_app(entry: Entry, tmp_path: Path) 
         assert app["bind"] and app["uwsgi_ini"].startswith("/etc/"), app
     for tool in entry.tools:
         assert by_name[tool]["decision"] == "tool", (tool, by_name[tool]["reason"])
+    for unit, port in entry.ports:  # the port the project's code declares, not a fallback
+        assert apps[unit]["bind"] == f"0.0.0.0:{port}", apps[unit]
+    if entry.config_dir:  # the folder the project's code reads; the user named after it
+        assert data["config_dir"] == entry.config_dir and data["user"] == entry.config_dir[len("/etc/"):], data
     assert data["main_config"] and data["main_config"].startswith(data["config_dir"] + "/"), data
-    assert data["config_drop_in_dir"] == data["main_config"] + ".d"
+    # oslo.config's own default drop-in folder for the project, whatever the main file's name
+    folder = data["config_dir"]
+    assert data["config_drop_in_dir"] == f"{folder}/{folder.rsplit('/', 1)[-1]}.conf.d"
     assert data["user"] and data["python"] == "python(abi) = 3.11"
 
 

@@ -319,7 +319,10 @@ for i, name in enumerate(["rpm", "systemd", "dbus", "NetworkManager", "sudo", "m
                       "setup.cfg", [f"name {name!r} is the name of a system folder", f"/var/lib/{name}",
                                     "rename the project"], cli=(i == 0)))
 CASES += [
-    Case("project-named-after-a-privileged-group", cfg_replace("name = demo", "name = kmem"), "setup.cfg",
+    # without data_files into etc/<folder> (plan.py), the service user is named after the project
+    Case("project-named-after-a-privileged-group",
+         both(cfg_replace("name = demo", "name = kmem"),
+              cfg_replace("data_files =\n    etc/demo =\n        etc/demo/demo.conf\n", "")), "setup.cfg",
          ["the user named after the project = kmem", "[phoenix:rpm] user = <an unprivileged name>"]),
 ]
 CASES += [

@@ -44,6 +44,7 @@ def as_data(plan: SpecPlan) -> dict[str, Any]:
         "user": plan.user,
         "group": plan.group,
         "config_dir": f"/etc/{plan.conf_name}" if plan.conf_name else None,
+        "config_dir_reason": plan.conf_reason,
         "main_config": plan.main_config,
         "config_drop_in_dir": plan.conf_d,
         "entry_points": entries,
@@ -69,6 +70,8 @@ def as_table(plan: SpecPlan) -> str:
              + (f", user {data['user']}:{data['group']}" if data["user"] else "")]
     for r in rows:
         lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
+    if data["config_dir"] and data["config_dir_reason"]:
+        lines.append(f"  config folder {data['config_dir']}: {data['config_dir_reason']}")
     if data["config_files"]:
         lines.append("  config (%config(noreplace)):"
                      + (f" drop-ins in {data['config_drop_in_dir']}" if data["config_drop_in_dir"] else ""))

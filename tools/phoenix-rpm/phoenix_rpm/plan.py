@@ -58,6 +58,8 @@ class Service:
     bind_source: str = ""
     wsgi_module: str | None = None  # uWSGI imports this module's 'application'
     wsgi_file: str | None = None  # or loads this pbr wsgi script (wsgi_scripts)
+    wsgi_path: str | None = None  # or this .wsgi file, relative to site-packages
+    wsgi_source: str | None = None  # that file in the project
 
     @property
     def uwsgi(self) -> bool:
@@ -193,6 +195,7 @@ class SpecPlan:
     changelog_epoch: int
     spec_path: Path
     conf_name: str = ""  # /etc/<conf_name>/<conf_name>.conf (heat for openstack-heat)
+    conf_reason: str = ""  # why that folder (data_files, the import package...)
     main_config: str | None = None  # that file when shipped or generated
     conf_d: str | None = None  # /etc/<conf>/<conf>.conf.d, drop-ins (owned, empty)
     generated_config: tuple[GeneratedConfig, ...] = ()
@@ -281,7 +284,7 @@ def make_plan(project: Project) -> SpecPlan:
     elif ov.venv_dir:
         raise bad(cfg, f"{_ov(ov)} venv_dir is set but install_mode is 'system'", "remove venv_dir or use bundled")
     validate.check_targets(project, mode, venv_dir)
-    conf_name = _conf_name(project)
+    conf_name, conf_file, conf_why = _conf_location(project)
     # WSGI applications (uWSGI units); an explicit services/tools list names them
     # by their wsgi_scripts name, or by unit name for module applications.
     apps = [a for a in wsgiapps.find_apps(project, conf_name)
@@ -308,10 +311,18 @@ def make_plan(project: Project) -> SpecPlan:
     prefix = venv_dir if venv_dir is not None else "/usr"
     bindir = f"{prefix}/bin"
     files, config_dirs, data_files, data_dirs = _place_files(project, group, prefix, conf_name)
+    # /etc/<conf>/<conf>.conf when shipped, else the generator's file in that folder,
+    # generated unless the package ships it there (glance-api.conf)
     main_conf = f"/etc/{conf_name}/{conf_name}.conf"
     main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
-    generated, files = _generated_config(project, conf_name, group, files, main_conf_source is not None)
+    if main_conf_source is None:
+        main_conf = f"/etc/{conf_name}/{conf_file}"
+        main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
+    generated, files = _generated_config(project, conf_name, main_conf, group, files,
+                                         main_conf_source is not None)
     has_main = main_conf_source is not None or any(g.dest == main_conf for g in generated)
+    # <conf>.conf.d whatever the main file's name: oslo.config reads /etc/<project>/<project>.conf.d
+    # by default, so applications that parse no arguments (uWSGI's) read the drop-ins too
     conf_d = f"/etc/{conf_name}/{conf_name}.conf.d" if (services_eps or apps) and has_main else None
     if conf_d:
         config_dirs = sorted(set(config_dirs) | {ConfigDir(conf_d, "0750", "root", group or "root")})
@@ -319,6 +330,7 @@ def make_plan(project: Project) -> SpecPlan:
     logs_to_files = _logs_to_files(project, main_conf_source)
     cache: entrypoints.Cache = {}
     config_args = f"--config-file {main_conf}" + (f" --config-dir {conf_d}" if conf_d else "") if has_main else ""
+    shipped_confs = {f.dest for f in files if f.config}
     services: list[Service] = []
     for ep in services_eps:
         info = entrypoints.inspect(project, ep, cache)
@@ -326,7 +338,11 @@ def make_plan(project: Project) -> SpecPlan:
         exec_start = script
         takes_config = info.uses_framework or _uses_oslo_config(project)
         if takes_config and has_main and not ep.is_wsgi:
-            exec_start += f" {config_args}"
+            # a daemon whose own file ships beside the main one (/etc/glance/glance-scrubber.conf)
+            # reads that: oslo.config's default for its prog, which --config-file would replace
+            own = f"/etc/{conf_name}/{ep.name}.conf"
+            exec_start += (f" {config_args}" if own == main_conf or own not in shipped_confs
+                           else f" --config-file {own}" + (f" --config-dir {conf_d}" if conf_d else ""))
         reason, server, http = reasons[ep.name]
         services.append(Service(
             name=ep.name, unit=f"{ep.name}.service", entry_point=f"{ep.module}:{ep.func}",
@@ -350,7 +366,7 @@ def make_plan(project: Project) -> SpecPlan:
             description=f"{project.summary} ({name}, uWSGI)",
             overrides=dict(ov.unit_overrides.get(name, {})),
             reason=app.reason, server="uwsgi", uwsgi_ini=ini, bind=app.bind, bind_source=app.bind_source,
-            wsgi_module=app.module, wsgi_file=app.script,
+            wsgi_module=app.module, wsgi_file=app.script, wsgi_path=app.path, wsgi_source=app.source,
         ))
         taken.add(name)
     for ep in tools_eps:
@@ -385,7 +401,7 @@ def make_plan(project: Project) -> SpecPlan:
         doc_files=tuple(project.doc_files),
         changelog_epoch=last_commit_epoch(project.project_dir) or int(cfg.stat().st_mtime),
         spec_path=project.project_dir / "rpm" / f"{project.name}.spec",
-        conf_name=conf_name, main_config=main_conf if has_main else None, conf_d=conf_d,
+        conf_name=conf_name, conf_reason=conf_why, main_config=main_conf if has_main else None, conf_d=conf_d,
         generated_config=tuple(generated), merged_from=project.merged_from,
     )
 
@@ -488,16 +504,67 @@ def _server_of(reason: str) -> str:
     return "own loop"
 
 
-def _conf_name(project: Project) -> str:
-    """The name of the service's /etc folder and main config file.
+# Folders under /etc that belong to other programs: a data_files target there
+# (etc/apache2/<name>) does not name the service's own config folder.
+FOREIGN_ETC = {"apache2", "httpd", "nginx", "uwsgi", "logrotate.d", "sudoers.d", "systemd", "init.d", "init",
+               "default", "sysconfig", "cron.d", "rsyslog.d", "bash_completion.d", "security", "profile.d",
+               "modprobe.d", "sysctl.d", "udev", "pki", "ssl", "xdg", "dbus-1", "polkit-1", "tmpfiles.d",
+               "sysusers.d", "haproxy", "keepalived", "neutron", "nova", "rootwrap.d", "openstack"}
 
-    The config generator's output file names it (etc/heat/heat.conf.sample:
-    heat, for the distribution openstack-heat); else the project's name.
+
+# A folder name that can name the service's /etc folder and user as it is.
+SAFE_FOLDER = re.compile(r"^[a-z0-9][a-z0-9._-]{0,30}$")
+
+
+def _canonical(name: str) -> str:
+    return re.sub(r"[-_.]+", "-", name.lower())
+
+
+def _conf_location(project: Project) -> tuple[str, str, str]:
+    """(folder, file, why): ``/etc/<folder>/<file>`` is the service's main config.
+
+    The folder is the project's (docs/packaging.md "Generated config"): the
+    ``etc/<folder>`` its data_files install into (what the package ships and
+    the code reads: /etc/heat for openstack-heat), else its import package
+    named like it (placement for openstack-placement: the oslo.config
+    ``project`` its code passes), else its name. The
+    config generator's output only names the file inside it: a generator
+    writing ``glance-api.conf`` names neither the folder nor the user.
     """
+    names = {_canonical(project.name)}
+    names |= {re.sub(r"^(openstack|python|os)-", "", n) for n in names}
+    pkgs = sorted({p.split(".")[0] for p in project.packages})
+    targets: list[str] = []
+    for df in project.data_files:
+        parts = df.target.strip("/").split("/")
+        if len(parts) >= 2 and parts[0] == "etc" and SAFE_FOLDER.match(parts[1]) and parts[1] not in targets:
+            targets.append(parts[1])
+    known = names | {_canonical(p) for p in pkgs}
+    folder, why = "", ""
+    matching = [t for t in targets if _canonical(t) in known]
+    others = [t for t in targets if t not in FOREIGN_ETC]
+    if matching or len(others) == 1:
+        folder = (matching or others)[0]
+        why = f"data_files install into etc/{folder}"
+    if not folder:
+        # only a package named like the distribution (placement for openstack-placement):
+        # any other is a library's name, not the project's
+        own = [p for p in pkgs if _canonical(p) in names]
+        if own:
+            # ironic_inspector for the distribution ironic-inspector: the distribution's spelling
+            folder = project.name if _canonical(own[0]) == _canonical(project.name) else own[0]
+            why = f"the import package {own[0]}"
+        else:
+            folder, why = project.name, "the project's name"
+    folder = folder if USER_NAME.match(_default_user(folder)) else project.name
+    file = f"{folder}.conf"
     for gen in configgen.find_generators(project):
         if gen.kind == "config" and gen.output_name:
-            return gen.output_name[: -len(".conf")]
-    return project.name
+            file = gen.output_name
+            if file != f"{folder}.conf":
+                why += f"; the file is named by the config generator's output ({file})"
+            break
+    return folder, file, why
 
 
 def _uses_oslo_config(project: Project) -> bool:
@@ -510,13 +577,14 @@ def _requires(project: Project, *names: str) -> bool:
 
 
 def _generated_config(
-    project: Project, conf_name: str, group: str | None, files: list[InstalledFile], shipped: bool,
+    project: Project, conf_name: str, main_conf: str, group: str | None, files: list[InstalledFile],
+    shipped: bool,
 ) -> tuple[list[GeneratedConfig], list[InstalledFile]]:
     """Generator runs for config the project does not ship, plus paste files found under etc/."""
     out: list[GeneratedConfig] = []
     dests = {f.dest for f in files}
     for gen in configgen.find_generators(project):
-        dest = f"/etc/{conf_name}/{conf_name}.conf" if gen.kind == "config" else f"/etc/{conf_name}/policy.yaml"
+        dest = main_conf if gen.kind == "config" else f"/etc/{conf_name}/policy.yaml"
         if gen.kind == "config" and shipped or dest in dests:
             continue
         out.append(GeneratedConfig(gen, dest))

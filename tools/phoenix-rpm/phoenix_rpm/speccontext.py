@@ -152,6 +152,12 @@ class SpecContext:
     requires: tuple[Tag, ...]
     distro_requires: tuple[Tag, ...]  # inside %if 0%{?fedora} || 0%{?rhel}: what Debian's rpm lacks
     installed_sources: tuple[tuple[int, str, str], ...]  # (N, mode, %{buildroot} destination) of Source10+
+    # system mode: uWSGI inis naming a .wsgi file by the site-packages placeholder (wsgiapps.py),
+    # given %{python3_sitelib} in %install
+    sitelib_inis: tuple[str, ...]
+    # .wsgi applications: (file in the sdist, %{buildroot} path in site-packages); pip installs
+    # package data only when the sdist lists it (SOURCES.txt), so %install copies a missing one
+    wsgi_files: tuple[tuple[str, str], ...]
     pip_unset: tuple[str, ...]
     pip_export: tuple[tuple[str, str], ...]
     generator_runs: tuple[GeneratorRun, ...]
@@ -285,6 +291,10 @@ def spec_context(plan: SpecPlan) -> SpecContext:
         distro_requires=distro_requires(plan),
         installed_sources=tuple((s.number, SOURCE_FILE_MODE, installed[s.filename])
                                 for s in plan.sources if s.number >= 10),
+        sitelib_inis=tuple(installed[f"{s.name}-uwsgi.ini"] for s in plan.uwsgi_apps
+                           if s.wsgi_path and not plan.bundled),
+        wsgi_files=tuple((str(s.wsgi_source), wsgi_file_dest(plan, str(s.wsgi_path)))
+                         for s in plan.uwsgi_apps if s.wsgi_path and s.wsgi_source),
         pip_unset=PIP_UNSET,
         pip_export=PIP_EXPORT,
         generator_runs=generator_runs(plan),
@@ -296,6 +306,16 @@ def spec_context(plan: SpecPlan) -> SpecContext:
         owned_dir_mode=OWNED_DIR_MODE,
         changelog_date=rpmtext.changelog_date(plan.changelog_epoch),
     )
+
+
+def wsgi_file_dest(plan: SpecPlan, path: str) -> str:
+    """Where a .wsgi file lies in the build root: the path its uWSGI ini names (wsgiapps.sitelib)."""
+    from phoenix_rpm import wsgiapps
+
+    if plan.bundled:  # the venv's site-packages, through %{venv_dir} (no literal /usr/lib for rpmlint)
+        site = wsgiapps.sitelib(plan.install_mode, plan.prefix)[len(plan.prefix):]
+        return T(f"%{{buildroot}}%{{venv_dir}}{site}/{path}")  # a plain path (wsgiapps.PLAIN_PATH)
+    return T("%{buildroot}%{python3_sitelib}/" + path)
 
 
 def buildroot(path: str) -> str:

@@ -256,7 +256,7 @@ def uwsgi_ini(service: Service, plan: SpecPlan) -> str:
     from phoenix_rpm import wsgiapps
 
     app = wsgiapps.WsgiApp(service.name, service.entry_point, service.wsgi_module, service.wsgi_file,
-                           service.reason, service.bind, service.bind_source)
+                           service.reason, service.bind, service.bind_source, path=service.wsgi_path)
     config_args = (f"--config-file {plan.main_config}" + (f" --config-dir {plan.conf_d}" if plan.conf_d else "")
                    if plan.main_config else "")
     return wsgiapps.ini_text(app, mark=GENERATED_MARK, install_mode=plan.install_mode,

@@ -1,11 +1,13 @@
 """WSGI applications and the production server that runs them (uWSGI).
 
-A project exposes a WSGI application in one of two ways: a module such as
-``<package>/wsgi/api.py`` that assigns ``application`` (the 2025 shape), or
-a pbr ``wsgi_scripts`` entry point (pbr generates a script whose
+A project exposes a WSGI application in one of three ways: a module such as
+``<package>/wsgi/api.py`` that assigns ``application`` (the 2025 shape), a
+pbr ``wsgi_scripts`` entry point (pbr generates a script whose
 ``application`` calls the entry point; run directly it falls back to
-``wsgiref``, a single-threaded development server). When modules exist they
-are the applications and the ``wsgi_scripts`` are their older spelling.
+``wsgiref``, a single-threaded development server), or a mod_wsgi file
+``<package>/**/*.wsgi`` that assigns ``application`` (installed with the
+package's code). When modules exist they are the applications and the others
+are their older spellings; ``wsgi_scripts`` come before ``.wsgi`` files.
 Either way the unit runs uWSGI, the server OpenStack's own deployment runs
 (``Type=notify``, ``KillSignal=SIGQUIT``, master + workers, graceful reload
 on SIGHUP), with a per-application ini shipped under ``/etc/<conf>/``
@@ -18,6 +20,7 @@ import configparser
 import re
 import zlib
 from dataclasses import dataclass
+from pathlib import Path
 
 from phoenix_rpm import daemons
 from phoenix_rpm.model import InstallMode, Project
@@ -38,6 +41,8 @@ class WsgiApp:
     reason: str
     bind: str = ""
     bind_source: str = ""
+    path: str | None = None  # a .wsgi file: its path in site-packages (uWSGI's wsgi-file)
+    source: str | None = None  # and in the project (%install copies it when pip left it out)
 
 
 def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
@@ -62,6 +67,8 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
         for ep in scripts:
             apps.append(WsgiApp(ep.name, f"{ep.module}:{ep.func}", None, ep.name,
                                 f"pbr wsgi_scripts entry point {ep.name} (served by uWSGI, not its wsgiref fallback)"))
+    if not apps:
+        apps += _wsgi_files(project, root, conf_name)
     # unit names must be unique: a later duplicate gets a numbered name
     seen: set[str] = set()
     for app in apps:
@@ -71,6 +78,40 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
             n += 1
         seen.add(app.unit_name)
     return apps
+
+
+#: a .wsgi path written as is into the ini and the spec's %install (no quoting needed)
+PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
+GENERIC_STEMS = ("wsgi", "app", "application", "api", "main", "server")
+
+
+def _wsgi_files(project: Project, root: Path, conf_name: str) -> list[WsgiApp]:
+    """``<package>/**/*.wsgi`` files that assign ``application`` (mod_wsgi's shape), tests left out.
+
+    The unit is ``<conf>-<stem>`` (``heat-cfn.wsgi``: ``<conf>-cfn``), ``<conf>-api``
+    for a generic stem (``app.wsgi``, ``<package>.wsgi``).
+    """
+    out: list[WsgiApp] = []
+    for pkg in sorted({p.split(".")[0] for p in project.packages}):
+        base = root / pkg
+        if not base.is_dir():
+            continue
+        for path in sorted(base.rglob("*.wsgi")):
+            rel = path.relative_to(root).as_posix()
+            if set(rel.split("/")[:-1]) & {"tests", "test", "functional", "unit"} or not path.is_file() \
+                    or not PLAIN_PATH.match(rel):
+                continue
+            if not daemons.exposes_application(path):
+                continue
+            stem = path.stem.lower().replace("_", "-")
+            for prefix in (f"{conf_name}-", f"{pkg.replace('_', '-')}-"):
+                stem = stem[len(prefix):] if stem.startswith(prefix) else stem
+            if stem in GENERIC_STEMS or stem in (conf_name, pkg.replace("_", "-")) or not stem:
+                stem = "api"
+            out.append(WsgiApp(f"{conf_name}-{stem}", rel, None, None,
+                               f"WSGI file {rel} assigns 'application' (served by uWSGI's wsgi-file)", path=rel,
+                               source=path.relative_to(project.project_dir).as_posix()))
+    return out
 
 
 def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_name: str) -> None:
@@ -87,7 +128,7 @@ def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_n
         if paste_port and len(apps) == 1:
             port, source = paste_port
         else:
-            port, source = _best_default(app, defaults, used, conf_name)
+            port, source = _best_default(app, defaults, used, conf_name, only=len(apps) == 1)
         if port is None or port in used:
             port = FALLBACK_PORT_BASE + zlib.crc32(app.unit_name.encode()) % 200
             while port in used:
@@ -115,7 +156,16 @@ def _paste_port(project: Project, paste: list[str]) -> tuple[int, str] | None:
     return None
 
 
-PORT_NAMES = re.compile(r"^((bind|api|listen)_)?port$|^listen$|^bind$")
+#: option names that declare a listening port: ``port``, ``bind_port``,
+#: ``api_port``, ``<project>_api_listen_port``..., and ``listen``/``bind``
+#: (``host:port``); not ``mongodb_port`` or ``pydev_debug_port`` (a client's port)
+PORT_NAMES = re.compile(r"(^|_)(bind|api|listen|wsgi)_port$|^port$|^listen$|^bind$")
+#: words of a file, option list or option about a client of another server:
+#: its port is not where this project listens (docs/packaging.md "WSGI applications")
+CLIENT_WORDS = {"database", "db", "sql", "influx", "influxdb", "redis", "mongo", "mongodb", "mysql",
+                "postgresql", "rabbit", "amqp", "memcache", "memcached", "coordination", "profiler",
+                "debug", "pydev", "smtp", "ldap", "syslog", "statsd", "prometheus", "guest", "backend",
+                "backends", "storage", "driver", "drivers"}
 
 
 def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
@@ -179,25 +229,51 @@ def _port_of(node: ast.AST | None) -> int | None:
 
 
 def _best_default(app: WsgiApp, defaults: list[tuple[int, str, set[str]]], used: set[int],
-                  conf_name: str) -> tuple[int | None, str]:
+                  conf_name: str, *, only: bool = False) -> tuple[int | None, str]:
     """The port option whose context names this application's own words (api, cfn...).
 
     The project's name says nothing (every option file carries it); an
     option in a file or list about the API or WSGI counts for an app called
-    ``api``. Earlier options win among equals.
+    ``api``. Earlier options win among equals. When the project has one
+    application (``only``), a port option whose context names no application
+    is still its port (``bind_port`` in ``<pkg>/common/cfg.py``), unless the
+    context is about a client of another server (a database's ``port``); a
+    plain ``port`` is taken so only when it is the project's one port option.
     """
     own = set(_words(app.unit_name)) - set(_words(conf_name)) - {"wsgi"}
     own = own or {"api"}
     best: tuple[int, int, str] | None = None
+    unnamed: list[tuple[int, int, str]] = []  # (rank, port, where) of score-0 candidates
     for port, where, context in defaults:
         if port in used:
             continue
         score = 10 * len(own & context) + (1 if context & {"api", "wsgi"} else 0)
         if score and (best is None or score > best[0]):
             best = (score, port, where)
-    if best is None:
+        elif not score and only and not context & CLIENT_WORDS:
+            opt = where.rsplit(" ", 2)[-2]
+            unnamed.append((0 if opt not in ("port", "listen", "bind") else 1, port, where))
+    if best is not None:
+        return best[1], best[2]
+    strong = [c for c in unnamed if c[0] == 0]
+    pick = strong[0] if strong else unnamed[0] if len(unnamed) == 1 else None
+    if pick is None:
         return None, ""
-    return best[1], best[2]
+    return pick[1], f"{pick[2]} (the project's only WSGI application; no option is named for it)"
+
+
+#: system mode: the ini names a .wsgi file in site-packages by this placeholder,
+#: which %install replaces with %{python3_sitelib} (the target's python decides it)
+SITELIB_PLACEHOLDER = "@PHOENIX_PYTHON3_SITELIB@"
+
+
+def sitelib(install_mode: InstallMode, prefix: str) -> str:
+    """site-packages of the installed code: the bundled venv's (its python is the box's), or system's."""
+    if install_mode is InstallMode.BUNDLED:
+        from phoenix_rpm.sources import BOX_PYTHON
+
+        return f"{prefix}/lib/python{BOX_PYTHON}/site-packages"
+    return SITELIB_PLACEHOLDER
 
 
 def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str, graceful: int,
@@ -217,8 +293,15 @@ def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str,
     ]
     if install_mode is InstallMode.SYSTEM:
         lines.append("plugins = python3")
+    else:
+        # SIGHUP's graceful reload re-executes the master: by default /proc/self/exe, the
+        # system python the venv's links to, which has no pyuwsgi (the master died on
+        # reload); the venv's python keeps the venv (tests/verify/test_uwsgi_app.py)
+        lines.append(f"binary-path = {bindir}/python")
     if app.module:
         lines.append(f"module = {app.module}:application")
+    elif app.path:
+        lines.append(f"wsgi-file = {sitelib(install_mode, bindir.rsplit('/', 1)[0])}/{app.path}")
     else:
         lines.append(f"wsgi-file = {bindir}/{app.script}")
     lines += [

@@ -1,0 +1,5 @@
+"""vega-manage: a one-shot tool."""
+
+
+def main() -> None:
+    print("vega-manage")

@@ -1,0 +1,2 @@
+"""A test's WSGI file: never an application of the package."""
+application = None

@@ -1,0 +1,251 @@
+"""WSGI applications' ports, mod_wsgi files, and where the config lives (issue 12, items 3 and 4).
+
+Small synthetic projects written per test, each a shape found in real
+services: a port option declared outside the application's module or
+prefixed with the project's name, an API exposed only as a ``*.wsgi`` file,
+a config generator whose output is named after one service while the code
+reads ``/etc/<project>/``. System mode's uWSGI (the distribution's server
+and python3 plugin) is checked here too; the fixture ``tests/data/wsgi-file``
+has the same shapes in the golden files and in a booted box
+(tests/verify/test_uwsgi_app.py).
+"""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from phoenix_rpm import generate, speccontext, wsgiapps
+from phoenix_rpm.plan import Service, SpecPlan
+
+SETUP_CFG = """\
+[metadata]
+name = {name}
+summary = Demo service
+license = Apache-2.0
+
+[files]
+packages = demo
+{files}
+[entry_points]
+console_scripts =
+{scripts}
+"""
+
+
+def make(root: Path, files: dict[str, str], *, name: str = "demo", scripts: dict[str, str] | None = None,
+         files_section: str = "", extra: str = "") -> Path:
+    """A pbr project: ``files`` path -> source text (dedented)."""
+    root.mkdir(parents=True, exist_ok=True)
+    lines = "\n".join(f"    {k} = {v}" for k, v in (scripts or {"demo-manage": "demo.cmd.manage:main"}).items())
+    (root / "setup.cfg").write_text(SETUP_CFG.format(name=name, files=files_section, scripts=lines) + extra)
+    (root / "requirements.txt").write_text("oslo.config\n")
+    base = {"demo/__init__.py": "", "demo/cmd/__init__.py": "", "demo/cmd/manage.py": "def main():\n    pass\n"}
+    for rel, text in {**base, **files}.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text))
+    return root
+
+
+API_MODULE = {"demo/wsgi/__init__.py": "", "demo/wsgi/api.py": "application = object()\n"}
+
+
+@pytest.fixture(autouse=True)
+def _version(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+
+
+def _app(plan: SpecPlan, name: str) -> Service:
+    return next(s for s in plan.services if s.uwsgi and s.name == name)
+
+
+# -- ports -------------------------------------------------------------------------------------------------
+
+
+def test_a_lone_apps_port_is_the_bind_port_declared_in_another_module(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**API_MODULE, "demo/common/cfg.py": """
+        from oslo_config import cfg
+        common_opts = [
+            cfg.PortOpt('mongodb_port', default=27017),
+            cfg.PortOpt('pydev_debug_port', default=5678),
+            cfg.PortOpt('bind_port', default=8779),
+        ]
+    """})
+    api = _app(generate.load_plan(project), "demo-api")
+    assert api.bind == "0.0.0.0:8779"
+    assert api.bind_source.startswith("demo/common/cfg.py:6 bind_port default")
+    assert "only WSGI application" in api.bind_source  # the decision says why a score-0 option was taken
+
+
+def test_a_project_prefixed_listen_port_names_the_api(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**API_MODULE, "demo/conf/service.py": """
+        from oslo_config import cfg
+        service_opts = [
+            cfg.IntOpt('demo_api_workers', default=2),
+            cfg.IntOpt('demo_api_listen_port', default=15868, min=1, max=65535),
+        ]
+    """})
+    api = _app(generate.load_plan(project), "demo-api")
+    assert api.bind == "0.0.0.0:15868" and "demo_api_listen_port default" in api.bind_source
+
+
+def test_a_clients_port_is_never_the_apps_and_two_apps_need_their_own_names(tmp_path: Path) -> None:
+    db = {"demo/db/options.py": "from oslo_config import cfg\ndatabase_opts = [cfg.PortOpt('port', default=3306)]\n"}
+    api = _app(generate.load_plan(make(tmp_path / "one", {**API_MODULE, **db})), "demo-api")
+    assert api.bind_source.startswith("fallback: no port default"), api.bind_source
+    assert 8700 <= int(api.bind.rsplit(":", 1)[1]) < 8900
+    # two applications: a bind_port named for neither is not guessed for one of them
+    two = make(tmp_path / "two", {**API_MODULE, "demo/wsgi/cfn.py": "application = object()\n",
+                                  "demo/common/cfg.py": "from oslo_config import cfg\n"
+                                                        "common_opts = [cfg.PortOpt('bind_port', default=8779)]\n"})
+    plan = generate.load_plan(two)
+    assert [_app(plan, n).bind_source.startswith("fallback") for n in ("demo-api", "demo-cfn")] == [True, True]
+
+
+def test_port_option_names() -> None:
+    match = [n for n in ("port", "bind_port", "api_port", "listen_port", "demo_api_listen_port", "wsgi_port",
+                         "listen", "bind", "mongodb_port", "pydev_debug_port", "transport", "port_range", "ports")
+             if wsgiapps.PORT_NAMES.search(n)]
+    assert match == ["port", "bind_port", "api_port", "listen_port", "demo_api_listen_port", "wsgi_port",
+                     "listen", "bind"]
+
+
+# -- .wsgi files -------------------------------------------------------------------------------------------
+
+
+WSGI_FILE_PROJECT = {
+    "demo/api/app.wsgi": "from demo.api import app\napplication = app.load()\n",
+    "demo/api/__init__.py": "", "demo/api/app.py": "def load():\n    return None\n",
+    "demo/tests/functional/fake.wsgi": "application = None\n",  # a test's file: never an app
+    "demo/api/notes.wsgi": "# no application here\nx = 1\n",
+    "demo/cmd/api.py": """
+        from werkzeug import serving
+        def main():
+            serving.run_simple('', 8000, None)
+    """,
+}
+
+
+def test_a_wsgi_file_is_an_application_and_the_dev_server_script_a_tool(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", WSGI_FILE_PROJECT, scripts={"demo-api": "demo.cmd.api:main",
+                                                               "demo-manage": "demo.cmd.manage:main"})
+    plan = generate.load_plan(project)
+    assert [(s.name, s.wsgi_path) for s in plan.services] == [("demo-api", "demo/api/app.wsgi")]
+    api = plan.services[0]
+    assert api.entry_point == "demo/api/app.wsgi" and "WSGI file demo/api/app.wsgi" in api.reason
+    tool = next(t for t in plan.tools if t.name == "demo-api")
+    assert "WSGI application under uWSGI" in tool.reason  # the development server is not the service
+    ini = generate.render_plan(plan)["systemd/demo-api-uwsgi.ini"]
+    assert "wsgi-file = /usr/lib/demo/lib/python3.11/site-packages/demo/api/app.wsgi\n" in ini
+    assert "plugins" not in ini and "module =" not in ini
+
+
+def test_modules_and_wsgi_scripts_come_before_wsgi_files(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**WSGI_FILE_PROJECT, **API_MODULE})
+    assert [s.wsgi_module for s in generate.load_plan(project).services] == ["demo.wsgi.api"]
+    scripts = make(tmp_path / "s", WSGI_FILE_PROJECT, extra="wsgi_scripts =\n    demo-wsgi = demo.api.app:load\n")
+    assert [s.wsgi_file for s in generate.load_plan(scripts).services] == ["demo-wsgi"]
+
+
+def test_system_mode_uwsgi_is_the_distributions_with_its_python3_plugin(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", WSGI_FILE_PROJECT, extra="\n[phoenix:rpm]\ninstall_mode = system\n")
+    plan = generate.load_plan(project)
+    assert {"uwsgi", "uwsgi-plugin-python3"} <= set(plan.rpm_requires) and "pyuwsgi" not in plan.requirements
+    rendered = generate.render_plan(plan)
+    ini, spec = rendered["systemd/demo-api-uwsgi.ini"], rendered["rpm/demo.spec"]
+    assert "\nplugins = python3\n" in ini
+    assert f"wsgi-file = {wsgiapps.SITELIB_PLACEHOLDER}/demo/api/app.wsgi\n" in ini
+    assert plan.services[0].exec_start == "/usr/sbin/uwsgi --ini /etc/demo/demo-api-uwsgi.ini"
+    requires = [line.split(None, 1)[1] for line in spec.splitlines() if line.startswith("Requires:")]
+    assert "uwsgi" in requires and "uwsgi-plugin-python3" in requires, requires
+    # %install gives the ini the target's site-packages (the placeholder never reaches the payload)
+    dest = speccontext.source_destinations(plan)["demo-api-uwsgi.ini"]
+    assert f"sed -i 's|{wsgiapps.SITELIB_PLACEHOLDER}|%{{python3_sitelib}}|' {dest}\n" in spec
+    # the file itself, when pip did not install it as package data (an sdist without SOURCES.txt)
+    assert ("test -e %{buildroot}%{python3_sitelib}/demo/api/app.wsgi || install -p -D -m 0644 "
+            "demo/api/app.wsgi %{buildroot}%{python3_sitelib}/demo/api/app.wsgi\n") in spec
+
+
+def test_system_mode_module_app_ini(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", API_MODULE, extra="\n[phoenix:rpm]\ninstall_mode = system\n")
+    plan = generate.load_plan(project)
+    rendered = generate.render_plan(plan)
+    ini, spec = rendered["systemd/demo-api-uwsgi.ini"], rendered["rpm/demo.spec"]
+    assert "\nplugins = python3\nmodule = demo.wsgi.api:application\n" in ini
+    assert "PHOENIX_PYTHON3_SITELIB" not in spec  # nothing to substitute
+
+
+# -- where the config lives --------------------------------------------------------------------------------
+
+
+GENERATOR = {"etc/demo-config-generator.conf": "[DEFAULT]\noutput_file = etc/demo-api.conf.sample\n"
+                                               "namespace = demo\n",
+             "etc/api-paste.ini": "[app:demo]\npaste.app_factory = demo.api:factory\n"}
+
+
+def test_the_folder_and_user_are_the_projects_the_generator_names_the_file(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**API_MODULE, **GENERATOR}, name="openstack-demo",
+                   files_section="data_files =\n    etc/demo = etc/api-paste.ini\n")
+    plan = generate.load_plan(project)
+    assert (plan.conf_name, plan.user) == ("demo", "demo")
+    assert "data_files install into etc/demo" in plan.conf_reason and "demo-api.conf" in plan.conf_reason
+    assert [g.dest for g in plan.generated_config] == ["/etc/demo/demo-api.conf"]
+    assert plan.main_config == "/etc/demo/demo-api.conf"
+    assert plan.conf_d == "/etc/demo/demo.conf.d"  # oslo.config's default drop-in folder of project demo
+    api = _app(plan, "demo-api")  # not demo-api-api
+    assert api.uwsgi_ini == "/etc/demo/demo-api-uwsgi.ini"
+    assert "pyargv = --config-file /etc/demo/demo-api.conf --config-dir /etc/demo/demo.conf.d\n" in \
+        generate.render_plan(plan)["systemd/demo-api-uwsgi.ini"]
+    assert {d.path for d in plan.config_dirs} == {"/etc/demo", "/etc/demo/demo.conf.d"}
+
+
+def test_without_data_files_the_import_package_names_the_folder(tmp_path: Path) -> None:
+    plan = generate.load_plan(make(tmp_path / "p", {**API_MODULE, **GENERATOR}, name="openstack-demo"))
+    assert (plan.conf_name, plan.user, plan.main_config) == ("demo", "demo", "/etc/demo/demo-api.conf")
+    assert "the import package demo" in plan.conf_reason
+    # the paste file found under etc/ goes to the project's folder too
+    assert "/etc/demo/api-paste.ini" in plan.config_files
+
+
+def test_a_file_the_package_ships_is_not_generated(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**API_MODULE, **GENERATOR, "etc/demo-api.conf": "[DEFAULT]\n"},
+                   name="python-demo",
+                   files_section="data_files =\n    etc/apache2 = etc/api-paste.ini\n"
+                                 "    etc/demo = etc/demo-api.conf\n")
+    plan = generate.load_plan(project)
+    assert plan.conf_name == "demo"  # not apache2: another program's folder
+    assert plan.main_config == "/etc/demo/demo-api.conf" and plan.generated_config == ()
+    assert plan.config_files.count("/etc/demo/demo-api.conf") == 1
+
+
+def test_a_shipped_project_conf_stays_the_main_config(tmp_path: Path) -> None:
+    project = make(tmp_path / "p", {**API_MODULE, **GENERATOR, "etc/demo/demo.conf": "[DEFAULT]\n"},
+                   files_section="data_files =\n    etc/demo = etc/demo/demo.conf\n")
+    plan = generate.load_plan(project)
+    assert plan.main_config == "/etc/demo/demo.conf" and plan.generated_config == ()
+    assert plan.conf_d == "/etc/demo/demo.conf.d"
+
+
+def test_a_daemon_reads_its_own_shipped_file(tmp_path: Path) -> None:
+    """/etc/<conf>/<daemon>.conf shipped beside the main config: the daemon's --config-file (its prog's file)."""
+    project = make(tmp_path / "p", {**API_MODULE, **GENERATOR, "etc/demo-api.conf": "[DEFAULT]\n",
+                                    "etc/demo-scrubber.conf": "[DEFAULT]\n", "demo/cmd/scrub.py": """
+        from oslo_service import service
+        def main():
+            service.launch(None, None).wait()
+    """, "demo/cmd/engine.py": "from oslo_service import service\ndef main():\n    service.launch(None, None)\n"},
+                   scripts={"demo-scrubber": "demo.cmd.scrub:main", "demo-engine": "demo.cmd.engine:main"},
+                   files_section="data_files =\n    etc/demo = etc/demo-api.conf etc/demo-scrubber.conf\n")
+    plan = generate.load_plan(project)
+    starts = {s.name: s.exec_start for s in plan.services if not s.uwsgi}
+    assert starts["demo-scrubber"].endswith(" --config-file /etc/demo/demo-scrubber.conf "
+                                            "--config-dir /etc/demo/demo.conf.d"), starts
+    assert starts["demo-engine"].endswith(" --config-file /etc/demo/demo-api.conf --config-dir /etc/demo/demo.conf.d")
+
+
+def test_an_import_package_named_unlike_the_project_names_nothing(tmp_path: Path) -> None:
+    plan = generate.load_plan(make(tmp_path / "p", {**API_MODULE, **GENERATOR}, name="vesta"))
+    assert (plan.conf_name, plan.user, plan.main_config) == ("vesta", "vesta", "/etc/vesta/demo-api.conf")
+    assert "the project's name" in plan.conf_reason
