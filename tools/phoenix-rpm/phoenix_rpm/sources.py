@@ -66,13 +66,40 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
         # the spec's Source0 is %{name}-%{version}.tar.gz, and rpm's %setup
         # needs the top folder to match the tarball name.
         target = out_dir / f"{name}-{version}.tar.gz"
-        _rename_top_dir(found[0], target, f"{name}-{version}", epoch)
+        _rename_top_dir(found[0], target, f"{name}-{version}", epoch, egg_info_entries(egg_base))
     return target
 
 
-def _rename_top_dir(src: Path, dst: Path, top: str, epoch: int) -> None:
-    import tarfile
+def egg_info_entries(egg_base: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
+    """The ``<dist>.egg-info`` folder the sdist must carry, as members relative to its top.
 
+    Why: the egg-info was written outside the project (the tree is left as it
+    was), so setuptools' sdist leaves it out; but its SOURCES.txt is the only
+    list of package data (.wsgi, .ini, templates, migrations) a build from
+    the sdist has: there is no git there, and pbr reads SOURCES.txt instead
+    (docs/build.md, the sdist). Upstream sdists carry it the same way. The
+    line naming SOURCES.txt itself is made relative, as upstream's is, so the
+    bytes do not depend on the temporary folder.
+    """
+    entries: list[tuple[tarfile.TarInfo, bytes | None]] = []
+    for info_dir in sorted(egg_base.glob("*.egg-info")):
+        folder = tarfile.TarInfo(info_dir.name)
+        folder.type, folder.mode = tarfile.DIRTYPE, 0o755
+        entries.append((folder, None))
+        for path in sorted(p for p in info_dir.iterdir() if p.is_file()):
+            data = path.read_bytes()
+            if path.name == "SOURCES.txt":
+                lines = data.decode("utf-8").splitlines()
+                own = f"{info_dir.name}/SOURCES.txt"
+                data = "\n".join(own if line.startswith("/") and line.endswith("/SOURCES.txt") else line for line in lines).encode("utf-8") + b"\n"
+            member = tarfile.TarInfo(f"{info_dir.name}/{path.name}")
+            member.mode = 0o644
+            entries.append((member, data))
+    return entries
+
+
+def _rename_top_dir(src: Path, dst: Path, top: str, epoch: int,
+                    extra: Sequence[tuple[tarfile.TarInfo, bytes | None]] = ()) -> None:
     with tarfile.open(src, "r:*") as tin:
         members = sorted(tin.getmembers(), key=lambda m: m.name)
         entries = []
@@ -81,6 +108,11 @@ def _rename_top_dir(src: Path, dst: Path, top: str, epoch: int) -> None:
             head, sep, rest = m.name.partition("/")
             m.name = top + (sep + rest if sep else "")
             entries.append((m, data))
+    have = {e[0].name for e in entries}
+    for info, data in extra:
+        info.name = f"{top}/{info.name}"
+        if info.name not in have:  # an sdist that carries its egg-info keeps its own
+            entries.append((info, data))
     entries.sort(key=lambda e: e[0].name)
     reproducible.write_tarball(dst, entries, epoch)
 
