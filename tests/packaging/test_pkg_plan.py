@@ -31,8 +31,12 @@ def project(tmp: Path, scripts: list[str], extra: str = "", name: str = "demo", 
     root = tmp / name
     (root / "pkg").mkdir(parents=True)
     (root / "pkg" / "__init__.py").write_text("")
-    (root / "pkg" / "cli.py").write_text("def main():\n    pass\n")
-    (root / "pkg" / "svc.py").write_text("import phoenix.server.eventlet\n\n\ndef main():\n    pass\n")
+    # main is made at run time: the analyzer cannot read it, the daemon question is
+    # "unknown", so the name hint decides (docs/packaging.md, daemon detection)
+    (root / "pkg" / "cli.py").write_text("def _make():\n    def run():\n        pass\n    return run\n\n\n"
+                                         "main = _make()\n")
+    (root / "pkg" / "svc.py").write_text("import phoenix.server.eventlet\n\n\ndef main():\n"
+                                         "    phoenix.server.eventlet.run()\n")
     (root / "etc" / name).mkdir(parents=True)
     (root / "etc" / name / f"{name}.conf").write_text(conf)
     lines = "\n".join(f"    {s}" for s in scripts)
