@@ -91,7 +91,8 @@ def egg_info_entries(egg_base: Path) -> list[tuple[tarfile.TarInfo, bytes | None
             if path.name == "SOURCES.txt":
                 lines = data.decode("utf-8").splitlines()
                 own = f"{info_dir.name}/SOURCES.txt"
-                data = "\n".join(own if line.startswith("/") and line.endswith("/SOURCES.txt") else line for line in lines).encode("utf-8") + b"\n"
+                fixed = [own if line.startswith("/") and line.endswith("/SOURCES.txt") else line for line in lines]
+                data = "\n".join(fixed).encode("utf-8") + b"\n"
             member = tarfile.TarInfo(f"{info_dir.name}/{path.name}")
             member.mode = 0o644
             entries.append((member, data))
