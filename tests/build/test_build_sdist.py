@@ -69,3 +69,40 @@ def test_a_wheel_built_from_the_sdist_without_git_has_the_package_data(vega: Pat
                     "-w", str(tmp_path / "wheels"), str(unpacked / TOP)], check=True, env=env)
     wheel = next((tmp_path / "wheels").glob("*.whl"))
     assert "vega/api/app.wsgi" in zipfile.ZipFile(wheel).namelist()
+
+
+def _unpacked(sdist: Path, where: Path) -> Path:
+    with tarfile.open(sdist) as tar:
+        tar.extractall(where)  # our own sdist
+    return where / TOP
+
+
+def _members(sdist: Path) -> list[str]:
+    with tarfile.open(sdist) as tar:
+        return sorted(n.partition("/")[2] for n in tar.getnames())
+
+
+def test_an_unpacked_sdist_is_remade_with_every_file_it_lists(vega: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A project built from an unpacked sdist (no git: how a release from the index is packaged)
+    keeps its package data and generator files: pbr reads the sdist's own SOURCES.txt."""
+    first = _sdist(vega, tmp_path / "first", monkeypatch)
+    again = _sdist(_unpacked(first, tmp_path / "unpacked"), tmp_path / "again", monkeypatch)
+    members = _members(again)
+    assert "vega/api/app.wsgi" in members and "etc/vega-config-generator.conf" in members
+    # pbr.json records the git commit: there is none to record out of git
+    assert set(_members(first)) - set(members) == {"openstack_vega.egg-info/pbr.json"}
+    assert set(members) <= set(_members(first))
+
+
+def test_an_unpacked_sdists_list_never_pulls_in_host_files(vega: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """SOURCES.txt is project input: absolute paths, '..' and links out of the project are not packed."""
+    tree = _unpacked(_sdist(vega, tmp_path / "first", monkeypatch), tmp_path / "unpacked")
+    (tmp_path / "outside.txt").write_text("secret\n")
+    (tree / "vega" / "link.txt").symlink_to(tmp_path / "outside.txt")
+    listed = tree / "openstack_vega.egg-info" / "SOURCES.txt"
+    listed.write_text(listed.read_text() + "/etc/passwd\n../outside.txt\nvega/link.txt\n")
+    members = _members(_sdist(tree, tmp_path / "again", monkeypatch))
+    assert "vega/api/app.wsgi" in members
+    assert not [m for m in members if "passwd" in m or "outside" in m or "link.txt" in m], members

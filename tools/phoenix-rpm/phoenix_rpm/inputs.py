@@ -450,7 +450,7 @@ def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -
     else:
         version = ""
         origin = "git (pbr)"
-        if _in_git(project_dir):
+        if in_git(project_dir):
             from pbr import packaging as pbr_packaging
 
             with _chdir(project_dir):
@@ -477,7 +477,8 @@ def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -
     return version
 
 
-def _in_git(project_dir: Path) -> bool:
+def in_git(project_dir: Path) -> bool:
+    """Is the project inside a git work tree (pbr then lists its files from git)?"""
     try:
         proc = runner.run(["git", "rev-parse", "--git-dir"], cwd=project_dir, capture=True, check=False)
     except CommandFailed:  # no git on this host

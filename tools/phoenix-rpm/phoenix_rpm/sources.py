@@ -18,7 +18,7 @@ import tempfile
 from pathlib import Path
 from typing import Iterable, Sequence
 
-from phoenix_rpm import cachedirs, reproducible, runner
+from phoenix_rpm import cachedirs, inputs, reproducible, runner
 from phoenix_rpm.errors import CommandFailed, UserError
 
 # What `pip install --no-index` of the sdist needs besides the requirements:
@@ -53,6 +53,8 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
             "SKIP_WRITE_GIT_CHANGELOG": "1",
             "SOURCE_DATE_EPOCH": str(epoch),
         }
+        if not inputs.in_git(project_dir) and unpacked_sdist_sources(project_dir, egg_base):
+            env["SKIP_GIT_SDIST"] = "1"  # pbr then reads the SOURCES.txt put in egg_base
         if (project_dir / "setup.py").exists():
             argv = [sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(egg_base),
                     "sdist", "--dist-dir", str(sdist_dir)]
@@ -68,6 +70,40 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
         target = out_dir / f"{name}-{version}.tar.gz"
         _rename_top_dir(found[0], target, f"{name}-{version}", epoch, egg_info_entries(egg_base))
     return target
+
+
+def unpacked_sdist_sources(project_dir: Path, egg_base: Path) -> bool:
+    """Seed ``egg_base`` with the file list of an unpacked sdist (no git there).
+
+    Why: out of git, pbr lists only the Python modules and a few defaults, so
+    an sdist remade from an unpacked upstream sdist lost its package data
+    (alembic.ini, migration templates, the config generator's files). The
+    upstream sdist says what it carries in ``<dist>.egg-info/SOURCES.txt``;
+    with SKIP_GIT_SDIST pbr reads that list (docs/build.md, the sdist). Only
+    plain relative paths to regular files inside the project are kept: the
+    list is project input, and a line such as ``/etc/shadow`` or ``../x``
+    must not pull a host file into the sdist. True when a list was seeded.
+    """
+    root = project_dir.resolve()
+    found = [d for d in sorted(project_dir.glob("*.egg-info"))
+             if d.is_dir() and not d.is_symlink() and (d / "SOURCES.txt").is_file()
+             and not (d / "SOURCES.txt").is_symlink()]
+    if len(found) != 1:
+        return False
+    info_dir = found[0]
+    kept = []
+    for line in (info_dir / "SOURCES.txt").read_text(encoding="utf-8", errors="replace").splitlines():
+        rel = line.strip()
+        if not rel or rel.startswith("/") or ".." in Path(rel).parts or "\0" in rel:
+            continue
+        path = project_dir / rel
+        if path.is_file() and not path.is_symlink() and path.resolve().is_relative_to(root):
+            kept.append(rel)
+    if not kept:
+        return False
+    (egg_base / info_dir.name).mkdir()
+    (egg_base / info_dir.name / "SOURCES.txt").write_text("\n".join(kept) + "\n", encoding="utf-8")
+    return True
 
 
 def egg_info_entries(egg_base: Path) -> list[tuple[tarfile.TarInfo, bytes | None]]:
