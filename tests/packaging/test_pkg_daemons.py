@@ -436,7 +436,7 @@ def test_a_name_hint_never_makes_a_one_shot_job_a_service(tmp_path: Path) -> Non
         "demo-housekeeping": "demo.cmd.batch:main",   # a parallel batch job
         "demo-worker": "demo.cmd.plugged:main",       # an untyped object whose method may serve
         "demo-runner": "demo.cmd.plugged:main",       # the same code, no hint: a tool
-        "demo-proxy": "oslo_rootwrap.cmd:main",       # a dependency's function
+        "demo-proxy": "wsproxylib.cmd:main",          # a dependency's function
         "demo-agent": "demo.cmd.spawn:main",          # replaces itself with another program
     }, {
         **WORKER_SHAPES,
@@ -490,7 +490,7 @@ def test_a_name_hint_never_makes_a_one_shot_job_a_service(tmp_path: Path) -> Non
                                 "a server's serve_forever()"), worker
     assert got["demo-runner"][0] == "tool" and got["demo-runner"][1].startswith("not followed to its end")
     assert got["demo-proxy"] == ("service", "name suffix hint (proxy), as the code could not be followed: runs "
-                                            "oslo_rootwrap.cmd:main of a dependency, not this project's code")
+                                            "wsproxylib.cmd:main of a dependency, not this project's code")
     assert got["demo-agent"][0] == "service" and "runs another program (os.execvp)" in got["demo-agent"][1]
 
 
@@ -506,7 +506,7 @@ def test_evidence_kinds(tmp_path: Path) -> None:
     analyzer = daemons.project_analyzer(tmp_path / "p", "", ["demo"])
     assert analyzer.evidence("demo.cmd.once", "main").kind == "ends"
     assert analyzer.evidence("demo.cmd.relay", "main").kind == "launcher"
-    for module, func in (("demo.cmd.made", "main"), ("demo.cmd.gone", "main"), ("oslo_rootwrap.cmd", "main")):
+    for module, func in (("demo.cmd.made", "main"), ("demo.cmd.gone", "main"), ("wsproxylib.cmd", "main")):
         assert analyzer.evidence(module, func).kind == "unknown", (module, func)
     deep = analyzer.evidence("demo.cmd.deep", "f0")  # deeper than the proof reads: not known to end
     assert deep.kind == "unknown" and f"deeper than {daemons.PROOF_DEPTH} levels" in deep.reason, deep
@@ -537,3 +537,93 @@ def test_hostile_chains_end_in_a_decision_not_a_traceback(tmp_path: Path) -> Non
     assert got["demo-chain"][0] == "tool" and got["demo-chain"][1].startswith("not followed to its end"), got
     assert got["demo-loop"][0] == "tool", got
     assert got["demo-calls"][0] == "tool" and got["demo-calls"][1].startswith("not followed to its end"), got
+
+
+def test_unseen_service_shapes(tmp_path: Path) -> None:
+    """Shapes found on real services the corpus does not hold (docs/corpus.md "Unseen-service probe").
+
+    websockify console proxies (a project subclass, or websockify's own class,
+    then ``start_server()``); a project function handed to another one that
+    runs it (``boot_server(rpc.rpc_server)``); os-ken's ``AppManager.run_apps``;
+    Paste's development server (a tool next to a WSGI app); oslo.rootwrap's
+    daemon and command named as the project's own scripts (tools, whatever
+    their name says).
+    """
+    project = make(tmp_path / "p", {
+        "demo-novncproxy": "demo.cmd.novnc:main",
+        "demo-wsproxy": "demo.cmd.plainws:main",
+        "demo-rpc-server": "demo.cmd.server:main_rpc",
+        "demo-sync": "demo.cmd.server:main_once",
+        "demo-ofagent": "demo.cmd.of:main",
+        "demo-devapi": "demo.cmd.devapi:main",
+        "demo-rootwrap-daemon": "oslo_rootwrap.cmd:daemon",
+        "demo-rootwrap": "oslo_rootwrap.cmd:main",
+    }, {
+        "demo/console.py": """
+            import websockify
+            class DemoProxy(websockify.WebSocketProxy):
+                def new_websocket_client(self):
+                    pass
+        """,
+        "demo/cmd/novnc.py": """
+            from demo import console
+            def main():
+                console.DemoProxy(listen_host='0.0.0.0', listen_port=6080).start_server()
+        """,
+        "demo/cmd/plainws.py": """
+            from websockify import websocketproxy
+            def main():
+                proxy = websocketproxy.WebSocketProxy(listen_port=6081)
+                proxy.start_server()
+        """,
+        "demo/launch.py": """
+            from oslo_service import service
+            def start_workers():
+                launcher = service.ProcessLauncher(None)
+                return launcher
+        """,
+        "demo/boot.py": """
+            def boot_server(server_func):
+                try:
+                    server_func()
+                except KeyboardInterrupt:
+                    pass
+        """,
+        "demo/rpc.py": """
+            from demo import launch
+            def rpc_server():
+                launch.start_workers().wait()
+            def sync_once():
+                print('synced')
+        """,
+        "demo/cmd/server.py": """
+            from demo import boot
+            from demo import rpc
+            def main_rpc():
+                boot.boot_server(rpc.rpc_server)
+            def main_once():
+                boot.boot_server(rpc.sync_once)
+        """,
+        "demo/cmd/of.py": """
+            from os_ken.base import app_manager
+            def main():
+                app_manager.AppManager.run_apps(['demo.ofapp'])
+        """,
+        "demo/cmd/devapi.py": """
+            from paste import httpserver
+            def main():
+                httpserver.serve(application=None, host='0.0.0.0', port=9090)
+        """,
+        "demo/wsgi.py": "application = None\n",
+    })
+    got = decided(project)
+    assert got["demo-novncproxy"] == ("service", "runs a websockify proxy server (DemoProxy.start_server inherited "
+                                                 "from websockify.WebSocketProxy) (novnc.py:4)"), got
+    assert got["demo-wsproxy"][0] == "service" and "websockify" in got["demo-wsproxy"][1], got
+    assert got["demo-rpc-server"][0] == "service", got
+    assert "oslo_service.service.ProcessLauncher via demo.rpc.rpc_server" in got["demo-rpc-server"][1], got
+    assert got["demo-sync"][0] == "tool" and got["demo-sync"][1].startswith("ends:"), got
+    assert got["demo-ofagent"][0] == "service" and "os-ken" in got["demo-ofagent"][1], got
+    assert got["demo-devapi"][0] == "tool" and "Paste's development server" in got["demo-devapi"][1], got
+    for name in ("demo-rootwrap-daemon", "demo-rootwrap"):
+        assert got[name][0] == "tool" and "oslo.rootwrap" in got[name][1], got

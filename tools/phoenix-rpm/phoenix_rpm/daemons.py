@@ -56,6 +56,8 @@ LAUNCHERS = {
     "phoenix.server.launcher.Launcher": "phoenix's launcher (phoenix.server.launcher.Launcher)",
     "eventlet.wsgi.server": "eventlet.wsgi.server (blocks serving)",
     "uvicorn.run": "uvicorn.run",
+    # os-ken (OpenStack's SDN framework): runs the named apps and joins their threads
+    "os_ken.base.app_manager.AppManager.run_apps": "os-ken's AppManager.run_apps (blocks while its apps run)",
     "oslo_messaging.get_rpc_server": "an oslo_messaging RPC server",
     "oslo_messaging.get_notification_listener": "an oslo_messaging notification listener",
     "oslo_messaging.get_batch_notification_listener": "an oslo_messaging notification listener",
@@ -68,11 +70,24 @@ INHERITED_LAUNCHERS = {
     "cotyledon.ServiceManager.run": "runs a cotyledon.ServiceManager",
     "oslo_service.service.ServiceLauncher.wait": "waits on oslo_service.service.ServiceLauncher",
     "oslo_service.service.ProcessLauncher.wait": "waits on oslo_service.service.ProcessLauncher",
+    # websockify's proxy (the console proxies: novnc, serial, spice, websocket)
+    "websockify.WebSocketProxy.start_server": "runs a websockify proxy server",
+    "websockify.websocketproxy.WebSocketProxy.start_server": "runs a websockify proxy server",
+    "websockify.WebSockifyServer.start_server": "runs a websockify server",
+    "websockify.websockifyserver.WebSockifyServer.start_server": "runs a websockify server",
+}
+# A dependency's entry point a project names as its own console script, whose
+# lifetime this stack documents: not a systemd service.
+DEPENDENCY_ENTRY_POINTS = {
+    "oslo_rootwrap.cmd:daemon": "oslo.rootwrap's daemon: the service's rootwrap client starts it on demand "
+                                "and talks to it over its stdin, it is no systemd service",
+    "oslo_rootwrap.cmd:main": "oslo.rootwrap's command: one privileged command per run",
 }
 COTYLEDON = "cotyledon.ServiceManager"
 DEV_SERVERS = {
     "wsgiref.simple_server.make_server": "wsgiref's development server",
     "werkzeug.serving.run_simple": "werkzeug's development server",
+    "paste.httpserver.serve": "Paste's development server (paste.httpserver)",
 }
 # the class of an object whose wait() blocks while it serves
 SERVER_CLASS = re.compile(r"(Server|Service|Daemon|Launcher|Manager)$|^(Server|Service|Daemon)", re.I)
@@ -312,6 +327,9 @@ class Analyzer:
 
     def evidence(self, module: str, func: str) -> Evidence:
         mod = self.module(module)
+        known = DEPENDENCY_ENTRY_POINTS.get(f"{module}:{func}")
+        if mod is None and known:
+            return Evidence("ends", f"runs {module}:{func}: {known}")
         if mod is None and module.split(".")[0] not in self.packages:
             return Evidence("unknown", f"runs {module}:{func} of a dependency, not this project's code")
         if mod is None:
@@ -448,6 +466,10 @@ class Analyzer:
                     return Evidence("launcher", f"calls {LOOP_METHODS[attr]}{chain}", where)
                 if attr == "run" and self._is_cotyledon(owner_type):
                     return Evidence("launcher", f"runs a cotyledon.ServiceManager{chain}", where)
+                if owner_type and f"{owner_type}.{attr}" in INHERITED_LAUNCHERS:
+                    # a dependency's server object used as it is: websockify.WebSocketProxy(...).start_server()
+                    return Evidence("launcher", f"{INHERITED_LAUNCHERS[owner_type + '.' + attr]} "
+                                    f"({owner_type}().{attr}()){chain}", where)
                 if attr == "wait" and owner_type and SERVER_CLASS.search(owner_type.rsplit(".", 1)[-1]):
                     # server.start(app); server.wait(): blocks until the server stops
                     return Evidence("launcher", f"waits on a {owner_type.rsplit('.', 1)[-1]} server "
@@ -466,6 +488,15 @@ class Analyzer:
                 types.setdefault("<cotyledon>", callee)
             if callee and callee.split(".")[0] in self.packages:
                 deeper.append((callee, callee.rsplit(".", 1)[-1], where))
+            for arg in [*sub.args, *(k.value for k in sub.keywords)]:
+                # a project function handed to another one is called by it:
+                # boot_server(rpc.rpc_server), launch(conf, make_service)
+                if isinstance(arg, (ast.Name, ast.Attribute)):
+                    passed = self.qualify(arg, mod)
+                    split = self._split(passed) if passed and passed.split(".")[0] in self.packages \
+                        and passed != callee else None
+                    if split is not None and self._function(*split) is not None:  # functions, not classes
+                        deeper.append((passed, passed.rsplit(".", 1)[-1], where))
             if isinstance(sub.func, ast.Subscript) and isinstance(sub.func.value, ast.Name):
                 # a dispatch table: OPTIONS[name]() calls each function the dict names
                 for fname in self._table_functions(mod, sub.func.value.id):
