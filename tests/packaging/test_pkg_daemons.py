@@ -627,3 +627,21 @@ def test_unseen_service_shapes(tmp_path: Path) -> None:
     assert got["demo-devapi"][0] == "tool" and "Paste's development server" in got["demo-devapi"][1], got
     for name in ("demo-rootwrap-daemon", "demo-rootwrap"):
         assert got[name][0] == "tool" and "oslo.rootwrap" in got[name][1], got
+
+
+def test_a_stale_tool_entry_point_is_packaged_and_said_so(tmp_path: Path) -> None:
+    """A released sdist's console script whose module was removed (blazar's ``-rpc-zmq-receiver``):
+    a tool, packaged as pip installs it, the reason says it fails when run; a service's stays an error."""
+    project = make(tmp_path / "p", {"demo-manage": "demo.cmd.manage:main", "demo-zmq-receiver": "demo.cmd.gone:main",
+                                    "demo-old": "demo.cmd.manage:removed"},
+                   {"demo/cmd/manage.py": "def main():\n    pass\n"})
+    got = decided(project)
+    assert got["demo-zmq-receiver"] == ("tool", "demo.cmd.gone:main is not in the project: pip installs the "
+                                                "script, which fails when run (a stale entry point: fix or remove it)")
+    assert got["demo-old"][0] == "tool" and "is not in the project" in got["demo-old"][1]
+    assert got["demo-manage"][0] == "tool" and got["demo-manage"][1].startswith("ends:")
+    # named a service: its unit would fail at every start, so it is still the user's error
+    refused = make(tmp_path / "q", {"demo-zmq-receiver": "demo.cmd.gone:main"}, {},
+                   extra="\n[phoenix:rpm]\nservices = demo-zmq-receiver\n")
+    proc = build_rpm("--stage", "generate", str(refused))
+    assert proc.returncode == 2 and "module 'demo.cmd.gone' not found" in proc.stderr, proc.stderr

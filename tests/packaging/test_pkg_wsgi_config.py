@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from phoenix_rpm import generate, speccontext, wsgiapps
+from phoenix_rpm.errors import UserError
 from phoenix_rpm.plan import Service, SpecPlan
 
 SETUP_CFG = """\
@@ -325,3 +326,29 @@ def test_an_import_package_named_unlike_the_project_names_nothing(tmp_path: Path
     plan = generate.load_plan(make(tmp_path / "p", {**API_MODULE, **GENERATOR}, name="vesta"))
     assert (plan.conf_name, plan.user, plan.main_config) == ("vesta", "vesta", "/etc/vesta/demo-api.conf")
     assert "the project's name" in plan.conf_reason
+
+
+def test_the_projects_own_init_scripts_and_units_are_left_out(tmp_path: Path) -> None:
+    """tacker's data_files: ``etc/init.d = etc/init.d/<name>-server`` and its own ``.service``
+    files. The generated units replace them: left out, said so; any other file there is still refused."""
+    files = {"etc/demo/api-paste.ini": "[app:main]\nuse = egg:demo#main\n",
+             "etc/init.d/demo-server": "#!/bin/sh\n", "etc/systemd/system/demo.service": "[Service]\n",
+             "etc/systemd/system/demo-conductor.service": "[Service]\n", "etc/init/demo-server.conf": "exec x\n"}
+    data = ("data_files =\n    etc/demo = etc/demo/api-paste.ini\n    etc/init.d = etc/init.d/demo-server\n"
+            "    etc/init = etc/init/demo-server.conf\n"
+            "    etc/systemd/system =\n        etc/systemd/system/demo.service\n"
+            "        etc/systemd/system/demo-conductor.service\n")
+    scripts = {"demo-server": "demo.cmd.server:main"}
+    server = {"demo/cmd/server.py": "from oslo_service import service\ndef main():\n    service.launch(None, None)\n"}
+    plan = generate.load_plan(make(tmp_path / "p", {**files, **server}, scripts=scripts, files_section=data))
+    assert [w.split(" ", 1)[0] for w in plan.left_out] == [
+        "etc/init.d/demo-server", "etc/init/demo-server.conf", "etc/systemd/system/demo.service",
+        "etc/systemd/system/demo-conductor.service"], plan.left_out
+    assert "the project's SysV init script; the package's systemd units replace it" in plan.left_out[0]
+    assert [f.dest for f in plan.files] == ["/etc/demo/api-paste.ini"]
+    assert [s.name for s in plan.services] == ["demo-server"]
+    # a file not named for the project (or not a unit) in those folders is still refused
+    other = data.replace("etc/init.d = etc/init.d/demo-server", "etc/init.d = etc/init.d/other-tool")
+    files["etc/init.d/other-tool"] = "#!/bin/sh\n"
+    with pytest.raises(UserError, match="/etc/init.d is a system folder"):
+        generate.load_plan(make(tmp_path / "q", {**files, **server}, scripts=scripts, files_section=other))
