@@ -493,8 +493,9 @@ class Analyzer:
                 # boot_server(rpc.rpc_server), launch(conf, make_service)
                 if isinstance(arg, (ast.Name, ast.Attribute)):
                     passed = self.qualify(arg, mod)
-                    split = self._split(passed) if passed and passed.split(".")[0] in self.packages \
-                        and passed != callee else None
+                    if not passed or passed == callee or passed.split(".")[0] not in self.packages:
+                        continue
+                    split = self._split(passed)
                     if split is not None and self._function(*split) is not None:  # functions, not classes
                         deeper.append((passed, passed.rsplit(".", 1)[-1], where))
             if isinstance(sub.func, ast.Subscript) and isinstance(sub.func.value, ast.Name):
