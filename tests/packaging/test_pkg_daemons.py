@@ -645,3 +645,91 @@ def test_a_stale_tool_entry_point_is_packaged_and_said_so(tmp_path: Path) -> Non
                    extra="\n[phoenix:rpm]\nservices = demo-zmq-receiver\n")
     proc = build_rpm("--stage", "generate", str(refused))
     assert proc.returncode == 2 and "module 'demo.cmd.gone' not found" in proc.stderr, proc.stderr
+
+
+def test_aliases_handed_classes_and_loops_left_by_an_exception(tmp_path: Path) -> None:
+    """kuryr's ``start = service.start`` entry points; swift's ``run_daemon(ObjectAuditor, conf)``
+    (a project class handed to a project function that instantiates it and runs it: its ``run``
+    is inherited from the project's ``Daemon``); swift's ``while True:`` reading xattr keys until
+    ``IOError`` (a loop an exception leaves: the info tool stays a tool), against a daemon's
+    ``try: while True: ... except KeyboardInterrupt:``."""
+    project = make(tmp_path / "p", {
+        "demo-controller": "demo.cmd.controller:start",
+        "demo-auditor": "demo.cmd.auditor:main",
+        "demo-info": "demo.cmd.info:main",
+        "demo-poller": "demo.cmd.poller:main",
+        "demo-check": "demo.cmd.check:main",
+    }, {
+        "demo/service.py": """
+            from oslo_service import service
+            def start():
+                service.launch(None, None).wait()
+        """,
+        "demo/cmd/controller.py": "from demo import service\nstart = service.start\n",
+        "demo/daemon.py": """
+            class Daemon(object):
+                def run(self, once=False):
+                    if once:
+                        self.run_once()
+                    else:
+                        self.run_forever()
+            class Strategy(object):
+                def __init__(self, daemon):
+                    self.daemon = daemon
+                def run(self):
+                    self.daemon.run()
+            def run_daemon(klass, conf):
+                return Strategy(klass(conf)).run()
+        """,
+        "demo/auditor.py": """
+            from demo.daemon import Daemon
+            class Auditor(Daemon):
+                def run_forever(self):
+                    pass
+        """,
+        "demo/cmd/auditor.py": """
+            from demo.auditor import Auditor
+            from demo.daemon import run_daemon
+            def main():
+                run_daemon(Auditor, '/etc/demo/auditor.conf')
+        """,
+        "demo/cmd/check.py": """
+            from demo.auditor import Auditor
+            def describe(klass):
+                return klass.__name__
+            def main():
+                print(describe(Auditor))
+        """,
+        "demo/cmd/info.py": """
+            import errno
+            def read_keys(fd):
+                data, key = b'', 0
+                try:
+                    while True:
+                        data += fd.get(key)
+                        key += 1
+                except (IOError, OSError) as e:
+                    if e.errno == errno.ENOENT:
+                        raise
+                return data
+            def main():
+                print(read_keys({}))
+        """,
+        "demo/cmd/poller.py": """
+            import time
+            def main():
+                try:
+                    while True:
+                        time.sleep(10)
+                except KeyboardInterrupt:
+                    pass
+        """,
+    })
+    got = decided(project)
+    assert got["demo-controller"] == ("service", "calls oslo_service.service.launch (service.py:4)"), got
+    assert got["demo-auditor"][0] == "service", got
+    assert "run_forever() via demo.daemon.Daemon.run" in got["demo-auditor"][1], got
+    assert got["demo-info"][0] == "tool" and got["demo-info"][1].startswith("ends:"), got
+    assert got["demo-poller"][0] == "service" and "loops forever" in got["demo-poller"][1], got
+    # a class handed to a function that only reads its name: its run() is not reached through that
+    assert got["demo-check"][0] == "tool", got

@@ -335,12 +335,51 @@ class Analyzer:
         if mod is None:
             return Evidence("unknown", f"module {module} not found or not readable")
         if self._function(mod, func) is None:
-            return Evidence("unknown", f"{module} defines no function {func} the analyzer can read "
-                            "(made at run time or imported)")
+            alias = self._alias(mod, func)
+            if alias is not None:  # start = service.start (kuryr), from .x import main
+                mod, func = alias
+            else:
+                return Evidence("unknown", f"{module} defines no function {func} the analyzer can read "
+                                "(made at run time or imported)")
         found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
         if found is not None:
             return found
-        return self._proof(mod, module, func)
+        return self._proof(mod, mod.name, func)
+
+    def _instantiates(self, callee: str, slot: int | str) -> bool:
+        """Does the project function ``callee`` call the parameter that ``slot`` fills (``klass(conf)``)?"""
+        split = self._split(callee)
+        found = self._function(*split) if split else None
+        if found is None:
+            return False
+        fn, cls_name = found
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+        if cls_name and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        name = slot if isinstance(slot, str) else params[slot] if slot < len(params) else ""
+        return bool(name) and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name
+                                  for n in _own_nodes(fn))
+
+    def _alias(self, mod: _Module, name: str, hops: int = 0) -> tuple[_Module, str] | None:
+        """A module-level name that is another project function: imported, or ``name = other.func``."""
+        target: str | None = None
+        if name in mod.imports:
+            target = mod.imports[name]
+        else:
+            for node in mod.tree.body:
+                if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute)) and \
+                        any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                    target = self.qualify(node.value, mod)
+        if not target or target.split(".")[0] not in self.packages or hops > 5:
+            return None
+        split = self._split(target)
+        if split is None:
+            return None
+        if self._function(*split) is not None:
+            return split
+        return self._alias(split[0], split[1], hops + 1) if "." not in split[1] else None
 
     def _proof(self, mod: _Module, module: str, func: str) -> Evidence:
         """No launcher near the entry point: does the code end, or could it not be followed? (docs/packaging.md)"""
@@ -433,6 +472,7 @@ class Analyzer:
         node, cls_name = found
         types: dict[str, str] = {}  # local variable -> qualified constructor
         deeper: list[tuple[str, str, str]] = []  # (qualified, label, where)
+        handed: set[str] = set()  # project classes handed to a project function
         dev: Evidence | None = None
         for sub in ast.walk(node):
             if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
@@ -488,15 +528,23 @@ class Analyzer:
                 types.setdefault("<cotyledon>", callee)
             if callee and callee.split(".")[0] in self.packages:
                 deeper.append((callee, callee.rsplit(".", 1)[-1], where))
-            for arg in [*sub.args, *(k.value for k in sub.keywords)]:
-                # a project function handed to another one is called by it:
-                # boot_server(rpc.rpc_server), launch(conf, make_service)
+            handed_args = [(i, a) for i, a in enumerate(sub.args)] + [(k.arg or "", k.value) for k in sub.keywords]
+            for slot, arg in handed_args if callee and callee.split(".")[0] in self.packages else []:
+                # a project function or class handed to another function of the
+                # project is called or instantiated and run by it:
+                # boot_server(rpc.rpc_server), run_daemon(ObjectAuditor, conf)
+                # (not a dependency's spawn(func): a thread not joined is no service)
                 if isinstance(arg, (ast.Name, ast.Attribute)):
                     passed = self.qualify(arg, mod)
                     if not passed or passed == callee or passed.split(".")[0] not in self.packages:
                         continue
                     split = self._split(passed)
-                    if split is not None and self._function(*split) is not None:  # functions, not classes
+                    if split is not None and split[0].classes.get(split[1]) is not None:
+                        if not self._instantiates(callee or "", slot):
+                            continue  # describe(Auditor) reads the class, runs nothing
+                        handed.add(passed)
+                        deeper.append((passed, passed.rsplit(".", 1)[-1], where))
+                    elif split is not None and self._function(*split) is not None:
                         deeper.append((passed, passed.rsplit(".", 1)[-1], where))
             if isinstance(sub.func, ast.Subscript) and isinstance(sub.func.value, ast.Name):
                 # a dispatch table: OPTIONS[name]() calls each function the dict names
@@ -524,6 +572,18 @@ class Analyzer:
                 self._unresolved(state, qualified, where)
                 continue
             tmod, rest = split
+            if tmod.classes.get(rest) is not None and qualified in handed:
+                # a class the callee instantiates and runs: its run(), inherited too
+                # (swift's run_daemon(ObjectAuditor): Daemon.run -> run_forever)
+                run = self._function(tmod, f"{rest}.run")
+                base = self._inherited(tmod, f"{rest}.run") if run is None else None
+                found_run = (tmod, f"{rest}.run") if run is not None else base if isinstance(base, tuple) else None
+                if found_run is not None:
+                    result = self._walk(found_run[0], found_run[1], depth + 1, state,
+                                        [*via, f"{found_run[0].name}.{found_run[1]}"])
+                    if result is not None:
+                        return result
+                continue
             if tmod.classes.get(rest) is not None:  # a class: its __init__ and run()
                 candidates = [f"{rest}.__init__", f"{rest}.run"]
             elif self._function(tmod, rest) is None:
@@ -789,9 +849,25 @@ def _phoenix_http(callee: str, call: ast.Call) -> bool | None:
     return None
 
 
+#: what a daemon's ``try: while True: ... except X:`` catches to stop (a signal, not the loop's end)
+STOP_EXCEPTIONS = {"KeyboardInterrupt", "SystemExit", "Exception", "BaseException", "GreenletExit"}
+
+
 def _endless_loop(func: ast.AST) -> int | None:
-    """Line of a ``while True:`` in this function (not in a nested one) that no break or return leaves."""
+    """Line of a ``while True:`` in this function (not in a nested one) that no break or return leaves.
+
+    A loop inside a ``try`` that catches a specific exception is left by it
+    (swift reads xattr keys with ``while True:`` until ``IOError``): not
+    endless. One that catches only ``KeyboardInterrupt``/``SystemExit``/
+    ``Exception`` is a daemon's main loop with its way out on a signal.
+    """
+    caught: set[int] = set()
     for node in _own_nodes(func):
+        if isinstance(node, ast.Try) and any(_specific_handler(h) for h in node.handlers):
+            caught |= {id(n) for stmt in node.body for n in (stmt, *_own_nodes(stmt))}
+    for node in _own_nodes(func):
+        if id(node) in caught:
+            continue
         if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value in (True, 1):
             exits = [n for n in _own_nodes(node) if isinstance(n, (ast.Break, ast.Return))]
             # a break inside a nested loop leaves that loop only
@@ -800,6 +876,15 @@ def _endless_loop(func: ast.AST) -> int | None:
             if not [e for e in exits if isinstance(e, ast.Return) or id(e) not in inner]:
                 return node.lineno
     return None
+
+
+def _specific_handler(handler: ast.ExceptHandler) -> bool:
+    """``except IOError:``/``except (queue.Empty, OSError):``: not only a stop signal or everything."""
+    if handler.type is None:
+        return False
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = {t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "" for t in types}
+    return bool(names - STOP_EXCEPTIONS - {""})
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:
