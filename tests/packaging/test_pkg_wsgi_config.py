@@ -352,3 +352,25 @@ def test_the_projects_own_init_scripts_and_units_are_left_out(tmp_path: Path) ->
     files["etc/init.d/other-tool"] = "#!/bin/sh\n"
     with pytest.raises(UserError, match="/etc/init.d is a system folder"):
         generate.load_plan(make(tmp_path / "q", {**files, **server}, scripts=scripts, files_section=other))
+
+
+def test_an_import_package_named_api_says_nothing_and_any_paste_ini_names_the_port(tmp_path: Path) -> None:
+    """monasca-api's shape: its package is ``monasca_api`` (so every option file's path says
+    "api"), its only port options are cassandra's and influxdb's, and its paste file
+    ``etc/api-config.ini`` (not ``*paste.ini``) has ``[server:main] port = 8070``."""
+    conf = {"demo_api/__init__.py": "", "demo_api/wsgi/__init__.py": "", "demo_api/wsgi/api.py": "application = 1\n",
+            "demo_api/conf/__init__.py": "",
+            "demo_api/conf/cassandra.py": "from oslo_config import cfg\nopts = [cfg.PortOpt('port', default=9042)]\n",
+            "demo_api/conf/influxdb.py": "from oslo_config import cfg\nopts = [cfg.PortOpt('port', default=8086)]\n"}
+    root = make(tmp_path / "p", {**conf, "etc/api-config.ini": "[server:main]\nuse = egg:gunicorn#main\nport = 8070\n"
+                                 "\n[app:main]\nuse = egg:demo_api#main\n"},
+                name="demo-api", files_section="data_files =\n    etc/demo = etc/api-config.ini\n")
+    (root / "setup.cfg").write_text((root / "setup.cfg").read_text().replace("packages = demo\n", "packages = demo_api\n"))
+    plan = generate.load_plan(root)
+    api = next(s for s in plan.services if s.uwsgi)
+    assert api.bind == "0.0.0.0:8070" and api.bind_source == "etc/api-config.ini [server:main] port", api.bind_source
+    # without the paste file: a database's port is never the API's, whatever the package is called
+    (root / "etc/api-config.ini").unlink()
+    (root / "setup.cfg").write_text((root / "setup.cfg").read_text().replace("data_files =\n    etc/demo = etc/api-config.ini\n", ""))
+    api = next(s for s in generate.load_plan(root).services if s.uwsgi)
+    assert api.bind_source.startswith("fallback"), api.bind_source

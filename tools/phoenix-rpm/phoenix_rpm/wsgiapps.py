@@ -123,7 +123,10 @@ def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_n
     """host:port per app: the override table, else the project's defaults, else a stable fallback."""
     overrides = project.overrides.wsgi_bind
     defaults = _port_defaults(project)
-    paste_port = _paste_port(project, paste)
+    # named *paste.ini first, then any other ini the project ships with a [server:*] port
+    # (monasca-api's etc/api-config.ini is its paste file)
+    others = [df.source for df in project.data_files if df.source.endswith(".ini") and df.source not in paste]
+    paste_port = _paste_port(project, [*paste, *others])
     used: set[int] = set()
     for app in apps:
         if app.unit_name in overrides:
@@ -179,7 +182,8 @@ WEAK = "(the project's only port option; nothing names it for the application)"
 CLIENT_WORDS = {"database", "db", "sql", "influx", "influxdb", "redis", "mongo", "mongodb", "mysql",
                 "postgresql", "rabbit", "amqp", "memcache", "memcached", "coordination", "profiler",
                 "debug", "pydev", "smtp", "ldap", "syslog", "statsd", "prometheus", "guest", "backend",
-                "backends", "storage", "driver", "drivers", "plugin", "plugins", "client", "clients"}
+                "backends", "storage", "driver", "drivers", "plugin", "plugins", "client", "clients",
+                "cassandra", "elasticsearch", "kafka", "zookeeper", "etcd", "postgres"}
 
 
 def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
@@ -206,9 +210,12 @@ def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError):
                 continue
+            # the import package's own name says nothing (monasca_api/conf/cassandra.py is not
+            # about the API): its words are left out of the context
+            inside = path.relative_to(root / pkg).as_posix()
             for stmt in tree.body:
                 names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
-                context = set(_words(rel + " " + " ".join(names)))
+                context = set(_words(inside + " " + " ".join(names)))
                 for node in ast.walk(stmt):
                     if not (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))):
                         continue
