@@ -50,6 +50,10 @@ def test_a_project_name_ending_in_a_language_code_is_no_language_pack() -> None:
     assert filtered("demo-ui.noarch: E: no-dependency-on locales-ui")
     assert not filtered("demo.x86_64: E: no-dependency-on python-base")
     assert not filtered("demo.x86_64: E: invalid-lc-messages-dir /usr/share/locale/xx/LC_MESSAGES/demo.mo")
+    # zun's bundled numpy wheel ships static libraries (not the project's files); the project's own are not filtered
+    assert filtered("zun.x86_64: E: static-library-without-debuginfo "
+                    "/usr/lib/zun/lib/python3.11/site-packages/numpy/_core/lib/libnpymath.a")
+    assert not filtered("demo.x86_64: E: static-library-without-debuginfo /usr/lib64/libdemo.a")
 
 
 @pytest.mark.unit
