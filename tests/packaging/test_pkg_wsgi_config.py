@@ -365,12 +365,27 @@ def test_an_import_package_named_api_says_nothing_and_any_paste_ini_names_the_po
     root = make(tmp_path / "p", {**conf, "etc/api-config.ini": "[server:main]\nuse = egg:gunicorn#main\nport = 8070\n"
                                  "\n[app:main]\nuse = egg:demo_api#main\n"},
                 name="demo-api", files_section="data_files =\n    etc/demo = etc/api-config.ini\n")
-    (root / "setup.cfg").write_text((root / "setup.cfg").read_text().replace("packages = demo\n", "packages = demo_api\n"))
+    cfg = root / "setup.cfg"
+    cfg.write_text(cfg.read_text().replace("packages = demo\n", "packages = demo_api\n"))
     plan = generate.load_plan(root)
     api = next(s for s in plan.services if s.uwsgi)
     assert api.bind == "0.0.0.0:8070" and api.bind_source == "etc/api-config.ini [server:main] port", api.bind_source
     # without the paste file: a database's port is never the API's, whatever the package is called
     (root / "etc/api-config.ini").unlink()
-    (root / "setup.cfg").write_text((root / "setup.cfg").read_text().replace("data_files =\n    etc/demo = etc/api-config.ini\n", ""))
+    cfg.write_text(cfg.read_text().replace("data_files =\n    etc/demo = etc/api-config.ini\n", ""))
     api = next(s for s in generate.load_plan(root).services if s.uwsgi)
+    assert api.bind_source.startswith("fallback"), api.bind_source
+
+
+def test_deployment_files_reached_through_a_symlink_are_not_read(tmp_path: Path) -> None:
+    """A uWSGI ini or devstack folder linked from outside the project never names the port."""
+    outside = tmp_path / "outside"
+    (outside / "vassals").mkdir(parents=True)
+    (outside / "vassals" / "api.ini").write_text("[uwsgi]\nhttp-socket = 0.0.0.0:9311\n")
+    (outside / "settings").write_text("DEMO_SERVICE_PORT=8786\n")
+    root = make(tmp_path / "p", {**API_MODULE})
+    (root / "etc").mkdir(exist_ok=True)
+    (root / "etc" / "vassals").symlink_to(outside / "vassals")
+    (root / "devstack").symlink_to(outside)
+    api = _app(generate.load_plan(root), "demo-api")
     assert api.bind_source.startswith("fallback"), api.bind_source

@@ -312,12 +312,17 @@ def _deployment_port(project: Project, app: WsgiApp, conf_name: str,
     generated inis (``systemd/``) are not the project's.
     """
     root = project.project_dir
+    real_root = root.resolve()
     found: list[tuple[int, str, bool]] = []  # (port, where, names this app)
-    candidates = [p for pattern in ("etc/**/*.ini", "etc/**/*.conf", "httpd/**/*.ini", "tools/**/*.ini")
-                  for p in sorted(root.glob(pattern))]
+    # the project's own files only: no folder or file reached through a symlink
+    candidates = [p for top, patterns in (("etc", ("**/*.ini", "**/*.conf")), ("httpd", ("**/*.ini",)),
+                                          ("tools", ("**/*.ini",)))
+                  if (root / top).is_dir() and not (root / top).is_symlink()
+                  for pattern in patterns for p in sorted((root / top).glob(pattern))]
     for path in candidates:
         rel = path.relative_to(root).as_posix()
-        if path.is_symlink() or not path.is_file() or "/tests/" in f"/{rel}" or path.stat().st_size > 100_000:
+        if path.is_symlink() or not path.is_file() or "/tests/" in f"/{rel}" or path.stat().st_size > 100_000 \
+                or not path.resolve().is_relative_to(real_root):
             continue
         try:
             text = path.read_text(encoding="utf-8", errors="replace")
@@ -349,7 +354,8 @@ def _deployment_port(project: Project, app: WsgiApp, conf_name: str,
     if not only:
         return None
     prefixes = {re.sub(r"[^A-Z0-9]+", "_", n.upper()) for n in (conf_name, project.name)}
-    for path in sorted((root / "devstack").glob("*")) if (root / "devstack").is_dir() else []:
+    devstack = root / "devstack"
+    for path in sorted(devstack.glob("*")) if devstack.is_dir() and not devstack.is_symlink() else []:
         if path.is_symlink() or not path.is_file() or path.stat().st_size > 200_000:
             continue
         for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
