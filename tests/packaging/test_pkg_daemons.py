@@ -733,3 +733,48 @@ def test_aliases_handed_classes_and_loops_left_by_an_exception(tmp_path: Path) -
     assert got["demo-poller"][0] == "service" and "loops forever" in got["demo-poller"][1], got
     # a class handed to a function that only reads its name: its run() is not reached through that
     assert got["demo-check"][0] == "tool", got
+
+
+def test_setuptools_declarative_setup_cfg(tmp_path: Path) -> None:
+    """gnocchi's shape: no pbr keys, setuptools' ``[options] packages/install_requires/scripts``
+    and ``[options.entry_points]`` (console scripts and oslo.config.opts): read the same way."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "setup.cfg").write_text(textwrap.dedent("""\
+        [metadata]
+        name = demo
+        description = Metric service
+
+        [options]
+        packages =
+            demo
+        scripts =
+            bin/demo-api
+        install_requires =
+            oslo.config>=3.22.0
+            cotyledon>=1.5.0
+            importlib_metadata>=3.6; python_version<"3.10"
+
+        [options.entry_points]
+        console_scripts =
+            demo-metricd = demo.cli.metricd:metricd
+            demo-upgrade = demo.cli.manage:upgrade
+        oslo.config.opts =
+            demo = demo.opts:list_opts
+        """))
+    for rel, text in {"demo/__init__.py": "", "demo/cli/__init__.py": "", "bin/demo-api": "#!/usr/bin/python3\n",
+                      "demo/opts.py": "def list_opts():\n    return []\n",
+                      "demo/cli/manage.py": "def upgrade():\n    print('upgraded')\n",
+                      "demo/cli/metricd.py": "import cotyledon\ndef metricd():\n    sm = cotyledon.ServiceManager()\n"
+                                             "    sm.run()\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    plan = generate.load_plan(root)
+    assert [s.name for s in plan.services] == ["demo-metricd"], plan.services
+    assert sorted(t.name for t in plan.tools) == ["demo-api", "demo-upgrade"]
+    assert plan.requirements[:2] == ("oslo.config>=3.22.0", "cotyledon>=1.5.0"), plan.requirements
+    assert plan.main_config == "/etc/demo/demo.conf" and plan.generated_config, plan.generated_config
+    # pbr's keys win where both are written
+    text = (root / "setup.cfg").read_text()
+    (root / "setup.cfg").write_text(text + "\n[entry_points]\nconsole_scripts =\n    demo-upgrade = demo.cli.manage:upgrade\n")
+    assert [t.name for t in generate.load_plan(root).tools] == ["demo-upgrade", "demo-api"]
