@@ -776,5 +776,6 @@ def test_setuptools_declarative_setup_cfg(tmp_path: Path) -> None:
     assert plan.main_config == "/etc/demo/demo.conf" and plan.generated_config, plan.generated_config
     # pbr's keys win where both are written
     text = (root / "setup.cfg").read_text()
-    (root / "setup.cfg").write_text(text + "\n[entry_points]\nconsole_scripts =\n    demo-upgrade = demo.cli.manage:upgrade\n")
+    pbr = "\n[entry_points]\nconsole_scripts =\n    demo-upgrade = demo.cli.manage:upgrade\n"
+    (root / "setup.cfg").write_text(text + pbr)
     assert [t.name for t in generate.load_plan(root).tools] == ["demo-upgrade", "demo-api"]
