@@ -35,6 +35,28 @@ def test_every_filter_has_a_comment_saying_why(rcfile: Path) -> None:
 
 
 @pytest.mark.unit
+def test_a_project_name_ending_in_a_language_code_is_no_language_pack() -> None:
+    """freezer-api (a real sdist, docs/corpus.md "Unseen-service probe") failed the lint with
+    ``E: no-dependency-on locales-api``: rpmlint reads the name's ``-api`` as ISO 639-3 "api".
+    The toolkit's filter takes exactly that finding, not the check's other ones."""
+    import re
+
+    filters = re.findall(r'^addFilter\(r"(.*)"\)$', lint.DEFAULT_RPMLINTRC.read_text(), re.M)
+
+    def filtered(line: str) -> bool:
+        return any(re.search(f, line) for f in filters)
+
+    assert filtered("freezer-api.x86_64: E: no-dependency-on locales-api")
+    assert filtered("demo-ui.noarch: E: no-dependency-on locales-ui")
+    assert not filtered("demo.x86_64: E: no-dependency-on python-base")
+    assert not filtered("demo.x86_64: E: invalid-lc-messages-dir /usr/share/locale/xx/LC_MESSAGES/demo.mo")
+    # zun's bundled numpy wheel ships static libraries (not the project's files); the project's own are not filtered
+    assert filtered("zun.x86_64: E: static-library-without-debuginfo "
+                    "/usr/lib/zun/lib/python3.11/site-packages/numpy/_core/lib/libnpymath.a")
+    assert not filtered("demo.x86_64: E: static-library-without-debuginfo /usr/lib64/libdemo.a")
+
+
+@pytest.mark.unit
 def test_the_repo_has_a_project_rpmlintrc() -> None:
     assert (REPO / "rpm" / "rpmlintrc") in RPMLINTRCS
     assert lint.project_rpmlintrc(REPO, "apollo") == REPO / "rpm" / "rpmlintrc"

@@ -436,7 +436,7 @@ def test_a_name_hint_never_makes_a_one_shot_job_a_service(tmp_path: Path) -> Non
         "demo-housekeeping": "demo.cmd.batch:main",   # a parallel batch job
         "demo-worker": "demo.cmd.plugged:main",       # an untyped object whose method may serve
         "demo-runner": "demo.cmd.plugged:main",       # the same code, no hint: a tool
-        "demo-proxy": "oslo_rootwrap.cmd:main",       # a dependency's function
+        "demo-proxy": "wsproxylib.cmd:main",          # a dependency's function
         "demo-agent": "demo.cmd.spawn:main",          # replaces itself with another program
     }, {
         **WORKER_SHAPES,
@@ -490,7 +490,7 @@ def test_a_name_hint_never_makes_a_one_shot_job_a_service(tmp_path: Path) -> Non
                                 "a server's serve_forever()"), worker
     assert got["demo-runner"][0] == "tool" and got["demo-runner"][1].startswith("not followed to its end")
     assert got["demo-proxy"] == ("service", "name suffix hint (proxy), as the code could not be followed: runs "
-                                            "oslo_rootwrap.cmd:main of a dependency, not this project's code")
+                                            "wsproxylib.cmd:main of a dependency, not this project's code")
     assert got["demo-agent"][0] == "service" and "runs another program (os.execvp)" in got["demo-agent"][1]
 
 
@@ -506,7 +506,7 @@ def test_evidence_kinds(tmp_path: Path) -> None:
     analyzer = daemons.project_analyzer(tmp_path / "p", "", ["demo"])
     assert analyzer.evidence("demo.cmd.once", "main").kind == "ends"
     assert analyzer.evidence("demo.cmd.relay", "main").kind == "launcher"
-    for module, func in (("demo.cmd.made", "main"), ("demo.cmd.gone", "main"), ("oslo_rootwrap.cmd", "main")):
+    for module, func in (("demo.cmd.made", "main"), ("demo.cmd.gone", "main"), ("wsproxylib.cmd", "main")):
         assert analyzer.evidence(module, func).kind == "unknown", (module, func)
     deep = analyzer.evidence("demo.cmd.deep", "f0")  # deeper than the proof reads: not known to end
     assert deep.kind == "unknown" and f"deeper than {daemons.PROOF_DEPTH} levels" in deep.reason, deep
@@ -537,3 +537,245 @@ def test_hostile_chains_end_in_a_decision_not_a_traceback(tmp_path: Path) -> Non
     assert got["demo-chain"][0] == "tool" and got["demo-chain"][1].startswith("not followed to its end"), got
     assert got["demo-loop"][0] == "tool", got
     assert got["demo-calls"][0] == "tool" and got["demo-calls"][1].startswith("not followed to its end"), got
+
+
+def test_unseen_service_shapes(tmp_path: Path) -> None:
+    """Shapes found on real services the corpus does not hold (docs/corpus.md "Unseen-service probe").
+
+    websockify console proxies (a project subclass, or websockify's own class,
+    then ``start_server()``); a project function handed to another one that
+    runs it (``boot_server(rpc.rpc_server)``); os-ken's ``AppManager.run_apps``;
+    Paste's development server (a tool next to a WSGI app); oslo.rootwrap's
+    daemon and command named as the project's own scripts (tools, whatever
+    their name says).
+    """
+    project = make(tmp_path / "p", {
+        "demo-novncproxy": "demo.cmd.novnc:main",
+        "demo-wsproxy": "demo.cmd.plainws:main",
+        "demo-rpc-server": "demo.cmd.server:main_rpc",
+        "demo-sync": "demo.cmd.server:main_once",
+        "demo-ofagent": "demo.cmd.of:main",
+        "demo-devapi": "demo.cmd.devapi:main",
+        "demo-rootwrap-daemon": "oslo_rootwrap.cmd:daemon",
+        "demo-rootwrap": "oslo_rootwrap.cmd:main",
+    }, {
+        "demo/console.py": """
+            import websockify
+            class DemoProxy(websockify.WebSocketProxy):
+                def new_websocket_client(self):
+                    pass
+        """,
+        "demo/cmd/novnc.py": """
+            from demo import console
+            def main():
+                console.DemoProxy(listen_host='0.0.0.0', listen_port=6080).start_server()
+        """,
+        "demo/cmd/plainws.py": """
+            from websockify import websocketproxy
+            def main():
+                proxy = websocketproxy.WebSocketProxy(listen_port=6081)
+                proxy.start_server()
+        """,
+        "demo/launch.py": """
+            from oslo_service import service
+            def start_workers():
+                launcher = service.ProcessLauncher(None)
+                return launcher
+        """,
+        "demo/boot.py": """
+            def boot_server(server_func):
+                try:
+                    server_func()
+                except KeyboardInterrupt:
+                    pass
+        """,
+        "demo/rpc.py": """
+            from demo import launch
+            def rpc_server():
+                launch.start_workers().wait()
+            def sync_once():
+                print('synced')
+        """,
+        "demo/cmd/server.py": """
+            from demo import boot
+            from demo import rpc
+            def main_rpc():
+                boot.boot_server(rpc.rpc_server)
+            def main_once():
+                boot.boot_server(rpc.sync_once)
+        """,
+        "demo/cmd/of.py": """
+            from os_ken.base import app_manager
+            def main():
+                app_manager.AppManager.run_apps(['demo.ofapp'])
+        """,
+        "demo/cmd/devapi.py": """
+            from paste import httpserver
+            def main():
+                httpserver.serve(application=None, host='0.0.0.0', port=9090)
+        """,
+        "demo/wsgi.py": "application = None\n",
+    })
+    got = decided(project)
+    assert got["demo-novncproxy"] == ("service", "runs a websockify proxy server (DemoProxy.start_server inherited "
+                                                 "from websockify.WebSocketProxy) (novnc.py:4)"), got
+    assert got["demo-wsproxy"][0] == "service" and "websockify" in got["demo-wsproxy"][1], got
+    assert got["demo-rpc-server"][0] == "service", got
+    assert "oslo_service.service.ProcessLauncher via demo.rpc.rpc_server" in got["demo-rpc-server"][1], got
+    assert got["demo-sync"][0] == "tool" and got["demo-sync"][1].startswith("ends:"), got
+    assert got["demo-ofagent"][0] == "service" and "os-ken" in got["demo-ofagent"][1], got
+    assert got["demo-devapi"][0] == "tool" and "Paste's development server" in got["demo-devapi"][1], got
+    for name in ("demo-rootwrap-daemon", "demo-rootwrap"):
+        assert got[name][0] == "tool" and "oslo.rootwrap" in got[name][1], got
+
+
+def test_a_stale_tool_entry_point_is_packaged_and_said_so(tmp_path: Path) -> None:
+    """A released sdist's console script whose module was removed (blazar's ``-rpc-zmq-receiver``):
+    a tool, packaged as pip installs it, the reason says it fails when run; a service's stays an error."""
+    project = make(tmp_path / "p", {"demo-manage": "demo.cmd.manage:main", "demo-zmq-receiver": "demo.cmd.gone:main",
+                                    "demo-old": "demo.cmd.manage:removed"},
+                   {"demo/cmd/manage.py": "def main():\n    pass\n"})
+    got = decided(project)
+    assert got["demo-zmq-receiver"] == ("tool", "demo.cmd.gone:main is not in the project: pip installs the "
+                                                "script, which fails when run (a stale entry point: fix or remove it)")
+    assert got["demo-old"][0] == "tool" and "is not in the project" in got["demo-old"][1]
+    assert got["demo-manage"][0] == "tool" and got["demo-manage"][1].startswith("ends:")
+    # named a service: its unit would fail at every start, so it is still the user's error
+    refused = make(tmp_path / "q", {"demo-zmq-receiver": "demo.cmd.gone:main"}, {},
+                   extra="\n[phoenix:rpm]\nservices = demo-zmq-receiver\n")
+    proc = build_rpm("--stage", "generate", str(refused))
+    assert proc.returncode == 2 and "module 'demo.cmd.gone' not found" in proc.stderr, proc.stderr
+
+
+def test_aliases_handed_classes_and_loops_left_by_an_exception(tmp_path: Path) -> None:
+    """kuryr's ``start = service.start`` entry points; swift's ``run_daemon(ObjectAuditor, conf)``
+    (a project class handed to a project function that instantiates it and runs it: its ``run``
+    is inherited from the project's ``Daemon``); swift's ``while True:`` reading xattr keys until
+    ``IOError`` (a loop an exception leaves: the info tool stays a tool), against a daemon's
+    ``try: while True: ... except KeyboardInterrupt:``."""
+    project = make(tmp_path / "p", {
+        "demo-controller": "demo.cmd.controller:start",
+        "demo-auditor": "demo.cmd.auditor:main",
+        "demo-info": "demo.cmd.info:main",
+        "demo-poller": "demo.cmd.poller:main",
+        "demo-check": "demo.cmd.check:main",
+    }, {
+        "demo/service.py": """
+            from oslo_service import service
+            def start():
+                service.launch(None, None).wait()
+        """,
+        "demo/cmd/controller.py": "from demo import service\nstart = service.start\n",
+        "demo/daemon.py": """
+            class Daemon(object):
+                def run(self, once=False):
+                    if once:
+                        self.run_once()
+                    else:
+                        self.run_forever()
+            class Strategy(object):
+                def __init__(self, daemon):
+                    self.daemon = daemon
+                def run(self):
+                    self.daemon.run()
+            def run_daemon(klass, conf):
+                return Strategy(klass(conf)).run()
+        """,
+        "demo/auditor.py": """
+            from demo.daemon import Daemon
+            class Auditor(Daemon):
+                def run_forever(self):
+                    pass
+        """,
+        "demo/cmd/auditor.py": """
+            from demo.auditor import Auditor
+            from demo.daemon import run_daemon
+            def main():
+                run_daemon(Auditor, '/etc/demo/auditor.conf')
+        """,
+        "demo/cmd/check.py": """
+            from demo.auditor import Auditor
+            def describe(klass):
+                return klass.__name__
+            def main():
+                print(describe(Auditor))
+        """,
+        "demo/cmd/info.py": """
+            import errno
+            def read_keys(fd):
+                data, key = b'', 0
+                try:
+                    while True:
+                        data += fd.get(key)
+                        key += 1
+                except (IOError, OSError) as e:
+                    if e.errno == errno.ENOENT:
+                        raise
+                return data
+            def main():
+                print(read_keys({}))
+        """,
+        "demo/cmd/poller.py": """
+            import time
+            def main():
+                try:
+                    while True:
+                        time.sleep(10)
+                except KeyboardInterrupt:
+                    pass
+        """,
+    })
+    got = decided(project)
+    assert got["demo-controller"] == ("service", "calls oslo_service.service.launch (service.py:4)"), got
+    assert got["demo-auditor"][0] == "service", got
+    assert "run_forever() via demo.daemon.Daemon.run" in got["demo-auditor"][1], got
+    assert got["demo-info"][0] == "tool" and got["demo-info"][1].startswith("ends:"), got
+    assert got["demo-poller"][0] == "service" and "loops forever" in got["demo-poller"][1], got
+    # a class handed to a function that only reads its name: its run() is not reached through that
+    assert got["demo-check"][0] == "tool", got
+
+
+def test_setuptools_declarative_setup_cfg(tmp_path: Path) -> None:
+    """gnocchi's shape: no pbr keys, setuptools' ``[options] packages/install_requires/scripts``
+    and ``[options.entry_points]`` (console scripts and oslo.config.opts): read the same way."""
+    root = tmp_path / "p"
+    root.mkdir()
+    (root / "setup.cfg").write_text(textwrap.dedent("""\
+        [metadata]
+        name = demo
+        description = Metric service
+
+        [options]
+        packages =
+            demo
+        scripts =
+            bin/demo-api
+        install_requires =
+            oslo.config>=3.22.0
+            cotyledon>=1.5.0
+            importlib_metadata>=3.6; python_version<"3.10"
+
+        [options.entry_points]
+        console_scripts =
+            demo-metricd = demo.cli.metricd:metricd
+            demo-upgrade = demo.cli.manage:upgrade
+        oslo.config.opts =
+            demo = demo.opts:list_opts
+        """))
+    for rel, text in {"demo/__init__.py": "", "demo/cli/__init__.py": "", "bin/demo-api": "#!/usr/bin/python3\n",
+                      "demo/opts.py": "def list_opts():\n    return []\n",
+                      "demo/cli/manage.py": "def upgrade():\n    print('upgraded')\n",
+                      "demo/cli/metricd.py": "import cotyledon\ndef metricd():\n    sm = cotyledon.ServiceManager()\n"
+                                             "    sm.run()\n"}.items():
+        (root / rel).parent.mkdir(parents=True, exist_ok=True)
+        (root / rel).write_text(text)
+    plan = generate.load_plan(root)
+    assert [s.name for s in plan.services] == ["demo-metricd"], plan.services
+    assert sorted(t.name for t in plan.tools) == ["demo-api", "demo-upgrade"]
+    assert plan.requirements[:2] == ("oslo.config>=3.22.0", "cotyledon>=1.5.0"), plan.requirements
+    assert plan.main_config == "/etc/demo/demo.conf" and plan.generated_config, plan.generated_config
+    # pbr's keys win where both are written
+    text = (root / "setup.cfg").read_text()
+    pbr = "\n[entry_points]\nconsole_scripts =\n    demo-upgrade = demo.cli.manage:upgrade\n"
+    (root / "setup.cfg").write_text(text + pbr)
+    assert [t.name for t in generate.load_plan(root).tools] == ["demo-upgrade", "demo-api"]

@@ -56,6 +56,8 @@ LAUNCHERS = {
     "phoenix.server.launcher.Launcher": "phoenix's launcher (phoenix.server.launcher.Launcher)",
     "eventlet.wsgi.server": "eventlet.wsgi.server (blocks serving)",
     "uvicorn.run": "uvicorn.run",
+    # os-ken (OpenStack's SDN framework): runs the named apps and joins their threads
+    "os_ken.base.app_manager.AppManager.run_apps": "os-ken's AppManager.run_apps (blocks while its apps run)",
     "oslo_messaging.get_rpc_server": "an oslo_messaging RPC server",
     "oslo_messaging.get_notification_listener": "an oslo_messaging notification listener",
     "oslo_messaging.get_batch_notification_listener": "an oslo_messaging notification listener",
@@ -68,11 +70,24 @@ INHERITED_LAUNCHERS = {
     "cotyledon.ServiceManager.run": "runs a cotyledon.ServiceManager",
     "oslo_service.service.ServiceLauncher.wait": "waits on oslo_service.service.ServiceLauncher",
     "oslo_service.service.ProcessLauncher.wait": "waits on oslo_service.service.ProcessLauncher",
+    # websockify's proxy (the console proxies: novnc, serial, spice, websocket)
+    "websockify.WebSocketProxy.start_server": "runs a websockify proxy server",
+    "websockify.websocketproxy.WebSocketProxy.start_server": "runs a websockify proxy server",
+    "websockify.WebSockifyServer.start_server": "runs a websockify server",
+    "websockify.websockifyserver.WebSockifyServer.start_server": "runs a websockify server",
+}
+# A dependency's entry point a project names as its own console script, whose
+# lifetime this stack documents: not a systemd service.
+DEPENDENCY_ENTRY_POINTS = {
+    "oslo_rootwrap.cmd:daemon": "oslo.rootwrap's daemon: the service's rootwrap client starts it on demand "
+                                "and talks to it over its stdin, it is no systemd service",
+    "oslo_rootwrap.cmd:main": "oslo.rootwrap's command: one privileged command per run",
 }
 COTYLEDON = "cotyledon.ServiceManager"
 DEV_SERVERS = {
     "wsgiref.simple_server.make_server": "wsgiref's development server",
     "werkzeug.serving.run_simple": "werkzeug's development server",
+    "paste.httpserver.serve": "Paste's development server (paste.httpserver)",
 }
 # the class of an object whose wait() blocks while it serves
 SERVER_CLASS = re.compile(r"(Server|Service|Daemon|Launcher|Manager)$|^(Server|Service|Daemon)", re.I)
@@ -312,17 +327,59 @@ class Analyzer:
 
     def evidence(self, module: str, func: str) -> Evidence:
         mod = self.module(module)
+        known = DEPENDENCY_ENTRY_POINTS.get(f"{module}:{func}")
+        if mod is None and known:
+            return Evidence("ends", f"runs {module}:{func}: {known}")
         if mod is None and module.split(".")[0] not in self.packages:
             return Evidence("unknown", f"runs {module}:{func} of a dependency, not this project's code")
         if mod is None:
             return Evidence("unknown", f"module {module} not found or not readable")
         if self._function(mod, func) is None:
-            return Evidence("unknown", f"{module} defines no function {func} the analyzer can read "
-                            "(made at run time or imported)")
+            alias = self._alias(mod, func)
+            if alias is not None:  # start = service.start (kuryr), from .x import main
+                mod, func = alias
+            else:
+                return Evidence("unknown", f"{module} defines no function {func} the analyzer can read "
+                                "(made at run time or imported)")
         found = self._walk(mod, func, 0, _Walk(MAX_FUNCTIONS, MAX_DEPTH), [])
         if found is not None:
             return found
-        return self._proof(mod, module, func)
+        return self._proof(mod, mod.name, func)
+
+    def _instantiates(self, callee: str, slot: int | str) -> bool:
+        """Does the project function ``callee`` call the parameter that ``slot`` fills (``klass(conf)``)?"""
+        split = self._split(callee)
+        found = self._function(*split) if split else None
+        if found is None:
+            return False
+        fn, cls_name = found
+        if not isinstance(fn, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return False
+        params = [a.arg for a in (*fn.args.posonlyargs, *fn.args.args)]
+        if cls_name and params and params[0] in ("self", "cls"):
+            params = params[1:]
+        name = slot if isinstance(slot, str) else params[slot] if slot < len(params) else ""
+        return bool(name) and any(isinstance(n, ast.Call) and isinstance(n.func, ast.Name) and n.func.id == name
+                                  for n in _own_nodes(fn))
+
+    def _alias(self, mod: _Module, name: str, hops: int = 0) -> tuple[_Module, str] | None:
+        """A module-level name that is another project function: imported, or ``name = other.func``."""
+        target: str | None = None
+        if name in mod.imports:
+            target = mod.imports[name]
+        else:
+            for node in mod.tree.body:
+                if isinstance(node, ast.Assign) and isinstance(node.value, (ast.Name, ast.Attribute)) and \
+                        any(isinstance(t, ast.Name) and t.id == name for t in node.targets):
+                    target = self.qualify(node.value, mod)
+        if not target or target.split(".")[0] not in self.packages or hops > 5:
+            return None
+        split = self._split(target)
+        if split is None:
+            return None
+        if self._function(*split) is not None:
+            return split
+        return self._alias(split[0], split[1], hops + 1) if "." not in split[1] else None
 
     def _proof(self, mod: _Module, module: str, func: str) -> Evidence:
         """No launcher near the entry point: does the code end, or could it not be followed? (docs/packaging.md)"""
@@ -415,6 +472,7 @@ class Analyzer:
         node, cls_name = found
         types: dict[str, str] = {}  # local variable -> qualified constructor
         deeper: list[tuple[str, str, str]] = []  # (qualified, label, where)
+        handed: set[str] = set()  # project classes handed to a project function
         dev: Evidence | None = None
         for sub in ast.walk(node):
             if isinstance(sub, ast.Assign) and isinstance(sub.value, ast.Call):
@@ -448,6 +506,10 @@ class Analyzer:
                     return Evidence("launcher", f"calls {LOOP_METHODS[attr]}{chain}", where)
                 if attr == "run" and self._is_cotyledon(owner_type):
                     return Evidence("launcher", f"runs a cotyledon.ServiceManager{chain}", where)
+                if owner_type and f"{owner_type}.{attr}" in INHERITED_LAUNCHERS:
+                    # a dependency's server object used as it is: websockify.WebSocketProxy(...).start_server()
+                    return Evidence("launcher", f"{INHERITED_LAUNCHERS[owner_type + '.' + attr]} "
+                                    f"({owner_type}().{attr}()){chain}", where)
                 if attr == "wait" and owner_type and SERVER_CLASS.search(owner_type.rsplit(".", 1)[-1]):
                     # server.start(app); server.wait(): blocks until the server stops
                     return Evidence("launcher", f"waits on a {owner_type.rsplit('.', 1)[-1]} server "
@@ -466,6 +528,24 @@ class Analyzer:
                 types.setdefault("<cotyledon>", callee)
             if callee and callee.split(".")[0] in self.packages:
                 deeper.append((callee, callee.rsplit(".", 1)[-1], where))
+            handed_args = [(i, a) for i, a in enumerate(sub.args)] + [(k.arg or "", k.value) for k in sub.keywords]
+            for slot, arg in handed_args if callee and callee.split(".")[0] in self.packages else []:
+                # a project function or class handed to another function of the
+                # project is called or instantiated and run by it:
+                # boot_server(rpc.rpc_server), run_daemon(ObjectAuditor, conf)
+                # (not a dependency's spawn(func): a thread not joined is no service)
+                if isinstance(arg, (ast.Name, ast.Attribute)):
+                    passed = self.qualify(arg, mod)
+                    if not passed or passed == callee or passed.split(".")[0] not in self.packages:
+                        continue
+                    split = self._split(passed)
+                    if split is not None and split[0].classes.get(split[1]) is not None:
+                        if not self._instantiates(callee or "", slot):
+                            continue  # describe(Auditor) reads the class, runs nothing
+                        handed.add(passed)
+                        deeper.append((passed, passed.rsplit(".", 1)[-1], where))
+                    elif split is not None and self._function(*split) is not None:
+                        deeper.append((passed, passed.rsplit(".", 1)[-1], where))
             if isinstance(sub.func, ast.Subscript) and isinstance(sub.func.value, ast.Name):
                 # a dispatch table: OPTIONS[name]() calls each function the dict names
                 for fname in self._table_functions(mod, sub.func.value.id):
@@ -492,6 +572,18 @@ class Analyzer:
                 self._unresolved(state, qualified, where)
                 continue
             tmod, rest = split
+            if tmod.classes.get(rest) is not None and qualified in handed:
+                # a class the callee instantiates and runs: its run(), inherited too
+                # (swift's run_daemon(ObjectAuditor): Daemon.run -> run_forever)
+                run = self._function(tmod, f"{rest}.run")
+                base = self._inherited(tmod, f"{rest}.run") if run is None else None
+                found_run = (tmod, f"{rest}.run") if run is not None else base if isinstance(base, tuple) else None
+                if found_run is not None:
+                    result = self._walk(found_run[0], found_run[1], depth + 1, state,
+                                        [*via, f"{found_run[0].name}.{found_run[1]}"])
+                    if result is not None:
+                        return result
+                continue
             if tmod.classes.get(rest) is not None:  # a class: its __init__ and run()
                 candidates = [f"{rest}.__init__", f"{rest}.run"]
             elif self._function(tmod, rest) is None:
@@ -757,9 +849,25 @@ def _phoenix_http(callee: str, call: ast.Call) -> bool | None:
     return None
 
 
+#: what a daemon's ``try: while True: ... except X:`` catches to stop (a signal, not the loop's end)
+STOP_EXCEPTIONS = {"KeyboardInterrupt", "SystemExit", "Exception", "BaseException", "GreenletExit"}
+
+
 def _endless_loop(func: ast.AST) -> int | None:
-    """Line of a ``while True:`` in this function (not in a nested one) that no break or return leaves."""
+    """Line of a ``while True:`` in this function (not in a nested one) that no break or return leaves.
+
+    A loop inside a ``try`` that catches a specific exception is left by it
+    (swift reads xattr keys with ``while True:`` until ``IOError``): not
+    endless. One that catches only ``KeyboardInterrupt``/``SystemExit``/
+    ``Exception`` is a daemon's main loop with its way out on a signal.
+    """
+    caught: set[int] = set()
     for node in _own_nodes(func):
+        if isinstance(node, ast.Try) and any(_specific_handler(h) for h in node.handlers):
+            caught |= {id(n) for stmt in node.body for n in (stmt, *_own_nodes(stmt))}
+    for node in _own_nodes(func):
+        if id(node) in caught:
+            continue
         if isinstance(node, ast.While) and isinstance(node.test, ast.Constant) and node.test.value in (True, 1):
             exits = [n for n in _own_nodes(node) if isinstance(n, (ast.Break, ast.Return))]
             # a break inside a nested loop leaves that loop only
@@ -768,6 +876,15 @@ def _endless_loop(func: ast.AST) -> int | None:
             if not [e for e in exits if isinstance(e, ast.Return) or id(e) not in inner]:
                 return node.lineno
     return None
+
+
+def _specific_handler(handler: ast.ExceptHandler) -> bool:
+    """``except IOError:``/``except (queue.Empty, OSError):``: not only a stop signal or everything."""
+    if handler.type is None:
+        return False
+    types = handler.type.elts if isinstance(handler.type, ast.Tuple) else [handler.type]
+    names = {t.attr if isinstance(t, ast.Attribute) else t.id if isinstance(t, ast.Name) else "" for t in types}
+    return bool(names - STOP_EXCEPTIONS - {""})
 
 
 def _own_nodes(node: ast.AST) -> Iterator[ast.AST]:

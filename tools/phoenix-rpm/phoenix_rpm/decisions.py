@@ -49,6 +49,7 @@ def as_data(plan: SpecPlan) -> dict[str, Any]:
         "config_drop_in_dir": plan.conf_d,
         "entry_points": entries,
         "config_files": configs,
+        "left_out": list(plan.left_out),
         # the shipped config's transport_url: do the units order after a local broker (broker.py)
         "message_broker": broker.describe(plan),
     }
@@ -72,6 +73,8 @@ def as_table(plan: SpecPlan) -> str:
         lines.append("  " + "  ".join(c.ljust(w) for c, w in zip(r[:3], widths)) + "  " + r[3])
     if data["config_dir"] and data["config_dir_reason"]:
         lines.append(f"  config folder {data['config_dir']}: {data['config_dir_reason']}")
+    for why in data["left_out"]:
+        lines.append(f"  left out: {why}")
     if data["config_files"]:
         lines.append("  config (%config(noreplace)):"
                      + (f" drop-ins in {data['config_drop_in_dir']}" if data["config_drop_in_dir"] else ""))

@@ -40,6 +40,26 @@ Cache = dict[str, tuple[ModuleInfo, set[str]]]
 
 def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> ModuleInfo:
     """Check that ``ep``'s module and function exist; tell whether it uses the framework."""
+    info = _inspect(project, ep, cache, tool=False)
+    assert info is not None  # only a tool's may be missing
+    return info
+
+
+def tool_is_stale(project: Project, ep: EntryPoint, cache: Cache | None = None) -> bool:
+    """A tool whose module or function the project does not have (see _inspect)."""
+    return _inspect(project, ep, cache, tool=True) is None
+
+
+def _inspect(project: Project, ep: EntryPoint, cache: Cache | None, *, tool: bool) -> ModuleInfo | None:
+    """The checks of inspect().
+
+    A tool (no unit runs it) whose module or function is not in the project
+    is None, not an error: released sdists carry stale console scripts
+    (a module removed, the entry point left), pip installs them anyway and
+    the package must still be built; plan.py says so in the tool's reason
+    (docs/packaging.md "Services and tools"). A service's must exist: its
+    unit would fail at every start.
+    """
     cfg = project.config_file
     where = f"[entry_points] {ep.group}" if cfg.name == "setup.cfg" else ep.where.split(" ", 1)[-1]
     line = _line(ep)
@@ -48,6 +68,8 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
         # another distribution's module (designate-rootwrap = oslo_rootwrap.cmd:main):
         # pip installs the script, the dependency brings the code
         return ModuleInfo(project.project_dir, False)
+    if path is None and tool:
+        return None
     if path is None:
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: module {ep.module!r} not found "
                   f"under {project.project_dir}", "fix the module path or add the module", line)
@@ -70,6 +92,8 @@ def inspect(project: Project, ep: EntryPoint, cache: Cache | None = None) -> Mod
         cache[str(path)] = (ModuleInfo(path, _imports_framework(tree)), _top_level_names(tree))
     info, names = cache[str(path)]
     wanted = ep.func.split(".")[0]
+    if wanted not in names and tool:
+        return None
     if wanted not in names:
         raise bad(cfg, f"{where}: {ep.name} = {ep.module}:{ep.func}: {rel} defines no {wanted!r}",
                   "fix the function name or define it", line)

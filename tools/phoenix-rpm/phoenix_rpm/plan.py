@@ -9,6 +9,7 @@ stages read it (``generate.load_plan``).
 from __future__ import annotations
 
 import configparser
+import dataclasses
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Iterator, Mapping
 
 from phoenix_rpm import configgen, daemons, entrypoints, units, validate, wsgiapps
 from phoenix_rpm.inputs import bad, key_line, last_commit_epoch
-from phoenix_rpm.model import EntryPoint, InstallMode, Overrides, Project, ServiceKind, UnitType
+from phoenix_rpm.model import DataFile, EntryPoint, InstallMode, Overrides, Project, ServiceKind, UnitType
 
 # Only a hint, for code the analyzer could not follow (daemons.py reads what it does).
 SERVICE_SUFFIXES = ("-api", "-worker", "-periodic", "-engine", "-scheduler", "-conductor", "-agent",
@@ -200,6 +201,7 @@ class SpecPlan:
     conf_d: str | None = None  # /etc/<conf>/<conf>.conf.d, drop-ins (owned, empty)
     generated_config: tuple[GeneratedConfig, ...] = ()
     merged_from: str = ""
+    left_out: tuple[str, ...] = ()  # data_files not packaged, each with why (_without_own_init_files)
 
     @property
     def bundled(self) -> bool:
@@ -283,6 +285,7 @@ def make_plan(project: Project) -> SpecPlan:
         validate.check_venv_dir(project, venv_dir)
     elif ov.venv_dir:
         raise bad(cfg, f"{_ov(ov)} venv_dir is set but install_mode is 'system'", "remove venv_dir or use bundled")
+    project, left_out = _without_own_init_files(project)
     validate.check_targets(project, mode, venv_dir)
     conf_name, conf_file, conf_why = _conf_location(project)
     # WSGI applications (uWSGI units); an explicit services/tools list names them
@@ -369,10 +372,14 @@ def make_plan(project: Project) -> SpecPlan:
             wsgi_module=app.module, wsgi_file=app.script, wsgi_path=app.path, wsgi_source=app.source,
         ))
         taken.add(name)
+    stale: set[str] = set()
     for ep in tools_eps:
-        entrypoints.inspect(project, ep, cache)
+        if entrypoints.tool_is_stale(project, ep, cache):
+            stale.add(ep.name)
     tools = [Tool(ep.name, f"{ep.module}:{ep.func}", f"{bindir}/{ep.name}",
-                  f"/usr/bin/{ep.name}" if mode is InstallMode.BUNDLED else None, reasons[ep.name][0])
+                  f"/usr/bin/{ep.name}" if mode is InstallMode.BUNDLED else None,
+                  f"{ep.module}:{ep.func} is not in the project: pip installs the script, which fails when run "
+                  "(a stale entry point: fix or remove it)" if ep.name in stale else reasons[ep.name][0])
              for ep in tools_eps]
     for script in project.extra.get("scripts", []):
         base = Path(script).name
@@ -388,6 +395,7 @@ def make_plan(project: Project) -> SpecPlan:
         url=project.url, packager=_packager(project), description=project.description or project.summary,
         install_mode=mode, venv_dir=venv_dir, user=user, group=group, services=tuple(services), tools=tuple(tools),
         files=tuple(files), config_dirs=tuple(config_dirs), data_files=tuple(data_files), data_dirs=tuple(data_dirs),
+        left_out=tuple(left_out),
         state_dir=f"/var/lib/{project.name}", log_dir=f"/var/log/{project.name}",
         runtime_dir=f"/run/{project.name}", graceful_shutdown_timeout=graceful,
         timeout_stop_sec=graceful + STOP_MARGIN,
@@ -502,6 +510,42 @@ def _server_of(reason: str) -> str:
         if key in reason:
             return key.replace("_", ".")
     return "own loop"
+
+
+#: where a project's data_files put its own init scripts and unit files (under
+#: etc/: the spec installs those, pip's copies are removed)
+INIT_DIRS = {"etc/init.d": "SysV init script", "etc/rc.d/init.d": "SysV init script",
+             "etc/init": "upstart job", "etc/systemd/system": "systemd unit"}
+
+
+def _without_own_init_files(project: Project) -> tuple[Project, list[str]]:
+    """The project's own init scripts and units among its data_files, left out of the package.
+
+    Released sdists carry them (``etc/init.d = etc/init.d/<name>-server``,
+    ``etc/systemd/system = etc/systemd/system/<name>.service``): the units
+    the toolkit generates replace them, and /etc/init.d or /etc/systemd/system
+    are no folders a package may own files in (validate.py). Only files
+    named for the project or one of its scripts, and only a unit file
+    (``.service``) in the systemd folder, an init script or ``.conf`` job
+    in the others: any other file there is still refused (docs/packaging.md
+    "Data files").
+    """
+    names = {project.name, *(ep.name for ep in project.scripts)}
+    kept: list[DataFile] = []
+    left: list[str] = []
+    for df in project.data_files:
+        folder, _, fname = df.target.rpartition("/")
+        what = INIT_DIRS.get(folder)
+        stem = fname.removesuffix(".service") if folder == "etc/systemd/system" else fname.removesuffix(".conf")
+        ours = stem in names or stem.startswith(f"{project.name}-")
+        shaped = fname.endswith(".service") if folder == "etc/systemd/system" else \
+            fname.endswith(".conf") if folder == "etc/init" else "." not in fname
+        if what and ours and shaped:
+            left.append(f"{df.target} ({df.where or 'data_files'}): the project's {what}; the package's systemd "
+                        "units replace it")
+        else:
+            kept.append(df)
+    return (dataclasses.replace(project, data_files=kept) if left else project), left
 
 
 # Folders under /etc that belong to other programs: a data_files target there

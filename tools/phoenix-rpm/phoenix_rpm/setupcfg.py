@@ -8,12 +8,14 @@ setuptools.
 from __future__ import annotations
 
 import configparser
+import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from phoenix_rpm import inputs
 from phoenix_rpm.inputs import bad, line_of
-from phoenix_rpm.model import EntryPoint, Overrides, Project
+from phoenix_rpm.model import EntryPoint, Overrides, Project, Requirement
 
 OVERRIDE_SECTION = "phoenix:rpm"
 SCRIPT_GROUPS = ("console_scripts", "wsgi_scripts")
@@ -83,14 +85,20 @@ def load(project_dir: Path) -> Project:
         raise bad(cfg, "[metadata] name is missing", "add name = <project>", line_of(raw, "[metadata]"))
     _check_package_name(name, cfg, inputs.key_line(raw, "name"))
     files = parser["files"] if parser.has_section("files") else {}
-    packages = inputs.split_list(files.get("packages", name.replace("-", "_")))
+    # setuptools' own declarative keys where pbr's are absent (gnocchi: [options] packages,
+    # scripts and [options.entry_points]); pbr's win when both are there
+    options = parser["options"] if parser.has_section("options") else {}
+    declared = files.get("packages") or (options.get("packages", "") if "find" not in options.get("packages", "")
+                                         else "")
+    packages = inputs.split_list(declared or name.replace("-", "_"))
     data_value = files.get("data_files", "")
     data_files = inputs.expand_data_files(project_dir, data_value, cfg, raw, inputs.key_line(raw, "data_files"))
     eps = entry_points(parser, cfg, raw)
-    scripts = inputs.split_list(files.get("scripts", ""))
+    scripts_key = "[files] scripts" if files.get("scripts") or not options.get("scripts") else "[options] scripts"
+    scripts = inputs.split_list(files.get("scripts", "") or options.get("scripts", ""))
     for script in scripts:
         if not (project_dir / script).is_file():
-            raise bad(cfg, f"[files] scripts: {script!r} does not exist", "fix the path or remove it",
+            raise bad(cfg, f"{scripts_key}: {script!r} does not exist", "fix the path or remove it",
                       line_of(raw, script))
     description_file = meta.get("description_file", meta.get("description-file", "")).strip()
     docs = [description_file] if description_file and (project_dir / description_file).is_file() else \
@@ -110,7 +118,7 @@ def load(project_dir: Path) -> Project:
         packages_root=files.get("packages_root", "").strip(),
         data_files=data_files,
         entry_points=eps,
-        requirements=inputs.read_requirements(project_dir / "requirements.txt"),
+        requirements=_requirements(project_dir, options, cfg, raw),
         overrides=overrides(parser, cfg, raw),
         license_files=[n for n in LICENSE_NAMES if (project_dir / n).is_file()],
         doc_files=docs,
@@ -121,15 +129,31 @@ def load(project_dir: Path) -> Project:
     return project
 
 
+def _requirements(project_dir: Path, options: Mapping[str, str], cfg: Path, raw: str) -> list[Requirement]:
+    """requirements.txt (pbr), else setuptools' ``[options] install_requires`` (gnocchi)."""
+    if os.path.lexists(project_dir / "requirements.txt") or not options.get("install_requires", "").strip():
+        return inputs.read_requirements(project_dir / "requirements.txt")
+    first = inputs.key_line(raw, "install_requires") or 0
+    lines: list[tuple[int | None, str]] = [(first + n if first else None, text)
+                                           for n, text in enumerate(options["install_requires"].splitlines())]
+    return inputs.parse_requirement_lines(lines, cfg, root=project_dir)
+
+
 def _check_package_name(name: str, cfg: Path, line: int | None) -> None:
     if not re.match(r"^[A-Za-z0-9][A-Za-z0-9._+-]*$", name):
         raise bad(cfg, f"[metadata] name {name!r} is not a valid rpm package name",
                   "use letters, digits, '.', '_', '+' and '-'", line)
 
 
+def _ep_section(parser: configparser.RawConfigParser) -> str | None:
+    """pbr's ``[entry_points]``, else setuptools' ``[options.entry_points]`` (the same syntax)."""
+    return next((s for s in ("entry_points", "options.entry_points") if parser.has_section(s)), None)
+
+
 def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> list[EntryPoint]:
     out: list[EntryPoint] = []
-    if not parser.has_section("entry_points"):
+    section = _ep_section(parser)
+    if section is None:
         return out
     seen: dict[str, str] = {}
     # stripped line -> first line number, built once: a line_of() per entry
@@ -138,7 +162,7 @@ def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> l
     for number, text in enumerate(raw.splitlines(), 1):
         index.setdefault(text.strip(), number)
     for group in SCRIPT_GROUPS:
-        value = parser["entry_points"].get(group, "")
+        value = parser[section].get(group, "")
         for line in value.splitlines():
             line = line.strip()
             if not line or line.startswith("#"):
@@ -146,14 +170,14 @@ def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> l
             lineno = index.get(line) or line_of(raw, line)
             m = ENTRY_POINT.match(line)
             if not m:
-                raise bad(cfg, f"[entry_points] {group}: {line!r} is not 'name = package.module:function'",
+                raise bad(cfg, f"[{section}] {group}: {line!r} is not 'name = package.module:function'",
                           "fix the entry point", lineno)
             if not m.group("func"):
-                raise bad(cfg, f"[entry_points] {group}: {m.group('name')} names no function",
+                raise bad(cfg, f"[{section}] {group}: {m.group('name')} names no function",
                           "write 'name = package.module:function'", lineno)
             ep_name = m.group("name")
             if ep_name in seen:
-                raise bad(cfg, f"[entry_points] script {ep_name!r} is defined twice ({seen[ep_name]} and {group})",
+                raise bad(cfg, f"[{section}] script {ep_name!r} is defined twice ({seen[ep_name]} and {group})",
                           "rename one of them: both would install bin/" + ep_name, lineno)
             seen[ep_name] = group
             out.append(EntryPoint(ep_name, m.group("module"), m.group("func"), group,
@@ -164,9 +188,10 @@ def entry_points(parser: configparser.RawConfigParser, cfg: Path, raw: str) -> l
 def entry_point_groups(parser: configparser.RawConfigParser) -> dict[str, dict[str, str]]:
     """Every ``[entry_points]`` group but the scripts: group -> {name: target} (pbr's syntax)."""
     out: dict[str, dict[str, str]] = {}
-    if not parser.has_section("entry_points"):
+    section = _ep_section(parser)
+    if section is None:
         return out
-    for group, value in parser["entry_points"].items():
+    for group, value in parser[section].items():
         if group in SCRIPT_GROUPS:
             continue
         table: dict[str, str] = {}

@@ -50,6 +50,11 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
     root = project.project_dir / project.packages_root if project.packages_root else project.project_dir
     apps: list[WsgiApp] = []
     for pkg in sorted({p.split(".")[0] for p in project.packages}):
+        single = root / pkg / "wsgi.py"
+        if single.is_file() and not single.is_symlink() and daemons.exposes_application(single):
+            # <package>/wsgi.py itself (freezer_api/wsgi.py): the API's module
+            apps.append(WsgiApp(f"{conf_name}-api", f"{pkg}.wsgi:application", f"{pkg}.wsgi", None,
+                                f"WSGI module {pkg}/wsgi.py assigns 'application'"))
         folder = root / pkg / "wsgi"
         if not folder.is_dir():
             continue
@@ -118,7 +123,10 @@ def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_n
     """host:port per app: the override table, else the project's defaults, else a stable fallback."""
     overrides = project.overrides.wsgi_bind
     defaults = _port_defaults(project)
-    paste_port = _paste_port(project, paste)
+    # named *paste.ini first, then any other ini the project ships with a [server:*] port
+    # (monasca-api's etc/api-config.ini is its paste file)
+    others = [df.source for df in project.data_files if df.source.endswith(".ini") and df.source not in paste]
+    paste_port = _paste_port(project, [*paste, *others])
     used: set[int] = set()
     for app in apps:
         if app.unit_name in overrides:
@@ -129,6 +137,11 @@ def assign_binds(project: Project, apps: list[WsgiApp], paste: list[str], conf_n
             port, source = paste_port
         else:
             port, source = _best_default(app, defaults, used, conf_name, only=len(apps) == 1)
+        if port is None or source.endswith(WEAK):
+            # the project's own deployment files declare it (docs/packaging.md "WSGI applications")
+            declared = _deployment_port(project, app, conf_name, only=len(apps) == 1)
+            if declared is not None and declared[0] not in used:
+                port, source = declared
         if port is None or port in used:
             port = FALLBACK_PORT_BASE + zlib.crc32(app.unit_name.encode()) % 200
             while port in used:
@@ -160,12 +173,17 @@ def _paste_port(project: Project, paste: list[str]) -> tuple[int, str] | None:
 #: ``api_port``, ``<project>_api_listen_port``..., and ``listen``/``bind``
 #: (``host:port``); not ``mongodb_port`` or ``pydev_debug_port`` (a client's port)
 PORT_NAMES = re.compile(r"(^|_)(bind|api|listen|wsgi)_port$|^port$|^listen$|^bind$")
+#: an option name that says it is where this project listens
+LISTEN_WORDS = {"listen", "bind"}
+#: a plain ``port`` option taken for want of a better one (a deployment file's port wins over it)
+WEAK = "(the project's only port option; nothing names it for the application)"
 #: words of a file, option list or option about a client of another server:
 #: its port is not where this project listens (docs/packaging.md "WSGI applications")
 CLIENT_WORDS = {"database", "db", "sql", "influx", "influxdb", "redis", "mongo", "mongodb", "mysql",
                 "postgresql", "rabbit", "amqp", "memcache", "memcached", "coordination", "profiler",
                 "debug", "pydev", "smtp", "ldap", "syslog", "statsd", "prometheus", "guest", "backend",
-                "backends", "storage", "driver", "drivers"}
+                "backends", "storage", "driver", "drivers", "plugin", "plugins", "client", "clients",
+                "cassandra", "elasticsearch", "kafka", "zookeeper", "etcd", "postgres"}
 
 
 def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
@@ -192,16 +210,19 @@ def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
                 tree = ast.parse(text)
             except (SyntaxError, ValueError):
                 continue
+            # the import package's own name says nothing (monasca_api/conf/cassandra.py is not
+            # about the API): its words are left out of the context
+            inside = path.relative_to(root / pkg).as_posix()
             for stmt in tree.body:
                 names = [t.id for t in getattr(stmt, "targets", []) if isinstance(t, ast.Name)]
-                context = set(_words(rel + " " + " ".join(names)))
+                context = set(_words(inside + " " + " ".join(names)))
                 for node in ast.walk(stmt):
                     if not (isinstance(node, ast.Call) and isinstance(node.func, (ast.Attribute, ast.Name))):
                         continue
                     fname = node.func.attr if isinstance(node.func, ast.Attribute) else node.func.id
                     if not fname.endswith("Opt") or not node.args or not isinstance(node.args[0], ast.Constant):
                         continue
-                    opt = str(node.args[0].value)
+                    opt = str(node.args[0].value).replace("-", "_")  # cfg.PortOpt('bind-port', dest=...)
                     if not PORT_NAMES.search(opt):
                         continue
                     default = next((k.value for k in node.keywords if k.arg == "default"), None)
@@ -212,7 +233,9 @@ def _port_defaults(project: Project) -> list[tuple[int, str, set[str]]]:
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[-_.:/ ]+", text.lower()) if w]
+    """Words of a path or name; ``osapi`` also counts as ``api`` (``osapi_volume_listen_port``)."""
+    words = [w for w in re.split(r"[-_.:/ ]+", text.lower()) if w]
+    return words + ["api" for w in words if w.endswith("api") and w != "api"]
 
 
 def _port_of(node: ast.AST | None) -> int | None:
@@ -247,7 +270,12 @@ def _best_default(app: WsgiApp, defaults: list[tuple[int, str, set[str]]], used:
     for port, where, context in defaults:
         if port in used:
             continue
+        if (context - own) & CLIENT_WORDS:
+            # a driver's or plugin's port (cinder/volume/drivers/..._api_port) is another server's
+            continue
+        opt_words = set(_words(where.rsplit(" ", 2)[-2]))
         score = 10 * len(own & context) + (1 if context & {"api", "wsgi"} else 0)
+        score += 2 if score and opt_words & LISTEN_WORDS else 0
         if score and (best is None or score > best[0]):
             best = (score, port, where)
         elif not score and only and not context & CLIENT_WORDS:
@@ -256,10 +284,88 @@ def _best_default(app: WsgiApp, defaults: list[tuple[int, str, set[str]]], used:
     if best is not None:
         return best[1], best[2]
     strong = [c for c in unnamed if c[0] == 0]
-    pick = strong[0] if strong else unnamed[0] if len(unnamed) == 1 else None
-    if pick is None:
-        return None, ""
-    return pick[1], f"{pick[2]} (the project's only WSGI application; no option is named for it)"
+    if strong:
+        return strong[0][1], f"{strong[0][2]} (the project's only WSGI application; no option is named for it)"
+    if len(unnamed) == 1:
+        return unnamed[0][1], f"{unnamed[0][2]} {WEAK}"
+    return None, ""
+
+
+#: a uWSGI ini's listening keys, and a devstack plugin's port variable
+UWSGI_LISTEN = ("http-socket", "http", "https", "socket", "uwsgi-socket")
+UWSGI_APP = ("module", "wsgi", "wsgi-file", "mount")
+DEVSTACK_PORT = re.compile(r"^\s*(?:export\s+)?([A-Z][A-Z0-9_]*?)(_API|_SERVICE)*_PORT="
+                           r"(?:\$\{\w+:-(\d{2,5})\}|[\"']?(\d{2,5})[\"']?)\s*$")
+LOOPBACK = ("127.", "localhost", "[::1]", "::1")
+
+
+def _deployment_port(project: Project, app: WsgiApp, conf_name: str,
+                     *, only: bool) -> tuple[int, str] | None:
+    """The port the project's own deployment files give this application.
+
+    A uWSGI ini the project ships (``etc/<name>/vassals/*.ini``,
+    ``etc/<name>/uwsgi.conf``: a ``[uwsgi]`` section) that names this
+    application's module or is the project's only one, listening on a public
+    address (a loopback socket sits behind a web server: not the API's port);
+    else, for the project's only application, its devstack plugin's
+    ``<NAME>_SERVICE_PORT`` / ``<NAME>_API_PORT`` default. The toolkit's own
+    generated inis (``systemd/``) are not the project's.
+    """
+    root = project.project_dir
+    real_root = root.resolve()
+    found: list[tuple[int, str, bool]] = []  # (port, where, names this app)
+    # the project's own files only: no folder or file reached through a symlink
+    candidates = [p for top, patterns in (("etc", ("**/*.ini", "**/*.conf")), ("httpd", ("**/*.ini",)),
+                                          ("tools", ("**/*.ini",)))
+                  if (root / top).is_dir() and not (root / top).is_symlink()
+                  for pattern in patterns for p in sorted((root / top).glob(pattern))]
+    for path in candidates:
+        rel = path.relative_to(root).as_posix()
+        if path.is_symlink() or not path.is_file() or "/tests/" in f"/{rel}" or path.stat().st_size > 100_000 \
+                or not path.resolve().is_relative_to(real_root):
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            continue
+        if "[uwsgi]" not in text or "Generated by tools/build-rpm" in text:
+            continue
+        parser = configparser.RawConfigParser(strict=False, interpolation=None)
+        try:
+            parser.read_string(text)
+        except configparser.Error:
+            continue
+        if not parser.has_section("uwsgi"):
+            continue
+        sec = parser["uwsgi"]
+        names = " ".join(sec.get(k, "") for k in UWSGI_APP)
+        mine = bool(app.module and app.module in names) or bool(app.script and app.script in names)
+        for key in UWSGI_LISTEN:
+            value = sec.get(key, "").strip()
+            m = re.fullmatch(r"(\[?[0-9a-zA-Z.:\]-]*?\]?):(\d{2,5})", value)
+            if m and not m.group(1).startswith(LOOPBACK) and 0 < int(m.group(2)) < 65536:
+                found.append((int(m.group(2)), f"{rel} [uwsgi] {key}", mine))
+                break
+    for port, where, mine in found:
+        if mine:
+            return port, f"{where} (the project's uWSGI config of {app.unit_name})"
+    if only and len({p for p, _w, _m in found}) == 1:
+        return found[0][0], f"{found[0][1]} (the project's uWSGI config)"
+    if not only:
+        return None
+    prefixes = {re.sub(r"[^A-Z0-9]+", "_", n.upper()) for n in (conf_name, project.name)}
+    devstack = root / "devstack"
+    for path in sorted(devstack.glob("*")) if devstack.is_dir() and not devstack.is_symlink() else []:
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 200_000:
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+            m = DEVSTACK_PORT.match(line)
+            if m and m.group(1) in prefixes:
+                port = int(m.group(3) or m.group(4))
+                if 0 < port < 65536:
+                    return port, f"{path.relative_to(root).as_posix()}:{n} {line.split('=', 1)[0].strip()} " \
+                                 "(the project's devstack plugin)"
+    return None
 
 
 #: system mode: the ini names a .wsgi file in site-packages by this placeholder,
