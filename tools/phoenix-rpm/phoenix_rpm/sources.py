@@ -53,7 +53,7 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
             "SKIP_WRITE_GIT_CHANGELOG": "1",
             "SOURCE_DATE_EPOCH": str(epoch),
         }
-        if not inputs.in_git(project_dir) and unpacked_sdist_sources(project_dir, egg_base):
+        if unpacked_sdist_sources(project_dir, egg_base) and not inputs.in_git(project_dir):
             env["SKIP_GIT_SDIST"] = "1"  # pbr then reads the SOURCES.txt put in egg_base
         if (project_dir / "setup.py").exists():
             argv = [sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(egg_base),
@@ -73,13 +73,15 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
 
 
 def unpacked_sdist_sources(project_dir: Path, egg_base: Path) -> bool:
-    """Seed ``egg_base`` with the file list of an unpacked sdist (no git there).
+    """Seed ``egg_base`` with the file list of an unpacked sdist.
 
     Why: out of git, pbr lists only the Python modules and a few defaults, so
     an sdist remade from an unpacked upstream sdist lost its package data
     (alembic.ini, migration templates, the config generator's files). The
     upstream sdist says what it carries in ``<dist>.egg-info/SOURCES.txt``;
-    with SKIP_GIT_SDIST pbr reads that list (docs/build.md, the sdist). Only
+    with SKIP_GIT_SDIST pbr reads that list (docs/build.md, the sdist). In a
+    git checkout pbr lists git's files and ignores the seed; a plain
+    setuptools project (no file finder for git) reads it there too. Only
     plain relative paths to regular files inside the project are kept: the
     list is project input, and a line such as ``/etc/shadow`` or ``../x``
     must not pull a host file into the sdist. True when a list was seeded.
