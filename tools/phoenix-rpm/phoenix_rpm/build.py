@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from phoenix_rpm import generate, packaged, reproducible, rpmbuild, runner, sources, vcs
+from phoenix_rpm import generate, outputs, packaged, reproducible, rpmbuild, runner, sources, vcs
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.model import InstallMode
 from phoenix_rpm.plan import Source, SpecPlan
@@ -352,7 +352,7 @@ def collect_sources(project_dir: Path, inp: BuildInputs, src_dir: Path, epoch: i
     with ThreadPoolExecutor(max_workers=2) as pool:
         for tag, filename, rel in ((s.number, s.filename, s.path) for s in _entries(inp)):
             if rel is not None:
-                src = project_dir / rel
+                src = outputs.checked(project_dir, rel)  # never a symlink out of the project (outputs.py)
                 if not src.is_file():
                     raise UserError(f"{inp.spec}: Source{tag} {filename} comes from {rel}, which does not exist; "
                                     "run tools/build-rpm --stage generate")

@@ -17,11 +17,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_rpm.errors import UserError
 from phoenix_rpm.model import Project
 
 SKIP_DIRS = {".git", ".tox", "doc", "docs", "releasenotes", "tests", "test", "build", "dist", "devstack",
              "api-ref", "playbooks", "rally-jobs", "zuul.d", "roles", "node_modules", ".venv", "venv"}
 MAX_GENERATOR_FILE = 20000
+#: the generated file's name (it becomes /etc/<conf>/<name>, a word of ExecStart and of the uWSGI ini)
+SAFE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,10 @@ def find_generators(project: Project) -> list[Generator]:
         if "namespace" not in default:
             continue
         output = os.path.basename((default.get("output_file") or "").strip())
+        if output and not SAFE_NAME.match(output):
+            # it names /etc/<conf>/<file>: in the spec, the units' --config-file and the uWSGI ini
+            raise UserError(f"{path}: [DEFAULT] output_file names the file {output[:60]!r}, which is not a "
+                            "plain file name; use letters, digits, '.', '_' and '-' (e.g. etc/demo/demo.conf.sample)")
         policy = "policy" in rel.rsplit("/", 1)[-1] or "policy" in output
         if policy:
             name = "policy.yaml"

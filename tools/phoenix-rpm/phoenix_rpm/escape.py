@@ -191,6 +191,33 @@ def exec_line(argv: list[str]) -> Trusted:
     return Trusted(" ".join(exec_arg(a) for a in argv))
 
 
+# --- uWSGI ini ----------------------------------------------------------------
+
+#: what a uWSGI ini value may hold: uWSGI expands ``$(ENV)``, ``@(file)``,
+#: ``@(exec://cmd)`` (runs a shell), ``%(key)`` and the ``%x`` magic
+#: variables in every value, with no escape for any of them, and ``;`` or
+#: ``#`` may start a comment; so only plain characters pass (``@`` alone is
+#: plain: without parentheses it opens nothing)
+UWSGI_SAFE = re.compile(r"^[A-Za-z0-9_.,:/=+@\[\] -]*$")
+
+
+def uwsgi_value(value: object, key: str = "") -> Trusted:
+    """A value of the generated uWSGI ini (``key = value``), taken literally by uWSGI, or refused.
+
+    uWSGI has no quoting for its magic (docs/packaging.md, "Hostile input
+    and the trust boundary"), so a value holding ``$ % ( ) ; #``, a quote
+    or a control character has no literal spelling and is refused.
+    """
+    if isinstance(value, Trusted):
+        return value
+    label = f"uWSGI ini value {key} =" if key else "uWSGI ini value"
+    text = _one_line(str(value), label)
+    if not UWSGI_SAFE.match(text) or text != text.strip():
+        raise EscapeError(f"{label} {text[:60]!r} holds a character uWSGI would expand or cut "
+                          "($, %, parentheses, ; or #, a quote) or leading/trailing white space")
+    return Trusted(text)
+
+
 # --- templates ----------------------------------------------------------------
 
 FILTERS = {
@@ -201,6 +228,7 @@ FILTERS = {
     "files": files_path,
     "unit_value": unit_value,
     "exec_arg": exec_arg,
+    "uwsgi_value": uwsgi_value,
     "trusted": Trusted,
 }
 

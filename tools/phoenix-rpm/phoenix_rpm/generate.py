@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from phoenix_rpm import extra_requirements, pyproject, runner, setupcfg, spec, units, validate, vcs
+from phoenix_rpm import extra_requirements, outputs, pyproject, runner, setupcfg, spec, units, validate, vcs
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
@@ -95,11 +95,12 @@ def write(project_dir: Path, *, keep_version: bool = False) -> list[Path]:
     with runner.stage("generate") as produced:
         plan = load_plan(project_dir)
         files = render_plan(plan)
-        if keep_version and plan.spec_path.is_file():
-            pinned = render_plan(_pinned(plan, plan.spec_path.read_text(errors="replace")))
+        committed = outputs.read(project_dir, _spec_rel(plan)) if keep_version else None
+        if committed is not None:
+            pinned = render_plan(_pinned(plan, committed))
             if _matches(project_dir, pinned):
                 files = pinned
-        changed = {rel: text for rel, text in files.items() if not _same(project_dir / rel, text)}
+        changed = {rel: text for rel, text in files.items() if not _same(project_dir, rel, text)}
         written = write_all(project_dir, changed)
         for stale in _stale_generated(project_dir, files):
             stale.unlink()
@@ -119,21 +120,24 @@ def spec_to_build(plan: SpecPlan) -> str | None:
     (or from an older template) is built as it is: the edit wins, and
     ``--check`` reports it as drift.
     """
-    rel = f"rpm/{plan.name}.spec"
+    rel = _spec_rel(plan)
     fresh = render_plan(plan)[rel]
-    if not plan.spec_path.is_file():
+    committed = outputs.read(plan.project_dir, rel)
+    if committed is None:
         return fresh
-    committed = plan.spec_path.read_text(errors="replace")
     if committed in (fresh, render_plan(_pinned(plan, committed))[rel]):
         return fresh
     return None
 
 
+def _spec_rel(plan: SpecPlan) -> str:
+    return f"rpm/{plan.name}.spec"
+
+
 def _matches(project_dir: Path, files: dict[str, str]) -> bool:
     """True when every file is on disk with this text and no stale generated file is left."""
     for rel, text in files.items():
-        path = project_dir / rel
-        if not path.is_file() or path.read_text(errors="replace") != text:
+        if outputs.read(project_dir, rel) != text:
             return False
     return not _stale_generated(project_dir, files)
 
@@ -142,20 +146,19 @@ def check(project_dir: Path) -> int:
     """Exit status: 0 when rpm/ and systemd/ match what would be generated, else 1 and a diff on stdout."""
     project_dir = Path(project_dir).resolve()
     plan = load_plan(project_dir)
-    committed_spec = plan.spec_path
-    if committed_spec.is_file():
-        plan = _pinned(plan, committed_spec.read_text(errors="replace"))
+    committed_spec = outputs.read(project_dir, _spec_rel(plan))
+    if committed_spec is not None:
+        plan = _pinned(plan, committed_spec)
     files = render_plan(plan)
     diffs: list[str] = []
     for rel, text in files.items():
-        path = project_dir / rel
-        old = path.read_text(errors="replace") if path.is_file() else ""
+        old = outputs.read(project_dir, rel) or ""
         if old != text:
             diffs += difflib.unified_diff(old.splitlines(True), text.splitlines(True),
                                           f"a/{rel}" if old else "/dev/null", f"b/{rel}")
     for stale in _stale_generated(project_dir, files):
         rel = str(stale.relative_to(project_dir))
-        diffs += difflib.unified_diff(stale.read_text(errors="replace").splitlines(True), [],
+        diffs += difflib.unified_diff((outputs.read(project_dir, rel) or "").splitlines(True), [],
                                       f"a/{rel}", "/dev/null")
     if diffs:
         sys.stdout.writelines(d if d.endswith("\n") else d + "\n" for d in diffs)
@@ -190,26 +193,30 @@ def _stale_generated(project_dir: Path, files: dict[str, str]) -> list[Path]:
 
     A removed service leaves its unit in systemd/; a renamed project leaves
     its old spec in rpm/. Files without the mark (rpm/rpmlintrc, a
-    hand-written unit) are never touched.
+    hand-written unit) are never touched, nor is a symlink (never followed,
+    never removed: outputs.py).
     """
     out = []
-    for folder, pattern in (("systemd", "*"), ("rpm", "*.spec")):
-        for path in sorted((project_dir / folder).glob(pattern)):
-            rel = f"{folder}/{path.name}"
-            if rel in files or not path.is_file():
+    for name, pattern in (("systemd", "*"), ("rpm", "*.spec")):
+        folder = outputs.folder(project_dir, name)
+        if folder is None:
+            continue
+        for path in sorted(folder.glob(pattern)):
+            rel = f"{name}/{path.name}"
+            if rel in files or path.is_symlink() or not path.is_file():
                 continue
             try:
-                head = path.read_text(errors="replace")[:300]
-            except OSError:
+                head = (outputs.read(project_dir, rel) or "")[:300]
+            except (OSError, UserError):
                 continue
             if units.GENERATED_MARK in head:
                 out.append(path)
     return out
 
 
-def _same(path: Path, text: str) -> bool:
+def _same(project_dir: Path, rel: str, text: str) -> bool:
     try:
-        return path.is_file() and path.read_text(errors="replace") == text
+        return outputs.read(project_dir, rel) == text
     except OSError:
         return False
 
@@ -227,7 +234,7 @@ def write_all(project_dir: Path, files: dict[str, str]) -> list[Path]:
     staged: list[tuple[str, Path]] = []
     try:
         for rel, text in files.items():
-            path = project_dir / rel
+            path = outputs.checked(project_dir, rel)
             folder = path.parent
             if folder.exists() and not folder.is_dir():
                 raise UserError(f"{folder}: is not a folder, but generate writes {rel} into it; "

@@ -69,11 +69,18 @@ def rpmlint_command() -> list[str]:
 
 
 def project_rpmlintrc(project_dir: Path, name: str | None) -> Path | None:
-    """The project's rpmlintrc: rpm/rpmlintrc, else rpm/<name>.rpmlintrc (see module doc)."""
-    for candidate in (project_dir / "rpm" / "rpmlintrc",
-                      project_dir / "rpm" / f"{name}.rpmlintrc" if name else None):
-        if candidate is not None and candidate.is_file():
-            return candidate
+    """The project's rpmlintrc: rpm/rpmlintrc, else rpm/<name>.rpmlintrc (see module doc).
+
+    Never through a symlink (``rpm/rpmlintrc -> /etc/shadow`` would be read,
+    and its lines quoted, by rpmlint): outputs.py.
+    """
+    from phoenix_rpm import outputs
+
+    for rel in ("rpm/rpmlintrc", f"rpm/{name}.rpmlintrc" if name else None):
+        if rel is not None:
+            candidate = outputs.checked(project_dir, rel)
+            if candidate.is_file():
+                return candidate
     return None
 
 

@@ -290,7 +290,8 @@ def make_plan(project: Project) -> SpecPlan:
     conf_name, conf_file, conf_why = _conf_location(project)
     # WSGI applications (uWSGI units); an explicit services/tools list names them
     # by their wsgi_scripts name, or by unit name for module applications.
-    apps = [a for a in wsgiapps.find_apps(project, conf_name)
+    found_apps = wsgiapps.find_apps(project, conf_name)
+    apps = [a for a in found_apps
             if (a.script or a.unit_name) not in (ov.tools or [])
             and (ov.services is None or (a.script or a.unit_name) in ov.services)]
     services_eps, tools_eps, reasons = _split_services(project, apps)
@@ -323,6 +324,8 @@ def make_plan(project: Project) -> SpecPlan:
         main_conf_source = next((f.source for f in files if f.dest == main_conf), None)
     generated, files = _generated_config(project, conf_name, main_conf, group, files,
                                          main_conf_source is not None)
+    validate.check_found_files(project, [g.generator.source for g in generated if g.generator.source]
+                               + [f.source for f in files if f.origin.endswith("(found under etc/)")])
     has_main = main_conf_source is not None or any(g.dest == main_conf for g in generated)
     # <conf>.conf.d whatever the main file's name: oslo.config reads /etc/<project>/<project>.conf.d
     # by default, so applications that parse no arguments (uWSGI's) read the drop-ins too
@@ -385,6 +388,7 @@ def make_plan(project: Project) -> SpecPlan:
         base = Path(script).name
         tools.append(Tool(base, script, f"{bindir}/{base}", f"/usr/bin/{base}" if mode is InstallMode.BUNDLED else None,
                           "[files] scripts: a plain script"))
+    validate.check_services(project, services, [a.unit_name for a in found_apps])
     _check_unit_overrides(project, services)
     release = (ov.release or "1").strip()
     if not re.match(r"^[A-Za-z0-9._+~]+$", release):

@@ -704,3 +704,74 @@ def _all_strings(values: Iterable[Any], path: Path, label: str) -> None:
     for value in values:
         if not isinstance(value, str):
             raise bad(path, f"{label}: {value!r} is {type(value).__name__}, not a string", "quote it")
+
+
+#: a uWSGI ``http-socket`` host: an IPv4/IPv6 address in brackets or a host name, or empty (all addresses)
+BIND_HOST = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9]([A-Za-z0-9.-]{0,252})?)?$")
+#: the first port an unprivileged service user may listen on (no CAP_NET_BIND_SERVICE)
+FIRST_UNPRIVILEGED_PORT = 1024
+
+
+def check_services(project: Project, services: Iterable[Any], app_names: Iterable[str]) -> None:
+    """Every planned unit's name, and every uWSGI address, wherever it came from.
+
+    Unit names come from entry points (checked above) but also from file
+    names (``<pkg>/wsgi/<stem>.py``, ``*.wsgi``): a unit name reaches the
+    spec's ``%systemd_post`` (a root scriptlet) and a file name in
+    ``systemd/``. An address reaches the uWSGI ini, which expands
+    ``$(ENV)``, ``@(file)``, ``@(exec://cmd)`` and ``%(key)`` in values; it
+    comes from ``wsgi_bind`` or from the project's files (a paste ini's
+    ``port``, an option's default), so it is checked here, after the choice
+    (docs/packaging.md, "Hostile input and the trust boundary").
+    """
+    cfg = project.config_file
+    ov = project.overrides
+    label = _labels(cfg)["ov"]
+    known = set(app_names)
+    for app in ov.wsgi_bind:
+        if app not in known:
+            raise bad(cfg, f"{label} wsgi_bind: {app!r} names no WSGI application of the project "
+                      f"(they are: {', '.join(sorted(known)) or 'none'})",
+                      "use the application's unit name, as tools/build-rpm --stage generate prints it")
+    for service in services:
+        name = str(service.name)
+        if not SCRIPT_NAME.match(name) or ".." in name:
+            raise bad(cfg, f"the unit name {name!r} (from {service.reason}) is not a plain unit name",
+                      "rename the file or entry point it comes from (letters, digits, '.', '_', '-')")
+        bind = getattr(service, "bind", "") or ""
+        if not bind and getattr(service, "uwsgi_ini", None) is None:
+            continue
+        source = service.bind_source or "?"
+        fix = (f"set {label} wsgi_bind = {name} = 0.0.0.0:<port> with a port from {FIRST_UNPRIVILEGED_PORT} "
+               "to 65535")
+        host, sep, port = bind.rpartition(":")
+        problem = _printable(bind)
+        if problem:
+            raise bad(cfg, f"{name}.service's address {bind[:60]!r} (from {source}) {problem}", fix)
+        if not sep or not BIND_HOST.match(host):
+            raise bad(cfg, f"{name}.service's address {bind[:60]!r} (from {source}) is not <host>:<port>",
+                      fix + " (the host an IP address, [IPv6] or a host name)")
+        if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
+            raise bad(cfg, f"{name}.service's port {port[:20]!r} (from {source}) is not a TCP port (1-65535)", fix)
+        if int(port) < FIRST_UNPRIVILEGED_PORT and not ov.allow_privileged:
+            raise bad(cfg, f"{name}.service would listen on the privileged port {port} (from {source}), "
+                      f"which its unprivileged user cannot bind",
+                      fix + ", or set allow_privileged = true and grant CAP_NET_BIND_SERVICE "
+                      "in unit_overrides (AmbientCapabilities)")
+
+
+def check_found_files(project: Project, rels: Iterable[str]) -> None:
+    """Files the toolkit found by itself (a paste ini under etc/, a config generator's input) stay inside.
+
+    They are shipped (``%config``) or read by the build (``--config-file``
+    from the sdist) like a ``data_files`` source, so the same rule holds: a
+    symlink out of the project would ship the build host's file.
+    """
+    root = _real_root(project.project_dir)
+    for rel in rels:
+        inside(root, rel, project.project_dir / rel, "a file found under etc/ (shipped or read by the build)",
+               want_file=True)
+        base = rel.rsplit("/", 1)[-1]
+        if not SCRIPT_NAME.match(base):
+            raise bad(project.project_dir / rel, f"the file name {base!r} is not a plain file name (it is "
+                      "installed under /etc as it is)", "rename it (letters, digits, '.', '_', '-')")

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_rpm import daemons
+from phoenix_rpm.escape import uwsgi_value
 from phoenix_rpm.model import InstallMode, Project
 
 #: the PyPI distribution that brings uWSGI into a bundled venv (cp311 manylinux wheels)
@@ -59,8 +60,8 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
         if not folder.is_dir():
             continue
         for path in sorted(folder.glob("*.py")):
-            if not daemons.exposes_application(path):
-                continue
+            if not IDENTIFIER.match(path.stem) or not daemons.exposes_application(path):
+                continue  # "a b.py", "$(id).py": no module of that name can be imported
             # <package>/wsgi/__init__.py itself may be the application (mistral)
             module = f"{pkg}.wsgi" if path.name == "__init__.py" else f"{pkg}.wsgi.{path.stem}"
             stem = "api" if path.name == "__init__.py" else path.stem.replace("_", "-")
@@ -85,6 +86,8 @@ def find_apps(project: Project, conf_name: str) -> list[WsgiApp]:
     return apps
 
 
+#: a module file uWSGI can import (ASCII: its name also becomes a unit name)
+IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: a .wsgi path written as is into the ini and the spec's %install (no quoting needed)
 PLAIN_PATH = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_./-]*$")
 GENERIC_STEMS = ("wsgi", "app", "application", "api", "main", "server")
@@ -164,8 +167,9 @@ def _paste_port(project: Project, paste: list[str]) -> tuple[int, str] | None:
         except configparser.Error:
             continue
         for section in parser.sections():
-            if section.startswith("server:") and parser[section].get("port", "").strip().isdigit():
-                return int(parser[section]["port"]), f"{rel} [{section}] port"
+            port = parser[section].get("port", "").strip()
+            if section.startswith("server:") and re.fullmatch(r"[0-9]{1,5}", port):
+                return int(port), f"{rel} [{section}] port"
     return None
 
 
@@ -393,7 +397,7 @@ def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str,
     (eventlet, database pools).
     """
     lines = [
-        f"# {mark}: the uWSGI server of {app.unit_name}.",
+        f"# {mark}: the uWSGI server of {uwsgi_value(app.unit_name)}.",
         "# An operator's edits are kept on upgrade (%config(noreplace)).",
         "[uwsgi]",
     ]
@@ -428,4 +432,10 @@ def ini_text(app: WsgiApp, *, mark: str, install_mode: InstallMode, bindir: str,
     ]
     if config_args:
         lines.append(f"pyargv = {config_args}")
+    # every value through the ini's escaping: uWSGI expands $(...), @(...) and %(...)
+    # in values, and some come from the project (docs/packaging.md "Hostile input")
+    for line in lines:
+        if " = " in line and not line.startswith("#"):
+            key, value = line.split(" = ", 1)
+            uwsgi_value(value, key)
     return "\n".join(lines) + "\n"
