@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phoenix_rpm.errors import UserError
+from phoenix_rpm.escape import Trusted
 from phoenix_rpm.model import Project
 
 SKIP_DIRS = {".git", ".tox", "doc", "docs", "releasenotes", "tests", "test", "build", "dist", "devstack",
@@ -68,6 +69,13 @@ def find_generators(project: Project) -> list[Generator]:
         found.append(Generator("policy" if policy else "config", rel, (), name,
                                f"{'oslo-policy-generator' if policy else 'oslo-config-generator'} "
                                f"--config-file {rel}"))
+    for group in ("oslo.config.opts", "oslo.policy.policies"):
+        for ns in project.plugin_entry_points.get(group, {}):
+            if not SAFE_NAME.match(ns):
+                # a namespace becomes an argument of the generator in %install ("--help" an option)
+                raise UserError(f"{project.config_file}: entry point {ns[:60]!r} in {group} is not a plain "
+                                "namespace name; use letters, digits, '.', '_' and '-', starting with a "
+                                "letter or digit")
     if not any(g.kind == "config" for g in found):
         opts = sorted(project.plugin_entry_points.get("oslo.config.opts", {}))
         if opts:
@@ -107,10 +115,11 @@ def generator_argv(gen: Generator) -> str:
     """The generator's arguments, for the spec (shell words; the input under "$phoenix_top", the sdist)."""
     from phoenix_rpm import rpmtext
 
+    # Trusted: the words are escaped here, so the template must not escape them again
     if gen.source:
-        return f'--config-file "$phoenix_top"/{rpmtext.sh(gen.source)}'
+        return Trusted(f'--config-file "$phoenix_top"/{rpmtext.sh(gen.source)}')
 
-    return " ".join(f"--namespace {rpmtext.sh(ns)}" for ns in gen.namespaces)
+    return Trusted(" ".join(f"--namespace {rpmtext.sh(ns)}" for ns in gen.namespaces))
 
 
 def paste_files(project: Project) -> list[str]:

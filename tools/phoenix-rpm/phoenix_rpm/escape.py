@@ -38,7 +38,10 @@ class Trusted(str):
 # C0 and C1 controls and Unicode's line/paragraph separators: NEL (U+0085),
 # U+2028 and U+2029 end a line for Python's splitlines() and for many readers
 # of the generated files, so they are refused like a newline.
-CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# The bidirectional embedding/override/isolate controls (U+202A-U+202E,
+# U+2066-U+2069) reorder how a line *displays* ("Trojan Source"): a reviewer of
+# the spec or unit would read other text than rpm and systemd do; refused too.
+CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 #: rpm reads these at the start of a (whitespace-stripped) line as a section,
 #: a conditional or %include, *after* expanding ``%%`` to ``%``
 #: (probed with rpm 4.18: ``%%posttrans`` opens a scriptlet, `` %%if`` a conditional).

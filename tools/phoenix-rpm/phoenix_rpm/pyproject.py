@@ -79,6 +79,7 @@ def load(project_dir: Path) -> Project:
         inputs.check_target(target, path, None, "[tool.setuptools.data-files]")
         data_files += inputs.expand_globs(project_dir, target, patterns, path, "[tool.setuptools.data-files]")
     inputs.check_duplicates(data_files, path, "[tool.setuptools.data-files]")
+    _near_miss_tables(path, tool)
     phoenix_table = tool.get("phoenix", {}).get("rpm", {}) if isinstance(tool.get("phoenix"), dict) else {}
     overrides = _overrides(phoenix_table, path)
     # pbr (pbr.build, or setuptools with pbr's hooks) still reads setup.cfg:
@@ -227,6 +228,22 @@ def _entry_points(proj: dict[str, Any], path: Path) -> list[EntryPoint]:
             module, func = target.split(":", 1)
             out.append(EntryPoint(name, module, func, group, f"{path.name} {label}"))
     return out
+
+
+def _near_miss_tables(path: Path, tool: Any) -> None:
+    """``[tool.Phoenix.rpm]``, ``[tool.phoenix-rpm]``, ``[tool.phoenix.RPM]``: read by nobody, so refused."""
+    if not isinstance(tool, dict):
+        return
+    for name, value in tool.items():
+        squashed = re.sub(r"[\s_.:-]+", "", str(name).lower())
+        if squashed.startswith("phoenix") and name != "phoenix":
+            raise bad(path, f"[tool.{name}] is read by nobody (table names are case- and spelling-sensitive)",
+                      "write [tool.phoenix.rpm] (packaging) or [tool.phoenix.verify] (verification)")
+        if name == "phoenix" and isinstance(value, dict):
+            for sub in value:
+                if sub not in ("rpm", "verify", "ops"):
+                    raise bad(path, f"[tool.phoenix.{sub}] is read by nobody",
+                              "write [tool.phoenix.rpm] (packaging) or [tool.phoenix.verify] (verification)")
 
 
 def _overrides(table: dict[str, Any], path: Path) -> Overrides:

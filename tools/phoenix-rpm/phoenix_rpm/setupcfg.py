@@ -60,6 +60,7 @@ def _read_config(cfg: Path, raw: str) -> tuple[configparser.RawConfigParser, str
                     raise bad(cfg, f"[{section}] {key}: a lone '%' ({exc.__class__.__name__}): setuptools reads "
                               "setup.cfg with % interpolation", "write a literal '%' as '%%'",
                               inputs.key_line(raw, key)) from None
+        _near_miss_sections(cfg, raw, parser.sections())
     except configparser.DuplicateSectionError as exc:
         raise bad(cfg, f"section [{exc.section}] appears twice", "merge the two sections", exc.lineno) from None
     except configparser.DuplicateOptionError as exc:
@@ -72,6 +73,27 @@ def _read_config(cfg: Path, raw: str) -> tuple[configparser.RawConfigParser, str
         raise bad(cfg, f"cannot parse line {text.strip()!r}", "fix the ini syntax (key = value, indented continuation lines)",
                   lineno) from None
     return parser, raw
+
+
+#: the sections the toolkit (and pbr) read; a spelling that differs only in case
+#: or separators (``[Phoenix:RPM]``, ``[phoenix-rpm]``, ``[Metadata]``) is read
+#: by nobody, so its settings would be silently dropped
+READ_SECTIONS = ("metadata", "files", "entry_points", "pbr", "extras", OVERRIDE_SECTION, "phoenix:verify",
+                 "phoenix:ops")
+
+
+def _squash(name: str) -> str:
+    return re.sub(r"[\s_.:-]+", "", name.lower())
+
+
+def _near_miss_sections(cfg: Path, raw: str, sections: list[str]) -> None:
+    wanted = {_squash(s): s for s in READ_SECTIONS}
+    for section in sections:
+        meant = wanted.get(_squash(section))
+        if meant is not None and section != meant:
+            raise bad(cfg, f"section [{section}] is read by nobody (section names are case- and "
+                      f"spelling-sensitive); its settings would be ignored", f"rename it [{meant}]",
+                      line_of(raw, f"[{section}]"))
 
 
 def load(project_dir: Path) -> Project:

@@ -150,7 +150,7 @@ def _labels(cfg: Path) -> dict[str, str]:
             "packages_root": "[files] packages_root", "license_file": "license file"}
 
 
-_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff\ufffd]")
+_BAD_TEXT = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff\ufffd]")
 
 
 def _printable(text: str) -> str | None:
@@ -186,7 +186,7 @@ def check_project(project: Project) -> None:
         raise bad(cfg, f"{labels['url']} = {project.url!r} contains white space (rpm's URL: tag takes one token)",
                   "write the URL without spaces (encode them as %20)")
     desc = project.description or ""
-    m = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]", desc)
+    m = re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]", desc)
     if m:
         raise bad(cfg, f"{labels['description']} contains the control character {m.group(0)!r}",
                   "remove it (plain text and newlines only)")
@@ -427,10 +427,29 @@ def check_service_folders(cfg: Path, name: str, allow: bool) -> None:
                   "rename the project, or set allow_privileged = true if it really is that system's package")
 
 
+#: accounts of the system's own daemons and of common servers: a service running
+#: as one of them owns (reads, writes) that daemon's data (a ``user = postgres``
+#: reads every database), so they are refused like the privileged groups
+OTHER_SERVICE_ACCOUNTS = frozenset({
+    "sshd", "dbus", "messagebus", "polkitd", "rpc", "rpcuser", "tss", "chrony", "_chrony", "unbound",
+    "dnsmasq", "avahi", "colord", "geoclue", "gdm", "sddm", "lightdm", "rtkit", "pulse", "pipewire",
+    "saslauth", "mail", "postfix", "postdrop", "exim", "dovecot", "ftp", "games", "man", "news", "uucp",
+    "proxy", "backup", "list", "irc", "gnats", "halt", "shutdown", "sync", "lpadmin", "www-data", "apache",
+    "nginx", "httpd", "postgres", "mysql", "mariadb", "mongodb", "redis", "memcached", "rabbitmq", "named",
+    "ntp", "openldap", "ldap", "sssd", "clevis", "setroubleshoot", "libstoragemgmt", "cockpit-ws",
+    "cockpit-wsinstance", "qemu", "libvirt-qemu", "usbmux", "nm-openvpn", "haproxy",
+})
+
+
 def check_account(cfg: Path, label: str, value: str, allow: bool, fix: str = "") -> None:
     if not ACCOUNT_NAME.match(value):
         raise bad(cfg, f"{label} = {value!r} is not a valid system account name",
                   "use lower-case letters, digits, '_' and '-', at most 31 characters")
+    if (value in OTHER_SERVICE_ACCOUNTS or value.startswith("systemd-")) and value not in PRIVILEGED_GROUPS \
+            and not allow:
+        raise bad(cfg, f"{label} = {value}: the account of another service or of the system (the service "
+                  "would own that one's files and data)", fix or "remove the key (a system user named after "
+                  "the project is created), or set allow_privileged = true if the service really shares it")
     if value in PRIVILEGED_GROUPS and not allow:
         raise bad(cfg, f"{label} = {value}: a privileged system account (it can read secrets, "
                   "write disks or become root)", fix or "remove the key (a system user named after the project "
@@ -773,5 +792,5 @@ def check_found_files(project: Project, rels: Iterable[str]) -> None:
                want_file=True)
         base = rel.rsplit("/", 1)[-1]
         if not SCRIPT_NAME.match(base):
-            raise bad(project.project_dir / rel, f"the file name {base!r} is not a plain file name (it is "
-                      "installed under /etc as it is)", "rename it (letters, digits, '.', '_', '-')")
+            raise bad(project.project_dir / rel, f"the file name {base!r} is not a plain file name (the spec and "
+                      "the units name it as it is)", "rename it (letters, digits, '.', '_', '-')")
