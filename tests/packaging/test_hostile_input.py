@@ -38,6 +38,11 @@ class Case:
     env: dict[str, str] = field(default_factory=dict)
     #: text the message must NOT hold (a line of a file outside the project)
     never: list[str] = field(default_factory=list)
+    #: what runs: "generate" (--stage generate), "check" (--check) or "keep"
+    #: (generate with keep_version, what a default build run does first)
+    run: str = "generate"
+    #: a folder next to the project (tmp_path/<name>) that must stay as it was
+    outside: str | None = None
 
 
 def symlink(rel: str, target: str) -> Edit:
@@ -640,20 +645,33 @@ def _snapshot(project: Path) -> dict[str, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_hostile_input_is_refused(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert_refused(case, tmp_path, monkeypatch)
+
+
+def assert_refused(case: Case, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run the case's edit and stage; assert the one-line refusal and an untouched tree."""
     project = make_project(tmp_path)
     monkeypatch.setenv("PBR_VERSION", "1.0.0")
     case.edit(project)
     before = _snapshot(project)
+    outside = tmp_path / case.outside if case.outside else None
+    outside_before = _snapshot(outside) if outside else None
     if case.cli:
-        proc = build_rpm("--stage", "generate", project, env={"PBR_VERSION": "1.0.0", **case.env})
+        argv = ("--check",) if case.run == "check" else ("--stage", "generate")
+        proc = build_rpm(*argv, project, env={"PBR_VERSION": "1.0.0", **case.env})
         assert proc.returncode == 2, proc.stderr
         assert "Traceback" not in proc.stderr, proc.stderr
         lines = [line for line in proc.stderr.splitlines() if line.startswith("build-rpm: error:")]
         assert len(lines) == 1, proc.stderr
         message = lines[0]
+        for text in case.never:
+            assert text not in proc.stdout, f"a line of a file outside the project leaked: {proc.stdout[:300]}"
     else:
         with pytest.raises(UserError) as info:
-            generate.write(project)
+            if case.run == "check":
+                generate.check(project)
+            else:
+                generate.write(project, keep_version=case.run == "keep")
         assert info.value.exit_status == 2
         message = str(info.value)
     assert "\n" not in message, message
@@ -666,6 +684,8 @@ def test_hostile_input_is_refused(case: Case, tmp_path: Path, monkeypatch: pytes
         assert f"{case.file}:{case.line}:" in message, message
     assert "; " in message, f"no 'what to do' part: {message}"
     assert _snapshot(project) == before, "refused input must leave the tree exactly as it was"
+    if outside is not None:
+        assert _snapshot(outside) == outside_before, "nothing may be written outside the project"
 
 
 def test_opt_ins_allow_what_they_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
