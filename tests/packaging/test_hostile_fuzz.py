@@ -23,8 +23,13 @@ values, ``*Directory=`` names only the service's own folders, and
 (refused, or one ``%install`` word and one ``%files`` entry, never in a
 code-loading place).
 
-Bounded: ``max_examples`` (100 + 60 + 60 + 60) keeps the run under a minute on the 2-core CI host
-(about 25-45 s, most of it rpmspec).
+The last test feeds the WSGI/uWSGI and config-generator inputs: a
+``wsgi_bind`` address, a WSGI module's file name, a generator's
+``output_file`` and namespace (refused, or every uWSGI ini value plain:
+nothing uWSGI would expand as ``$(...)``, ``@(...)`` or ``%(...)``).
+
+Bounded: ``max_examples`` (100 + 60 + 60 + 60 + 50) keeps the run about a minute on the 2-core CI host
+(about 35-60 s, most of it rpmspec).
 """
 from __future__ import annotations
 
@@ -413,3 +418,98 @@ def test_fuzzed_install_names_are_refused_or_one_entry(name: str, folder: str, s
         assert len(installs) == 1 and installs[0][-1].endswith(dest), installs
         entries = [re.sub(r"^(%config\([^)]*\) )?(%attr\([^)]*\) )?", "", line) for line in section(parsed, "files")]
         assert (f'"{dest}"' if " " in dest else dest) in entries
+
+
+# --- WSGI applications, their uWSGI ini, and the config generator ----------------------------------
+
+#: what an address, a port, a module file name, a generator output_file or namespace may be fed
+WSGI_PIECES = ["0.0.0.0", "[::]", ":", "8080", "80", "0", "70000", "\u00b2", "$(HOME)", "$(touch {marker})",
+               "@(exec://touch {marker})", "@(/etc/passwd)", "%(socket)", "%d", "%n", ";", "#", " ", "\n",
+               "\nexec-asap = touch {marker}", "'", '"', "..", "/", "-", "a", "public", ".conf", "\u202e"]
+
+
+def wsgi_values(marker: str) -> st.SearchStrategy[str]:
+    piece = st.one_of(st.text(max_size=6), st.sampled_from([p.format(marker=marker) for p in WSGI_PIECES]))
+    return st.lists(piece, min_size=1, max_size=5).map("".join)
+
+
+_UWSGI_BASE: list[str] = []
+
+
+def _uwsgi_baseline(tmp: Path) -> list[str]:
+    """The keys of a plain application's ini (no config, so no pyargv)."""
+    if not _UWSGI_BASE:
+        base = _plain_project(tmp / "base")
+        (base / "demo" / "wsgi").mkdir()
+        (base / "demo" / "wsgi" / "__init__.py").write_text("")
+        (base / "demo" / "wsgi" / "public.py").write_text("application = object()\n")
+        generate.write(base)
+        _UWSGI_BASE.extend(k for k, _ in _ini_pairs((base / "systemd" / "demo-public-uwsgi.ini").read_text()))
+        assert "http-socket" in _UWSGI_BASE and "pyargv" not in _UWSGI_BASE
+    return _UWSGI_BASE
+
+
+def _ini_pairs(text: str) -> list[tuple[str, str]]:
+    return [tuple(line.split(" = ", 1)) for line in text.split("\n")  # type: ignore[misc]
+            if line and not line.startswith("#") and line != "[uwsgi]"]
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+@given(bind=st.one_of(wsgi_values(str(MARKER)),
+                      st.from_regex(r"\A(0\.0\.0\.0|\[::\]|[a-z]{1,8}|):[0-9]{1,5}\Z", fullmatch=True)),
+       set_bind=st.booleans(),
+       stem=st.one_of(st.just("public"), st.from_regex(r"\A[a-z][a-z0-9_]{0,10}\Z", fullmatch=True),
+                      wsgi_values(str(MARKER))),
+       output=st.one_of(st.just("etc/demo/demo.conf.sample"), wsgi_values(str(MARKER))),
+       namespace=st.one_of(st.just("demo"), wsgi_values(str(MARKER))))
+def test_fuzzed_wsgi_and_generator_inputs_are_refused_or_inert(bind: str, set_bind: bool, stem: str, output: str,
+                                                               namespace: str) -> None:
+    """uWSGI expands ``$(...)``, ``@(...)`` (``@(exec://...)`` runs a shell) and ``%(...)`` in ini values.
+
+    A random ``wsgi_bind`` address, WSGI module file name, generator
+    ``output_file`` and namespace: refused (one line, nothing written), or
+    every ini has exactly the baseline's keys with plain values (nothing
+    uWSGI would expand), the address is the one given, every generated file
+    name is plain, and ``rpmspec -P`` runs nothing.
+    """
+    from phoenix_rpm import escape
+
+    MARKER_DIR.mkdir(exist_ok=True)
+    MARKER.unlink(missing_ok=True)
+    if "/" in stem or "\x00" in stem or stem in (".", "..") or not stem.strip():
+        return  # not a file name at all
+    with tempfile.TemporaryDirectory(prefix="phoenix-fuzz-") as tmp_name:
+        tmp = Path(tmp_name)
+        unit = f"demo-{stem.replace('_', '-')}"
+        extra = f"\n[tool.phoenix.rpm.wsgi_bind]\n{toml_string(unit)} = {toml_string(bind)}\n" if set_bind else ""
+        project = _plain_project(tmp, extra)
+        try:
+            (project / "demo" / "wsgi").mkdir()
+            (project / "demo" / "wsgi" / "__init__.py").write_text("")
+            (project / "demo" / "wsgi" / f"{stem}.py").write_text("application = object()\n")
+            (project / "etc" / "demo").mkdir(parents=True)
+            (project / "etc" / "demo" / "demo-config-generator.conf").write_text(
+                f"[DEFAULT]\noutput_file = {output}\nwrap_width = 79\nnamespace = {namespace}\n", encoding="utf-8")
+        except (UnicodeEncodeError, ValueError, OSError):
+            event("not writable")
+            return
+        base_keys = _uwsgi_baseline(tmp)
+        before = sorted(p.relative_to(project) for p in project.rglob("*"))
+        if _refused(project, before):
+            assert not MARKER.exists()
+            return
+        assert not MARKER.exists()
+        names = sorted(p.name for p in (project / "systemd").iterdir())
+        assert all(re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", n) for n in names), names
+        inis = [project / "systemd" / n for n in names if n.endswith("-uwsgi.ini")]
+        event("an application" if inis else "no application (a name no module can have)")
+        for ini in inis:
+            pairs = _ini_pairs(ini.read_text())
+            # the baseline's keys, in order; pyargv only when a generated config is there to read
+            assert [k for k, _ in pairs if k != "pyargv"] == base_keys, ini.read_text()
+            for key, value in pairs:
+                assert escape.UWSGI_SAFE.match(value) and "$(" not in value and "%" not in value, (key, value)
+        if set_bind and (project / "systemd" / f"{unit}-uwsgi.ini").is_file():
+            assert ("http-socket", bind) in _ini_pairs((project / "systemd" / f"{unit}-uwsgi.ini").read_text())
+        run("rpmspec", "-P", project / "rpm" / "demo.spec", cwd=tmp)
+        assert not MARKER.exists(), "a WSGI or generator value ran a command when rpm parsed the spec"
