@@ -27,7 +27,7 @@ import re
 from pathlib import Path
 
 import pytest
-from test_hostile_input import SECRET, Case, assert_refused, outside_secret, rpm_section, symlink
+from test_hostile_input import SECRET, Case, assert_refused, data, outside_secret, rpm_section, symlink
 from test_pkg_bad_input import PYPROJECT, both, cfg_append, cfg_replace, make_project, pyproject_only, write
 
 from phoenix_rpm import escape, generate, lint, outputs
@@ -180,6 +180,33 @@ CASES: list[Case] = [
                                                      cfg_replace("etc/demo =", "etc/postgres ="),
                                                      write("etc/postgres/x.conf", "[DEFAULT]\n")),
          "setup.cfg", ["the user named after the project = postgres", "set [phoenix:rpm] user"]),
+    # --- targets that make the machine trust, or root run, what the project ships ----
+    *[Case(f"target-{i}-{target.replace('/', '-')}", both(rpm_section("install_mode = system\n") if system else
+                                                          (lambda p: None),
+                                                          data(f"    {target} = etc/demo/demo.conf")),
+           "setup.cfg", ["data_files", why], line=13)
+      for i, (target, system, why) in enumerate([
+          ("etc/ssl/certs", False, "/etc/ssl is a system folder"),
+          ("etc/gdbinit.d", False, "/etc/gdbinit.d is a system folder"),
+          ("etc/vimrc", False, "/etc/vimrc is a system folder"),
+          ("share/pki/ca-trust-source/anchors", True, "/usr/share/pki/ is a system folder"),
+          ("share/bash-completion/completions", True, "/usr/share/bash-completion/"),
+          ("share/gdb/auto-load", True, "/usr/share/gdb/"),
+          ("share/vim/vimfiles/plugin", True, "/usr/share/vim/"),
+          ("share/systemd/user", True, "/usr/share/systemd/"),
+          ("lib/locale", True, "/usr/lib/locale/"),
+          ("lib/firewalld/services", True, "/usr/lib/firewalld/"),
+          ("share/X11/xorg.conf.d", True, "/usr/share/X11/"),
+          ("share/applications", True, "/usr/share/applications/"),
+      ])],
+    Case("extra-file-trust-anchor", rpm_section("extra_files =\n    /usr/share/pki/ca-trust-source/anchors/x.pem = "
+                                                "etc/demo/demo.conf\n"),
+         "setup.cfg", ["extra_files", "/usr/share/pki/"]),
+    Case("summary-too-long", cfg_replace("summary = Demo service", "summary = " + "x" * 5000), "setup.cfg",
+         ["[metadata] summary is 5000 characters long", "at most 4096"], cli=True),
+    Case("py-license-too-long", both(write("demo/__init__.py", ""), pyproject_only(PYPROJECT.replace(
+        'description = "Demo"', 'description = "Demo"\nlicense = {text = "' + "MIT " * 2000 + '"}'))),
+         "pyproject.toml", ["[project] license is 7999 characters long"]),
     # --- text that displays otherwise than it reads -----------------------------
     Case("summary-bidi-override", cfg_replace("summary = Demo service", "summary = Demo \u202e evil"), "setup.cfg",
          ["[metadata] summary", "control character '\\u202e'"]),

@@ -30,7 +30,7 @@ from typing import Any
 
 import jinja2
 
-from phoenix_rpm import extra_requirements, outputs, pyproject, runner, setupcfg, spec, units, validate, vcs
+from phoenix_rpm import extra_requirements, inputs, outputs, pyproject, runner, setupcfg, spec, units, validate, vcs
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import EscapeError
 from phoenix_rpm.model import Project
@@ -175,7 +175,9 @@ def _pinned(plan: SpecPlan, committed: str) -> SpecPlan:
     version = re.search(r"^Version:\s*(\S+)", committed, re.M)
     date = re.search(r"^\* (\w{3} \w{3} \d{2} \d{4}) ", committed, re.M)
     changes: dict[str, Any] = {}
-    if version:
+    # the committed spec is the project's text: a Version that is no rpm version
+    # (``1.0%{lua:...}``, ``1.0$(id)``) is not taken over; the drift shows instead
+    if version and inputs.RPM_VERSION.match(version.group(1)):
         changes["version"] = version.group(1)
     if date:
         try:

@@ -69,6 +69,9 @@ SYSTEM_ETC = frozenset({
     "zlogin", "zlogout", "csh.cshrc", "csh.login", "inputrc", "ld.so.cache", "pip.conf", "yum", "apparmor.d",
     "firewalld", "nftables", "crypto-policies", "locale.conf", "hostname", "gdm", "lightdm", "sddm",
     "init", "tuned", "python3", "python", "sssd", "krb5.conf", "krb5.conf.d", "pkcs11", "gnupg", "nsswitch.d",
+    # trust anchors and what root's tools load (debugger, editors, download tools, git)
+    "ssl", "gdbinit", "gdbinit.d", "vimrc", "virc", "vim", "nanorc", "wgetrc", "curlrc", "gitconfig", "npmrc",
+    "fish", "zsh", "mime.types", "mailcap", "ssh_config", "ssh_config.d", "sshd_config.d", "motd.d",
 })
 SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/root/", "/home/", "/run/",
                    "/tmp/", "/var/tmp/", "/var/spool/", "/var/run/", "/lib/", "/lib64/", "/usr/sbin/",
@@ -82,7 +85,14 @@ SYSTEM_PREFIXES = ("/bin/", "/sbin/", "/boot/", "/dev/", "/proc/", "/sys/", "/ro
                    # libraries and NSS modules are loaded by every process; the rpm database
                    "/usr/local/", "/usr/lib64/", "/usr/lib/x86_64-linux-gnu/", "/usr/lib/aarch64-linux-gnu/",
                    "/usr/lib/sysimage/", "/usr/lib/NetworkManager/", "/usr/share/xsessions/",
-                   "/usr/share/wayland-sessions/", "/var/lib/polkit-1/", "/usr/lib/debug/", "/usr/share/factory/")
+                   "/usr/share/wayland-sessions/", "/var/lib/polkit-1/", "/usr/lib/debug/", "/usr/share/factory/",
+                   # trust anchors (a CA there lets its holder impersonate any server), code that
+                   # root's shells, debugger and editor load (bash completion, gdb auto-load, vim
+                   # plugins), user units, the firewall's and X's machine config, glibc's locales
+                   "/usr/share/pki/", "/usr/share/ca-certificates/", "/usr/lib/ssl/", "/usr/share/bash-completion/",
+                   "/usr/share/zsh/", "/usr/share/fish/", "/usr/share/gdb/", "/usr/share/vim/", "/usr/share/systemd/",
+                   "/usr/lib/firewalld/", "/usr/share/X11/", "/usr/lib/locale/", "/usr/share/applications/",
+                   "/usr/share/selinux/", "/usr/lib/motd.d/", "/usr/share/crypto-policies/")
 #: what makes Python (every interpreter, root's dnf included) or a desktop
 #: session run a file wherever it sits: a .pth file in any import path, an
 #: import path itself, an autostart folder
@@ -165,7 +175,15 @@ def _printable(text: str) -> str | None:
     return None
 
 
+#: longest one-line value: systemd refuses a unit line over 1 MiB (LONG_LINE_MAX) and
+#: rpm tools and reviewers choke well before; no summary or license needs more
+MAX_LINE = 4096
+
+
 def _one_line(cfg: Path, label: str, value: str) -> None:
+    if len(value) > MAX_LINE:
+        raise bad(cfg, f"{label} is {len(value)} characters long ({value[:30]!r}...)",
+                  f"shorten it to at most {MAX_LINE} characters (long text belongs in the description)")
     problem = _printable(value)
     if problem:
         raise bad(cfg, f"{label} {problem} ({value[:40]!r}...)" if len(value) > 40 else f"{label} = {value!r} {problem}",
