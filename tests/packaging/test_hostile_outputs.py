@@ -337,3 +337,71 @@ def test_wsgi_module_files_that_cannot_be_imported_make_no_unit(stem: str, tmp_p
     assert all(re.fullmatch(r"[A-Za-z0-9._-]+", u) for u in units), units
     assert "demo-public.service" in units
     assert f"demo-{stem}" not in (project / "rpm" / "demo.spec").read_text()
+
+
+# --- the real uWSGI reads the generated ini back as written -----------------------------
+
+PYUWSGI = "pyuwsgi==2.0.30.post1"  # what the bundled venvs get (wsgiapps.PYUWSGI), pinned for the cache key
+
+
+def _uwsgi() -> Path:
+    """A uWSGI binary (pyuwsgi in a venv cached under /var/cache/phoenix, keyed by its version; ~10 s once)."""
+    import fcntl
+    import shutil
+    import subprocess
+    import sys
+
+    from phoenix_rpm import cachedirs
+
+    base = cachedirs.cache_dir("uwsgi-probe")
+    venv = base / f"{PYUWSGI.replace('==', '-')}-py{sys.version_info[0]}{sys.version_info[1]}"
+    binary = venv / "bin" / "uwsgi"
+    with open(base / ".lock", "w") as lock:  # xdist workers (and other checkouts) share the cache
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not binary.is_file():
+            shutil.rmtree(venv, ignore_errors=True)  # a half-made venv of an interrupted run
+            subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+            subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check", PYUWSGI],
+                           check=True, timeout=300)
+    return binary
+
+
+def _show_config(ini: Path, tmp: Path) -> list[tuple[str, str]]:
+    """The config uWSGI parsed from ``ini`` (its --show-config), then it exits: no app can load."""
+    import subprocess
+
+    proc = subprocess.run([str(_uwsgi()), "--ini", str(ini), "--show-config", "--http-socket", "127.0.0.1:0",
+                           "--binary-path", str(_uwsgi().parent / "python")],
+                          capture_output=True, text=True, timeout=60, cwd=tmp)
+    text = proc.stdout + proc.stderr
+    block = text.split("[uwsgi]\n", 1)[1].split(";end of configuration", 1)[0]
+    return [tuple(line.split(" = ", 1)) for line in block.splitlines() if " = " in line]  # type: ignore[misc]
+
+
+def test_uwsgi_probe_expands_what_the_escaping_refuses(tmp_path: Path) -> None:
+    """The control: the real uWSGI does run @(exec://...) and expand $(...) (so refusing them matters)."""
+    marker = tmp_path / "ran"
+    ini = tmp_path / "control.ini"
+    ini.write_text(f"[uwsgi]\nfoo = $(PHOENIX_PROBE)\nbar = @(exec://touch {marker})\nneed-app = true\n"
+                   "module = no_such_module_here:application\n")
+    os.environ["PHOENIX_PROBE"] = "expanded"
+    try:
+        pairs = _show_config(ini, tmp_path)
+    finally:
+        del os.environ["PHOENIX_PROBE"]
+    assert ("foo", "expanded") in pairs
+    assert marker.exists(), "uWSGI ran @(exec://...)"
+
+
+def test_real_uwsgi_reads_the_generated_ini_as_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every key and value of a generated ini (with an IPv6 address and pyargv) comes back unchanged."""
+    project = make_project(tmp_path)
+    both(APP, rpm_section("wsgi_bind =\n    demo-public = [::1]:18080\n"))(project)
+    _gen(project, monkeypatch)
+    ini = project / "systemd" / "demo-public-uwsgi.ini"
+    written = [tuple(line.split(" = ", 1)) for line in ini.read_text().splitlines()
+               if " = " in line and not line.startswith("#")]
+    assert ("http-socket", "[::1]:18080") in written and any(k == "pyargv" for k, _ in written)
+    parsed = _show_config(ini, tmp_path)
+    assert parsed[0][0] == "ini"
+    assert parsed[1:len(written) + 1] == written
