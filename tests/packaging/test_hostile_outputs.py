@@ -145,6 +145,10 @@ CASES: list[Case] = [
                                                                         "        etc/demo/other.ini"),
                                        write("etc/demo/other.ini", "x = 1\n"), symlink(GEN, "../../../gen.conf")),
          GEN, ["found under etc/", "through a symlink"], never=[SECRET]),
+    Case("generator-symlink-to-dev-zero", symlink(GEN, "/dev/zero"), GEN, ["found under etc/", "through a symlink",
+                                                                           "/dev/zero"]),
+    Case("generator-fifo", fifo("tools/config-generator/demo.conf"), "tools/config-generator/demo.conf",
+         ["not a regular file"]),
     Case("namespace-is-an-option", cfg_append("oslo.config.opts =\n    --help = demo.opts:list_opts\n"), "setup.cfg",
          ["'--help' in oslo.config.opts", "not a plain namespace name"]),
     Case("namespace-command", cfg_append("oslo.config.opts =\n    a$(id) = demo.opts:list_opts\n"), "setup.cfg",
@@ -305,6 +309,26 @@ def test_uwsgi_value_refuses_what_uwsgi_would_expand(value: str) -> None:
                                    "Connection: close", "@PHOENIX_PYTHON3_SITELIB@/demo/app.wsgi"])
 def test_uwsgi_value_passes_plain_values(value: str) -> None:
     assert escape.uwsgi_value(value) == value
+
+
+def test_folders_walked_for_config_never_leave_the_project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``tools -> /`` made generate walk the whole file system for generator configs; ``etc -> /etc`` found
+    the host's paste files. A symlinked top folder is not walked (docs/packaging.md "Config generation")."""
+    from phoenix_rpm import configgen, setupcfg
+
+    project = make_project(tmp_path)
+    outside = tmp_path / "outside"
+    (outside / "demo").mkdir(parents=True)
+    (outside / "demo" / "x-config-generator.conf").write_text("[DEFAULT]\noutput_file = x.conf\nnamespace = x\n")
+    (outside / "demo" / "api-paste.ini").write_text("[server:main]\nport = 8123\n")
+    (project / "tools").symlink_to(outside)
+    monkeypatch.setenv("PBR_VERSION", "1.0.0")
+    loaded = setupcfg.load(project)
+    assert configgen.find_generators(loaded) == []
+    assert configgen.paste_files(loaded) == []  # etc/ of the project has no paste file
+    (project / "etc" / "demo" / "api-paste.ini").symlink_to(outside / "demo" / "api-paste.ini")
+    with pytest.raises(UserError, match="through a symlink"):
+        generate.write(project)
 
 
 def test_privileged_port_with_the_opt_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -14,9 +14,11 @@ from __future__ import annotations
 import configparser
 import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from phoenix_rpm import validate
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.escape import Trusted
 from phoenix_rpm.model import Project
@@ -45,7 +47,10 @@ def find_generators(project: Project) -> list[Generator]:
     for rel in _candidate_files(project.project_dir):
         path = project.project_dir / rel
         try:
-            if path.stat().st_size > MAX_GENERATOR_FILE:
+            # never through a symlink out (etc/x-generator.conf -> /dev/zero read forever and
+            # exhausted the memory), never a FIFO or device: the same rule as a shipped file
+            validate.check_found_files(project, [rel])
+            if not stat.S_ISREG(path.stat().st_mode) or path.stat().st_size > MAX_GENERATOR_FILE:
                 continue
             parser = configparser.RawConfigParser(strict=False, interpolation=None)
             parser.read_string(path.read_text(errors="replace"))
@@ -96,11 +101,18 @@ def find_generators(project: Project) -> list[Generator]:
     return out
 
 
+def _inside(project_dir: Path, base: Path) -> bool:
+    """A folder to walk: inside the project once resolved (``tools -> /usr`` walked all of /usr)."""
+    top = os.path.realpath(project_dir)
+    real = os.path.realpath(base)
+    return real == top or real.startswith(top + os.sep)
+
+
 def _candidate_files(project_dir: Path) -> list[str]:
     out: list[str] = []
     for top in ("etc", "tools", "config-generator"):
         base = project_dir / top
-        if not base.is_dir():
+        if not base.is_dir() or not _inside(project_dir, base):
             continue
         for dirpath, dirnames, filenames in os.walk(base):
             dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS)
@@ -125,7 +137,7 @@ def generator_argv(gen: Generator) -> str:
 def paste_files(project: Project) -> list[str]:
     """``*paste.ini`` files under etc/ (relative paths): the WSGI pipeline the API loads."""
     base = project.project_dir / "etc"
-    if not base.is_dir():
+    if not base.is_dir() or not _inside(project.project_dir, base):
         return []
     out = []
     for dirpath, dirnames, filenames in os.walk(base):

@@ -806,7 +806,7 @@ def check_found_files(project: Project, rels: Iterable[str]) -> None:
     """
     root = _real_root(project.project_dir)
     for rel in rels:
-        inside(root, rel, project.project_dir / rel, "a file found under etc/ (shipped or read by the build)",
+        inside(root, rel, project.project_dir / rel, "a file found under etc/ or tools/ (shipped, or read by the build)",
                want_file=True)
         base = rel.rsplit("/", 1)[-1]
         if not SCRIPT_NAME.match(base):
