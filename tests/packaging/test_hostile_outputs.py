@@ -155,6 +155,10 @@ CASES: list[Case] = [
          ["'a$(id)' in oslo.config.opts"]),
     Case("policy-namespace-percent", cfg_append("oslo.policy.policies =\n    a%%{lua:x} = demo.p:list\n"),
          "setup.cfg", ["'a%{lua:x}' in oslo.policy.policies"]),
+    # --- other files read on the project's behalf -------------------------------
+    Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
+         ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,
+         env={"PBR_VERSION": ""}),
     # --- sections and tables that nobody reads --------------------------------
     Case("cfg-section-case", cfg_append("\n[Phoenix:RPM]\nallow_privileged = true\n"), "setup.cfg",
          ["section [Phoenix:RPM] is read by nobody", "rename it [phoenix:rpm]"], line=19, cli=True),

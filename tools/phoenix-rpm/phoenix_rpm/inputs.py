@@ -461,7 +461,7 @@ def pbr_version(project_dir: Path, name: str, declared: str | None, cfg: Path) -
                               "fix the tags or set PBR_VERSION") from None
         if not version:
             pkg_info = project_dir / "PKG-INFO"
-            if pkg_info.is_file():
+            if pkg_info.is_file() and project_file(pkg_info):  # never through a symlink out
                 m = re.search(r"^Version:\s*(\S+)", pkg_info.read_text(errors="replace"), re.M)
                 version = m.group(1) if m else ""
                 origin = "PKG-INFO"
