@@ -159,6 +159,10 @@ CASES: list[Case] = [
     Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
          ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,
          env={"PBR_VERSION": ""}),
+    # --- the environment: careless values are one line, not a traceback ----------
+    *[Case(f"source-date-epoch-{i}", lambda p: None, "SOURCE_DATE_EPOCH", [f"{value!r} is not a time in seconds"],
+           cli=True, env={"SOURCE_DATE_EPOCH": value})
+      for i, value in enumerate(["\u00b2", "9" * 20, "-5", "1e9", "1700000000 "])],
     # --- sections and tables that nobody reads --------------------------------
     Case("cfg-section-case", cfg_append("\n[Phoenix:RPM]\nallow_privileged = true\n"), "setup.cfg",
          ["section [Phoenix:RPM] is read by nobody", "rename it [phoenix:rpm]"], line=19, cli=True),

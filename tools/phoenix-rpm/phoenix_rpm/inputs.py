@@ -488,9 +488,11 @@ def in_git(project_dir: Path) -> bool:
 
 def last_commit_epoch(project_dir: Path) -> int | None:
     """SOURCE_DATE_EPOCH if set, else the last commit's time: never the wall clock."""
-    sde = os.environ.get("SOURCE_DATE_EPOCH")
-    if sde and sde.isdigit():
-        return int(sde)
+    from phoenix_rpm import reproducible
+
+    sde = reproducible.source_date_epoch()
+    if sde is not None:
+        return sde
     try:
         proc = runner.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture=True, check=False)
     except CommandFailed:  # no git on this host

@@ -351,7 +351,10 @@ def _refresh_metadata(tree: Path, kept: Sequence[Package], sign: str | None) -> 
     """createrepo_c --update into a staging folder, sign, swap it in as repodata/."""
     from phoenix_rpm import sign as signing
 
-    revision = int(os.environ.get("SOURCE_DATE_EPOCH") or max((p.buildtime for p in kept), default=0))
+    from phoenix_rpm import reproducible
+
+    sde = reproducible.source_date_epoch()
+    revision = sde if sde is not None else max((p.buildtime for p in kept), default=0)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=tree))
     try:
         pkglist = staging / "pkglist"

@@ -11,6 +11,7 @@ import gzip
 import hashlib
 import io
 import os
+import re
 import tarfile
 from pathlib import Path
 from typing import Iterable
@@ -32,9 +33,9 @@ def source_date_epoch(project_dir: Path) -> int:
     that rebuilding a commit gives the same stamp whenever it is rebuilt; else,
     outside git, the newest mtime of the project's files.
     """
-    env = os.environ.get("SOURCE_DATE_EPOCH")
-    if env and env.isdigit():
-        return int(env)
+    env = source_date_epoch()
+    if env is not None:
+        return env
     try:
         out = runner.run(["git", "log", "-1", "--format=%ct"], cwd=project_dir, capture=True, check=False)
     except CommandFailed:  # no git on this host
@@ -42,6 +43,27 @@ def source_date_epoch(project_dir: Path) -> int:
     if out is not None and out.returncode == 0 and out.stdout.strip().isdigit():
         return int(out.stdout.strip())
     return newest_mtime(project_dir)
+
+
+#: the last second a time_t stamp, rpm's changelog and Python's time functions all accept (9999-12-31)
+MAX_EPOCH = 253402300799
+
+
+def source_date_epoch() -> int | None:
+    """``SOURCE_DATE_EPOCH`` as seconds, None when unset; a value that is no such number is a user error.
+
+    ``str.isdigit()`` is true for ``²`` (and ``int()`` fails on it), and a
+    twenty-digit stamp overflows time_t: both were tracebacks.
+    """
+    env = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if not env:
+        return None
+    if not re.fullmatch(r"[0-9]{1,12}", env) or int(env) > MAX_EPOCH:
+        from phoenix_rpm.errors import UserError
+
+        raise UserError(f"SOURCE_DATE_EPOCH: {env[:30]!r} is not a time in seconds since 1970 (ASCII digits, "
+                        "up to the year 9999); set it to e.g. $(git log -1 --format=%ct), or unset it")
+    return int(env)
 
 
 def newest_mtime(project_dir: Path) -> int:
