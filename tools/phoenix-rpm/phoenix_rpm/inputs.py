@@ -490,7 +490,7 @@ def last_commit_epoch(project_dir: Path) -> int | None:
     """SOURCE_DATE_EPOCH if set, else the last commit's time: never the wall clock."""
     from phoenix_rpm import reproducible
 
-    sde = reproducible.source_date_epoch()
+    sde = reproducible.env_epoch()
     if sde is not None:
         return sde
     try:

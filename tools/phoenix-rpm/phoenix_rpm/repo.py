@@ -349,11 +349,10 @@ def retention(pkgs: Sequence[Package], keep: int | None) -> tuple[list[Package],
 
 def _refresh_metadata(tree: Path, kept: Sequence[Package], sign: str | None) -> None:
     """createrepo_c --update into a staging folder, sign, swap it in as repodata/."""
+    from phoenix_rpm import reproducible
     from phoenix_rpm import sign as signing
 
-    from phoenix_rpm import reproducible
-
-    sde = reproducible.source_date_epoch()
+    sde = reproducible.env_epoch()
     revision = sde if sde is not None else max((p.buildtime for p in kept), default=0)
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=tree))
     try:

@@ -33,7 +33,7 @@ def source_date_epoch(project_dir: Path) -> int:
     that rebuilding a commit gives the same stamp whenever it is rebuilt; else,
     outside git, the newest mtime of the project's files.
     """
-    env = source_date_epoch()
+    env = env_epoch()
     if env is not None:
         return env
     try:
@@ -49,7 +49,7 @@ def source_date_epoch(project_dir: Path) -> int:
 MAX_EPOCH = 253402300799
 
 
-def source_date_epoch() -> int | None:
+def env_epoch() -> int | None:
     """``SOURCE_DATE_EPOCH`` as seconds, None when unset; a value that is no such number is a user error.
 
     ``str.isdigit()`` is true for ``²`` (and ``int()`` fails on it), and a
