@@ -437,3 +437,24 @@ def test_real_uwsgi_reads_the_generated_ini_as_written(tmp_path: Path, monkeypat
     parsed = _show_config(ini, tmp_path)
     assert parsed[0][0] == "ini"
     assert parsed[1:len(written) + 1] == written
+
+
+def test_build_refuses_a_dist_symlink_and_a_constraints_symlink(tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """``dist -> /etc/cron.d``: the build would write its packages and state there (and remove old ones);
+    ``upper-constraints.txt -> /etc/shadow`` would be handed to pip. Both refused before anything runs."""
+    from phoenix_rpm import build
+
+    project = make_project(tmp_path)
+    _gen(project, monkeypatch)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (project / "dist").symlink_to(outside)
+    with pytest.raises(UserError, match=r"/dist: is a symlink"):
+        build.build(project, box="host")
+    assert list(outside.iterdir()) == []
+    (project / "dist").unlink()
+    (project / "upper-constraints.txt").symlink_to("/etc/shadow")
+    with pytest.raises(UserError, match=r"upper-constraints.txt is a symlink to /etc/shadow"):
+        build.build(project, box="host")
+    assert not (project / "dist").exists()

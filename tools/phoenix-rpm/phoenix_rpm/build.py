@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from phoenix_rpm import generate, outputs, packaged, reproducible, rpmbuild, runner, sources, vcs
+from phoenix_rpm import inputs as inputs_mod
 from phoenix_rpm.errors import UserError
 from phoenix_rpm.model import InstallMode
 from phoenix_rpm.plan import Source, SpecPlan
@@ -134,13 +135,18 @@ def build(
         raise UserError(f"--box {box}: the build runs in 'nspawn' or on the 'host'")
     project_dir = project_dir.resolve()
     inp = inputs or load_inputs(project_dir)
+    if dist_dir is None:
+        # the project's dist/ is the project's: a checkout's "dist -> /etc/cron.d" would have the
+        # build (root, often) write its packages and state there and remove old ones (outputs.py)
+        outputs.folder(project_dir, "dist")
     dist = (dist_dir or project_dir / "dist").resolve()
     with runner.stage("build") as produced:
         if inp.spec_text is None and not inp.spec.is_file():
             raise UserError(f"{inp.spec}: no spec; run tools/build-rpm --stage generate first")
         epoch = reproducible.source_date_epoch(project_dir)
         constraints = project_dir / "upper-constraints.txt"
-        constraints_file = constraints if constraints.is_file() else None
+        # read by pip (its lines quoted in pip's errors): never through a symlink out
+        constraints_file = inputs_mod.project_file(constraints) if constraints.is_file() else None
         # Keyed on the key's fingerprint, not the id given: a new key under the
         # same user id must sign anew (docs/repo.md).
         sign_key = _signing_key(sign)
