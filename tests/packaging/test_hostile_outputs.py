@@ -219,6 +219,10 @@ CASES: list[Case] = [
     Case("py-license-too-long", both(write("demo/__init__.py", ""), pyproject_only(PYPROJECT.replace(
         'description = "Demo"', 'description = "Demo"\nlicense = {text = "' + "MIT " * 2000 + '"}'))),
          "pyproject.toml", ["[project] license is 7999 characters long"]),
+    # --- unit names of the system's own services ----------------------------------
+    *[Case(f"unit-named-like-system-{name}", cfg_replace("demo-api = demo.api:main", f"{name} = demo.api:main"),
+           "setup.cfg", [f"the unit {name}.service", "has the name of a system service's unit"])
+      for name in ["sshd", "emergency", "systemd-journald", "dbus", "crond", "uwsgi", "NetworkManager"]],
     # --- text that displays otherwise than it reads -----------------------------
     Case("summary-bidi-override", cfg_replace("summary = Demo service", "summary = Demo \u202e evil"), "setup.cfg",
          ["[metadata] summary", "control character '\\u202e'"]),

@@ -432,6 +432,28 @@ SYSTEM_STATE_NAMES = frozenset({
 })
 
 
+#: units of the system's own services (and of common servers) a package's unit must not be named
+#: like: /usr/lib/systemd/system/<name>.service would replace it or, unowned, take its name
+SYSTEM_UNITS = frozenset({
+    "emergency", "rescue", "getty", "serial-getty", "console-getty", "container-getty", "autovt", "sshd",
+    "ssh", "dbus", "dbus-broker", "polkit", "auditd", "crond", "cron", "atd", "chronyd", "rsyslog",
+    "network", "networkmanager", "networking", "firewalld", "nftables", "iptables", "sssd", "nscd",
+    "nslcd", "rpcbind", "gssproxy", "irqbalance", "kdump", "tuned", "ldconfig", "kmod-static-nodes",
+    "multipathd", "iscsid", "lvm2-monitor", "dnf-makecache", "rpmdb-rebuild", "httpd", "nginx", "apache2",
+    "postfix", "sendmail", "mariadb", "mysqld", "mysql", "postgresql", "rabbitmq-server", "memcached",
+    "redis", "redis-server", "docker", "containerd", "podman", "libvirtd", "qemu-guest-agent", "cloud-init",
+    "cloud-config", "cloud-final", "cloud-init-local", "named", "unbound", "dnsmasq", "avahi-daemon",
+    "cups", "gdm", "sddm", "lightdm", "display-manager", "user", "default", "reboot", "poweroff", "halt",
+    "kexec", "shutdown", "sudo", "uwsgi", "logrotate", "plymouth-start", "fstrim", "sysstat",
+})
+
+
+def system_unit(name: str) -> bool:
+    """A unit name a system service owns (SYSTEM_UNITS, ``systemd-*``)."""
+    low = name.lower()
+    return low in SYSTEM_UNITS or low.startswith(("systemd-", "dbus-org.", "initrd"))
+
+
 def check_service_folders(cfg: Path, name: str, allow: bool) -> None:
     """A project must not be named after a system folder (see SYSTEM_STATE_NAMES).
 
@@ -773,8 +795,13 @@ def check_services(project: Project, services: Iterable[Any], app_names: Iterabl
     for service in services:
         name = str(service.name)
         if not SCRIPT_NAME.match(name) or ".." in name:
-            raise bad(cfg, f"the unit name {name!r} (from {service.reason}) is not a plain unit name",
+            raise bad(cfg, f"the unit name {name!r} (of {service.entry_point}) is not a plain unit name",
                       "rename the file or entry point it comes from (letters, digits, '.', '_', '-')")
+        if system_unit(name) and not ov.allow_privileged:
+            raise bad(cfg, f"the unit {name}.service (of {service.entry_point}) has the name of a system "
+                      "service's unit: installing it would replace or shadow that one",
+                      "rename the entry point (e.g. <project>-<name>), list it under tools, or set "
+                      "allow_privileged = true if the package really is that service")
         bind = getattr(service, "bind", "") or ""
         if not bind and getattr(service, "uwsgi_ini", None) is None:
             continue
