@@ -72,6 +72,12 @@ def outside_generator(project: Path) -> None:
                                              "namespace = demo\n")
 
 
+def outside_templates(project: Path) -> None:
+    """A folder of templates outside the project (a host folder the link would make the project's)."""
+    (project.parent / "tpl").mkdir()
+    (project.parent / "tpl" / "spec.j2").write_text("Name: hijacked\n")
+
+
 def py(extra: str) -> object:
     return both(pyproject_only(PYPROJECT + extra), write("demo/__init__.py", ""))
 
@@ -155,6 +161,8 @@ CASES: list[Case] = [
          ["'a$(id)' in oslo.config.opts"]),
     Case("policy-namespace-percent", cfg_append("oslo.policy.policies =\n    a%%{lua:x} = demo.p:list\n"),
          "setup.cfg", ["'a%{lua:x}' in oslo.policy.policies"]),
+    Case("templates-folder-symlink-out", both(outside_templates, symlink("rpm/templates", "../../tpl")),
+         "rpm/templates", ["'spec.j2' is a symlink out of rpm/templates"], outside="tpl"),
     # --- other files read on the project's behalf -------------------------------
     Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
          ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,

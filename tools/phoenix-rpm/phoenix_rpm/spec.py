@@ -70,11 +70,18 @@ class ContainedLoader(jinja2.FileSystemLoader):
     host file into the generated spec (docs/packaging.md, "Hostile input").
     """
 
+    def __init__(self, searchpath: str, root: Path) -> None:
+        super().__init__(searchpath)
+        self.root = os.path.realpath(root)
+
     def get_source(self, environment: jinja2.Environment,
                    template: str) -> tuple[str, str, Callable[[], bool]]:  # Jinja2's signature
         source, filename, uptodate = super().get_source(environment, template)
         real = os.path.realpath(filename)
-        if not any(real.startswith(os.path.realpath(p) + os.sep) for p in self.searchpath):
+        # inside rpm/templates *and* inside the project: "rpm/templates -> /some/host/folder"
+        # would otherwise make that folder's files the project's templates
+        if not any(real.startswith(os.path.realpath(p) + os.sep) for p in self.searchpath) \
+                or not real.startswith(self.root + os.sep):
             raise jinja2.TemplateError(f"template {template!r} is a symlink out of rpm/templates (to {real})")
         return source, filename, uptodate
 
@@ -90,7 +97,7 @@ def _make_environment(project_dir: Path) -> jinja2.Environment:
     %files paths) and return ``escape.Trusted`` text the default leaves alone.
     """
     loader = jinja2.ChoiceLoader([
-        ContainedLoader(str(project_dir / PROJECT_TEMPLATES)),
+        ContainedLoader(str(project_dir / PROJECT_TEMPLATES), project_dir),
         jinja2.FileSystemLoader(str(TEMPLATES)),
     ])
     env = ProjectSandbox(
