@@ -163,6 +163,9 @@ CASES: list[Case] = [
          "setup.cfg", ["'a%{lua:x}' in oslo.policy.policies"]),
     Case("templates-folder-symlink-out", both(outside_templates, symlink("rpm/templates", "../../tpl")),
          "rpm/templates", ["'spec.j2' is a symlink out of rpm/templates"], outside="tpl"),
+    Case("script-and-entry-point-same-name", both(write("bin/demo-api", "#!/bin/sh\n"),
+                                                  cfg_replace("packages = demo", "packages = demo\nscripts = bin/demo-api")),
+         "setup.cfg", ["[files] scripts: 'bin/demo-api' and the entry point 'demo-api'", "rename one"]),
     # --- other files read on the project's behalf -------------------------------
     Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
          ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,

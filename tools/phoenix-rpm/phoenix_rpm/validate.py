@@ -229,6 +229,9 @@ def check_project(project: Project) -> None:
         if not SCRIPT_NAME.match(base):
             raise bad(cfg, f"{labels['scripts']}: {script!r}: {base!r} is not a plain script name",
                       "rename the script (letters, digits, '.', '_', '-')")
+        if base in {ep.name for ep in project.entry_points if ep.group in ("console_scripts", "wsgi_scripts")}:
+            raise bad(cfg, f"{labels['scripts']}: {script!r} and the entry point {base!r} would both install "
+                      f"bin/{base}", "rename one of them")
     for df in project.data_files:
         # Symlinks were resolved where the list was made (inputs.py, one
         # lstat per file); here the text only, so a large list stays cheap.
