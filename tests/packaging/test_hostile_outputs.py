@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 from test_hostile_input import SECRET, Case, assert_refused, data, outside_secret, rpm_section, symlink
+from test_hostile_input import raw_bytes as raw
 from test_pkg_bad_input import PYPROJECT, both, cfg_append, cfg_replace, make_project, pyproject_only, write
 
 from phoenix_rpm import escape, generate, lint, outputs
@@ -166,6 +167,10 @@ CASES: list[Case] = [
     Case("script-and-entry-point-same-name", both(write("bin/demo-api", "#!/bin/sh\n"),
                                                   cfg_replace("packages = demo", "packages = demo\nscripts = bin/demo-api")),
          "setup.cfg", ["[files] scripts: 'bin/demo-api' and the entry point 'demo-api'", "rename one"]),
+    Case("pyproject-not-utf8", both(write("demo/__init__.py", ""), raw("pyproject.toml",
+                                                                     b'[project]\nname = "demo"\n'
+                                                                     b'description = "caf\xe9"\n')),
+         "pyproject.toml", ["not UTF-8 (byte 0xe9)", "save the file as UTF-8"], line=3),
     # --- other files read on the project's behalf -------------------------------
     Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
          ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,

@@ -23,8 +23,16 @@ TARGET = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_][\w.]*$")
 
 def read_toml(path: Path) -> dict[str, Any]:
     inputs.project_file(path)
+    raw = path.read_bytes()
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8", errors="replace"))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # TOML is UTF-8 only; decoding with replacement made a later key fail with an unrelated message
+        line = raw[:exc.start].count(b"\n") + 1
+        raise bad(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x})", "save the file as UTF-8 (TOML requires it)",
+                  line) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"line (\d+)", str(exc))
         raise bad(path, f"not valid TOML ({exc})", "fix the syntax", int(m.group(1)) if m else None) from None
