@@ -248,8 +248,8 @@ def _port_of(node: ast.AST | None) -> int | None:
         if isinstance(value, int) and 1 <= value < 65536 and not isinstance(value, bool):
             return value
         if isinstance(value, str):
-            m = re.search(r":(\d{2,5})$", value.strip())
-            return int(m.group(1)) if m else None
+            m = re.search(r":([0-9]{2,5})$", value.strip())  # ASCII: \d also takes other scripts' digits
+            return int(m.group(1)) if m and 1 <= int(m.group(1)) < 65536 else None
     if isinstance(node, (ast.List, ast.Tuple)) and node.elts:
         return _port_of(node.elts[0])
     return None
