@@ -131,6 +131,10 @@ CASES: list[Case] = [
     Case("wsgi-bind-py-not-a-string-host", both(py('\n[tool.phoenix.rpm]\nwsgi_bind = {"demo-public" = 8080}\n'),
                                                 APP),
          "pyproject.toml", ["'8080'", "is not <host>:<port>"]),
+    Case("wsgi-bind-in-setup-cfg-of-a-pyproject", both(py(""), APP, write("setup.cfg", "[metadata]\nname = demo\n\n"
+                                                                       "[phoenix:rpm]\nwsgi_bind =\n"
+                                                                       "    demo-public = 0.0.0.0:80\n")),
+         "setup.cfg", ["privileged port 80", "(from [phoenix:rpm] wsgi_bind)"]),
     Case("paste-port-out-of-range", paste("99999"), "setup.cfg",
          ["port '99999'", "etc/demo/api-paste.ini [server:main] port", "set [phoenix:rpm] wsgi_bind"]),
     Case("paste-port-privileged", paste("443"), "setup.cfg",

@@ -789,6 +789,9 @@ def check_services(project: Project, services: Iterable[Any], app_names: Iterabl
     cfg = project.config_file
     ov = project.overrides
     label = _labels(cfg)["ov"]
+    if " [" in ov.source:  # the file and table the overrides were read from (setup.cfg's, for a pyproject)
+        where, _, table = ov.source.rpartition(" [")
+        cfg, label = Path(where), f"[{table}"
     known = set(app_names)
     for app in ov.wsgi_bind:
         if app not in known:
