@@ -175,6 +175,11 @@ CASES: list[Case] = [
                                                                      b'[project]\nname = "demo"\n'
                                                                      b'description = "caf\xe9"\n')),
          "pyproject.toml", ["not UTF-8 (byte 0xe9)", "save the file as UTF-8"], line=3),
+    Case("setup-cfg-bom", lambda p: (p / "setup.cfg").write_bytes(b"\xef\xbb\xbf" + (p / "setup.cfg").read_bytes()),
+         "setup.cfg", ["byte-order mark", "without a BOM"], line=1, cli=True),
+    Case("pyproject-bom", both(write("demo/__init__.py", ""), raw("pyproject.toml", b"\xef\xbb\xbf"
+                                                                  + PYPROJECT.encode())),
+         "pyproject.toml", ["byte-order mark", "without a BOM"], line=1),
     # --- other files read on the project's behalf -------------------------------
     Case("pkg-info-symlink-out", symlink("PKG-INFO", "/etc/passwd"), "PKG-INFO",
          ["PKG-INFO is a symlink to /etc/passwd", "never read"], never=[PASSWD_LINE], cli=True,

@@ -31,6 +31,9 @@ def read_toml(path: Path) -> dict[str, Any]:
         line = raw[:exc.start].count(b"\n") + 1
         raise bad(path, f"not UTF-8 (byte 0x{raw[exc.start]:02x})", "save the file as UTF-8 (TOML requires it)",
                   line) from None
+    if text.startswith("\ufeff"):
+        raise bad(path, "starts with a byte-order mark (BOM), which TOML does not allow",
+                  "save it as UTF-8 without a BOM", 1)
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:

@@ -46,6 +46,9 @@ def read_config(cfg: Path) -> tuple[configparser.RawConfigParser, str]:
 
 
 def _read_config(cfg: Path, raw: str) -> tuple[configparser.RawConfigParser, str]:
+    if raw.startswith("\ufeff"):
+        raise bad(cfg, "starts with a byte-order mark (BOM), which setuptools and pbr cannot read",
+                  "save it as UTF-8 without a BOM", 1)
     # setuptools reads setup.cfg with '%' interpolation: a literal '%' (a file
     # name such as 100%.txt) must be written '%%' there, or setuptools fails.
     parser = configparser.ConfigParser(strict=True, interpolation=configparser.BasicInterpolation())
