@@ -135,6 +135,10 @@ CASES: list[Case] = [
                                                                        "[phoenix:rpm]\nwsgi_bind =\n"
                                                                        "    demo-public = 0.0.0.0:80\n")),
          "setup.cfg", ["privileged port 80", "(from [phoenix:rpm] wsgi_bind)"]),
+    Case("wsgi-bind-same-port-twice", both(APP, write("demo/wsgi/admin.py", "application = object()\n"),
+                                           rpm_section("wsgi_bind =\n    demo-public = 0.0.0.0:8080\n"
+                                                       "    demo-admin = 127.0.0.1:8080\n")),
+         "setup.cfg", ["would both listen on port 8080", "demo-admin.service", "demo-public.service"]),
     Case("paste-port-out-of-range", paste("99999"), "setup.cfg",
          ["port '99999'", "etc/demo/api-paste.ini [server:main] port", "set [phoenix:rpm] wsgi_bind"]),
     Case("paste-port-privileged", paste("443"), "setup.cfg",

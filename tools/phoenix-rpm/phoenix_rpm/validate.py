@@ -793,6 +793,7 @@ def check_services(project: Project, services: Iterable[Any], app_names: Iterabl
         where, _, table = ov.source.rpartition(" [")
         cfg, label = Path(where), f"[{table}"
     known = set(app_names)
+    ports: dict[str, str] = {}
     for app in ov.wsgi_bind:
         if app not in known:
             raise bad(cfg, f"{label} wsgi_bind: {app!r} names no WSGI application of the project "
@@ -823,6 +824,10 @@ def check_services(project: Project, services: Iterable[Any], app_names: Iterabl
                       fix + " (the host an IP address, [IPv6] or a host name)")
         if not re.fullmatch(r"[0-9]{1,5}", port) or not 1 <= int(port) <= 65535:
             raise bad(cfg, f"{name}.service's port {port[:20]!r} (from {source}) is not a TCP port (1-65535)", fix)
+        if port in ports:
+            raise bad(cfg, f"{ports[port]}.service and {name}.service would both listen on port {port} (from "
+                      f"{source}); the second cannot start", fix.replace("<port>", "<another port>"))
+        ports[port] = name
         if int(port) < FIRST_UNPRIVILEGED_PORT and not ov.allow_privileged:
             raise bad(cfg, f"{name}.service would listen on the privileged port {port} (from {source}), "
                       f"which its unprivileged user cannot bind",
