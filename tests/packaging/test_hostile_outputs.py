@@ -491,3 +491,14 @@ def test_build_refuses_a_dist_symlink_and_a_constraints_symlink(tmp_path: Path,
     with pytest.raises(UserError, match=r"upper-constraints.txt is a symlink to /etc/shadow"):
         build.build(project, box="host")
     assert not (project / "dist").exists()
+
+
+def test_other_tools_tables_and_sections_stay_allowed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The near-miss rule is for our own names only: [tool.phoenixdb] or [egg_info] are someone else's."""
+    project = make_project(tmp_path)
+    cfg_append("\n[egg_info]\ntag_build =\n\n[options.metadata]\nx = 1\n")(project)
+    _gen(project, monkeypatch)
+    other = make_project(tmp_path / "py")
+    py('\n[tool.phoenixdb]\nx = 1\n[tool.phoenix.ops]\nprofile = "p.py"\n')(other)
+    _gen(other, monkeypatch)
+    assert (other / "rpm" / "demo.spec").is_file()

@@ -247,7 +247,8 @@ def _near_miss_tables(path: Path, tool: Any) -> None:
         return
     for name, value in tool.items():
         squashed = re.sub(r"[\s_.:-]+", "", str(name).lower())
-        if squashed.startswith("phoenix") and name != "phoenix":
+        # only our own names: [tool.phoenixdb] belongs to some other tool
+        if squashed in ("phoenix", "phoenixrpm", "phoenixverify", "phoenixops") and name != "phoenix":
             raise bad(path, f"[tool.{name}] is read by nobody (table names are case- and spelling-sensitive)",
                       "write [tool.phoenix.rpm] (packaging) or [tool.phoenix.verify] (verification)")
         if name == "phoenix" and isinstance(value, dict):
