@@ -160,6 +160,14 @@ CASES: list[Case] = [
                                                                         "        etc/demo/other.ini"),
                                        write("etc/demo/other.ini", "x = 1\n"), symlink(GEN, "../../../gen.conf")),
          GEN, ["found under etc/", "through a symlink"], never=[SECRET]),
+    *[Case(f"generator-{key}-{i}", write(GEN, f"[DEFAULT]\noutput_file = etc/demo/demo.conf.sample\n"
+                                            f"namespace = demo\n{key} = {value}\n"),
+           GEN, [f"[DEFAULT] {key} = {value!r}", why])
+      for i, (key, value, why) in enumerate([("wrap_width", "$(id)", "not a line width"),
+                                             ("wrap_width", "0", "not a line width"),
+                                             ("wrap_width", "\u0667\u0669", "not a line width"),
+                                             ("minimal", "maybe", "not a boolean"),
+                                             ("summarize", "%(x)s", "not a boolean")])],
     Case("generator-symlink-to-dev-zero", symlink(GEN, "/dev/zero"), GEN, ["found under etc/", "through a symlink",
                                                                            "/dev/zero"]),
     Case("generator-fifo", fifo("tools/config-generator/demo.conf"), "tools/config-generator/demo.conf",

@@ -17,6 +17,7 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from phoenix_rpm import validate
 from phoenix_rpm.errors import UserError
@@ -64,6 +65,7 @@ def find_generators(project: Project) -> list[Generator]:
             # it names /etc/<conf>/<file>: in the spec, the units' --config-file and the uWSGI ini
             raise UserError(f"{path}: [DEFAULT] output_file names the file {output[:60]!r}, which is not a "
                             "plain file name; use letters, digits, '.', '_' and '-' (e.g. etc/demo/demo.conf.sample)")
+        _check_values(path, default)
         policy = "policy" in rel.rsplit("/", 1)[-1] or "policy" in output
         if policy:
             name = "policy.yaml"
@@ -106,6 +108,27 @@ def _inside(project_dir: Path, base: Path) -> bool:
     top = os.path.realpath(project_dir)
     real = os.path.realpath(base)
     return real == top or real.startswith(top + os.sep)
+
+
+#: oslo.config's boolean spellings (the generator's minimal/summarize are BoolOpts)
+BOOLS = {"true", "false", "yes", "no", "1", "0", "on", "off", "t", "f", "y", "n"}
+
+
+def _check_values(path: Path, default: Any) -> None:
+    """The generator options the build's run reads: a bad one failed the %install, minutes later, in the box.
+
+    ``wrap_width`` is an IntOpt and ``minimal``/``summarize`` BoolOpts of
+    oslo-config-generator (config_generator.py passes them on): checked here,
+    one line at generate time (docs/packaging.md "Config generation").
+    """
+    width = (default.get("wrap_width") or "").strip()
+    if width and (not re.fullmatch(r"[0-9]{1,4}", width) or int(width) < 1):
+        raise UserError(f"{path}: [DEFAULT] wrap_width = {width[:30]!r} is not a line width; "
+                        "write a whole number of columns, e.g. wrap_width = 79")
+    for key in ("minimal", "summarize"):
+        value = (default.get(key) or "").strip()
+        if value and value.lower() not in BOOLS:
+            raise UserError(f"{path}: [DEFAULT] {key} = {value[:30]!r} is not a boolean; write true or false")
 
 
 def _candidate_files(project_dir: Path) -> list[str]:
