@@ -53,7 +53,8 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
             "SKIP_WRITE_GIT_CHANGELOG": "1",
             "SOURCE_DATE_EPOCH": str(epoch),
         }
-        if unpacked_sdist_sources(project_dir, egg_base) and not inputs.in_git(project_dir):
+        seeded = seed_sources_list(project_dir, egg_base)
+        if seeded and not inputs.in_git(project_dir):
             env["SKIP_GIT_SDIST"] = "1"  # pbr then reads the SOURCES.txt put in egg_base
         if (project_dir / "setup.py").exists():
             argv = [sys.executable, "setup.py", "-q", "egg_info", "--egg-base", str(egg_base),
@@ -72,8 +73,8 @@ def make_sdist(project_dir: Path, name: str, version: str, out_dir: Path, epoch:
     return target
 
 
-def unpacked_sdist_sources(project_dir: Path, egg_base: Path) -> bool:
-    """Seed ``egg_base`` with the file list of an unpacked sdist.
+def seed_sources_list(project_dir: Path, egg_base: Path) -> bool:
+    """Seed ``egg_base`` with the file list of an unpacked sdist; True when a list was seeded.
 
     Why: out of git, pbr lists only the Python modules and a few defaults, so
     an sdist remade from an unpacked upstream sdist lost its package data
@@ -84,7 +85,7 @@ def unpacked_sdist_sources(project_dir: Path, egg_base: Path) -> bool:
     setuptools project (no file finder for git) reads it there too. Only
     plain relative paths to regular files inside the project are kept: the
     list is project input, and a line such as ``/etc/shadow`` or ``../x``
-    must not pull a host file into the sdist. True when a list was seeded.
+    must not pull a host file into the sdist.
     """
     root = project_dir.resolve()
     found = [d for d in sorted(project_dir.glob("*.egg-info"))
